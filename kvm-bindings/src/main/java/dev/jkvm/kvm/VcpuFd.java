@@ -1,0 +1,192 @@
+package dev.jkvm.kvm;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import dev.jkvm.kvm.abi.Errno;
+import dev.jkvm.kvm.abi.KvmCpuid2;
+import dev.jkvm.kvm.abi.KvmCpuidEntry2;
+import dev.jkvm.kvm.abi.KvmIoctls;
+import dev.jkvm.kvm.abi.KvmMpState;
+import dev.jkvm.kvm.abi.KvmRegs;
+import dev.jkvm.kvm.abi.KvmRun;
+import dev.jkvm.kvm.abi.KvmSignalMask;
+import dev.jkvm.kvm.abi.KvmSregs;
+import dev.jkvm.kvm.abi.KvmTranslation;
+import dev.jkvm.kvm.abi.LibcConstants;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/**
+ * A vCPU file descriptor and its shared {@code kvm_run} area.
+ *
+ * <pre>{@code
+ * try (VcpuFd cpu = vm.createVcpu(0)) {
+ *     while (cpu.run() == KvmConstants.KVM_EXIT_IO) { ... cpu.kvmRun() ... }
+ * }
+ * }</pre>
+ *
+ * <p>{@link #run()} is the hot path: it allocates nothing. It must be called from one thread
+ * only, the vCPU's own; the other methods may be called from any thread while the vCPU is
+ * outside {@code KVM_RUN}.
+ */
+public final class VcpuFd implements AutoCloseable {
+
+    /** What {@link #run()} returns when a signal or {@code immediate_exit} made KVM_RUN return early. */
+    public static final int INTERRUPTED = -1;
+
+    private final int id;
+    private final int fd;
+    private final MemorySegment kvmRun;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment errnoCapture;
+
+    VcpuFd(int id, int fd, int mmapSize) {
+        this.id = id;
+        this.fd = fd;
+        this.kvmRun = Libc.mmap(mmapSize, LibcConstants.PROT_READ | LibcConstants.PROT_WRITE,
+                LibcConstants.MAP_SHARED, fd, 0);
+        this.errnoCapture = Libc.newErrnoCapture(arena);
+    }
+
+    /** The vCPU index given to {@code KVM_CREATE_VCPU} (its APIC ID unless set otherwise). */
+    public int id() {
+        return id;
+    }
+
+    /** The raw descriptor. */
+    public int fd() {
+        return fd;
+    }
+
+    /** The mmap'd {@code struct kvm_run}, read with the offsets in {@link KvmRun}. */
+    public MemorySegment kvmRun() {
+        return kvmRun;
+    }
+
+    /**
+     * {@code KVM_RUN}: enters the guest until the next exit KVM does not handle itself.
+     *
+     * @return the exit reason ({@code KVM_EXIT_*}), or {@link #INTERRUPTED} when a signal or
+     *     {@code immediate_exit} ended the call before or during guest execution
+     */
+    public int run() {
+        int rc = Libc.ioctlRaw(errnoCapture, fd, KvmIoctls.KVM_RUN, 0L);
+        if (rc < 0) {
+            int errno = Libc.errno(errnoCapture);
+            if (errno == Errno.EINTR || errno == Errno.EAGAIN) {
+                return INTERRUPTED;
+            }
+            throw new KvmException("KVM_RUN", errno);
+        }
+        return kvmRun.get(JAVA_INT, KvmRun.EXIT_REASON);
+    }
+
+    /** Sets {@code kvm_run.immediate_exit}: while set, KVM_RUN returns at once with EINTR. */
+    public void setImmediateExit(boolean on) {
+        kvmRun.set(JAVA_BYTE, KvmRun.IMMEDIATE_EXIT, (byte) (on ? 1 : 0));
+    }
+
+    /** {@code KVM_GET_REGS}. */
+    public Regs regs() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(KvmRegs.SIZEOF, 8);
+            Libc.ioctl(fd, KvmIoctls.KVM_GET_REGS, buf);
+            return Regs.read(buf);
+        }
+    }
+
+    /** {@code KVM_SET_REGS}. */
+    public void setRegs(Regs regs) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(KvmRegs.SIZEOF, 8);
+            regs.write(buf);
+            Libc.ioctl(fd, KvmIoctls.KVM_SET_REGS, buf);
+        }
+    }
+
+    /** {@code KVM_GET_SREGS}. */
+    public Sregs sregs() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(KvmSregs.SIZEOF, 8);
+            Libc.ioctl(fd, KvmIoctls.KVM_GET_SREGS, buf);
+            return Sregs.read(buf);
+        }
+    }
+
+    /** {@code KVM_SET_SREGS}, keeping the pending-interrupt bitmap KVM has. */
+    public void setSregs(Sregs sregs) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(KvmSregs.SIZEOF, 8);
+            Libc.ioctl(fd, KvmIoctls.KVM_GET_SREGS, buf);
+            sregs.write(buf);
+            Libc.ioctl(fd, KvmIoctls.KVM_SET_SREGS, buf);
+        }
+    }
+
+    /** {@code KVM_SET_CPUID2}: what the guest's CPUID instruction answers. */
+    public void setCpuid(List<CpuidEntry> entries) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(KvmCpuid2.SIZEOF + entries.size() * KvmCpuidEntry2.SIZEOF, 8);
+            buf.set(JAVA_INT, KvmCpuid2.NENT, entries.size());
+            for (int i = 0; i < entries.size(); i++) {
+                entries.get(i).write(buf.asSlice(KvmCpuid2.SIZEOF + i * KvmCpuidEntry2.SIZEOF, KvmCpuidEntry2.SIZEOF));
+            }
+            Libc.ioctl(fd, KvmIoctls.KVM_SET_CPUID2, buf);
+        }
+    }
+
+    /** {@code KVM_GET_MP_STATE}: {@code KVM_MP_STATE_RUNNABLE}, {@code _HALTED}, {@code _INIT_RECEIVED}, ... */
+    public int mpState() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(KvmMpState.SIZEOF, 4);
+            Libc.ioctl(fd, KvmIoctls.KVM_GET_MP_STATE, buf);
+            return buf.get(JAVA_INT, KvmMpState.MP_STATE);
+        }
+    }
+
+    /** {@code KVM_SET_MP_STATE}. */
+    public void setMpState(int state) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(KvmMpState.SIZEOF, 4);
+            buf.set(JAVA_INT, KvmMpState.MP_STATE, state);
+            Libc.ioctl(fd, KvmIoctls.KVM_SET_MP_STATE, buf);
+        }
+    }
+
+    /**
+     * {@code KVM_SET_SIGNAL_MASK}: the signals blocked while the vCPU is in {@code KVM_RUN}, as the
+     * kernel's 64-bit mask (see {@link Libc#blockSignalForKvmRun}).
+     */
+    public void setSignalMask(long kernelMask) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(KvmSignalMask.SIZEOF + 8, 8);
+            buf.set(JAVA_INT, KvmSignalMask.LEN, 8);
+            buf.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, KvmSignalMask.SIZEOF, kernelMask);
+            Libc.ioctl(fd, KvmIoctls.KVM_SET_SIGNAL_MASK, buf);
+        }
+    }
+
+    /**
+     * {@code KVM_TRANSLATE}: the guest-physical address of a linear address through the vCPU's
+     * current page tables, or -1 when it is not mapped.
+     */
+    public long translate(long linear) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(KvmTranslation.SIZEOF, 8);
+            buf.set(JAVA_LONG, KvmTranslation.LINEAR_ADDRESS, linear);
+            Libc.ioctl(fd, KvmIoctls.KVM_TRANSLATE, buf);
+            return buf.get(JAVA_BYTE, KvmTranslation.VALID) != 0
+                    ? buf.get(JAVA_LONG, KvmTranslation.PHYSICAL_ADDRESS) : -1;
+        }
+    }
+
+    @Override
+    public void close() {
+        Libc.munmap(kvmRun);
+        Libc.close(fd);
+        arena.close();
+    }
+}

@@ -1,0 +1,47 @@
+package dev.jkvm.vmm;
+
+import dev.jkvm.vmm.boot.RomImage;
+import java.nio.file.Path;
+
+/**
+ * Where the firmware ROM comes from: a file ({@code -bios FILE}) or an image bundled with jkvm.
+ *
+ * <pre>{@code
+ * Firmware.file(Path.of("my.rom"));
+ * Firmware.bundled("hello");     // what jkvm boots when given nothing
+ * }</pre>
+ */
+public sealed interface Firmware {
+
+    /** The image jkvm boots when the command line names none, as QEMU boots its default firmware. */
+    Firmware DEFAULT = bundled("hello");
+
+    /** Reads the image; failures are one-line {@link JkvmException}s. */
+    RomImage load();
+
+    /** A ROM file. */
+    static Firmware file(Path path) {
+        return new File(path);
+    }
+
+    /** A bundled guest image by name ({@code hello}, {@code triple-fault}, {@code debug-exit}). */
+    static Firmware bundled(String name) {
+        return new Bundled(name);
+    }
+
+    /** A ROM file. */
+    record File(Path path) implements Firmware {
+        @Override
+        public RomImage load() {
+            return RomImage.load(path);
+        }
+    }
+
+    /** A bundled guest image. */
+    record Bundled(String name) implements Firmware {
+        @Override
+        public RomImage load() {
+            return RomImage.bundled(name);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.jkvm.vmm.boot;
+
+import dev.jkvm.vmm.JkvmException;
+import dev.jkvm.vmm.memory.MemoryMap;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/**
+ * A firmware image, mapped at the top of the 32-bit space so its last 16 bytes hold the reset
+ * vector the CPU fetches first (CS base 0xFFFF0000, IP 0xFFF0), as a PC's BIOS flash is.
+ *
+ * <pre>{@code
+ * RomImage rom = RomImage.load(Path.of("hello.rom"));   // -bios hello.rom
+ * RomImage dflt = RomImage.bundled("hello");            // the guest jkvm boots by default
+ * }</pre>
+ */
+public record RomImage(String name, byte[] bytes) {
+
+    /** Where the bundled guest images live on the class path (module guest-images). */
+    public static final String BUNDLED_PATH = "/dev/jkvm/guest/";
+
+    public RomImage {
+        if (bytes.length == 0) {
+            throw new JkvmException("-bios " + name + ": the image is empty");
+        }
+        if (bytes.length > MemoryMap.MAX_ROM_SIZE) {
+            throw new JkvmException("-bios " + name + ": " + bytes.length + " bytes is larger than the "
+                    + MemoryMap.MAX_ROM_SIZE / MemoryMap.MIB + " MiB ROM window");
+        }
+    }
+
+    /** Reads a ROM file; every failure becomes one line naming the file. */
+    public static RomImage load(Path file) {
+        try {
+            if (Files.isDirectory(file)) {
+                throw new JkvmException("-bios " + file + ": is a directory");
+            }
+            long size = Files.size(file);
+            if (size > MemoryMap.MAX_ROM_SIZE) {
+                throw new JkvmException("-bios " + file + ": " + size + " bytes is larger than the "
+                        + MemoryMap.MAX_ROM_SIZE / MemoryMap.MIB + " MiB ROM window");
+            }
+            return new RomImage(file.toString(), Files.readAllBytes(file));
+        } catch (NoSuchFileException e) {
+            throw new JkvmException("-bios " + file + ": no such file");
+        } catch (AccessDeniedException e) {
+            throw new JkvmException("-bios " + file + ": permission denied");
+        } catch (IOException e) {
+            throw new JkvmException("-bios " + file + ": cannot read: " + e.getMessage());
+        }
+    }
+
+    /** A guest image bundled with jkvm ({@code hello}, {@code triple-fault}, ...). */
+    public static RomImage bundled(String name) {
+        try (InputStream in = RomImage.class.getResourceAsStream(BUNDLED_PATH + name + ".rom")) {
+            if (in == null) {
+                throw new JkvmException("no bundled guest image '" + name + "' (is guest-images on the class path?)");
+            }
+            return new RomImage(name + ".rom (bundled)", in.readAllBytes());
+        } catch (IOException e) {
+            throw new JkvmException("cannot read bundled guest image " + name + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.jkvm.vmm.cli;
+
+import dev.jkvm.vmm.Firmware;
+import dev.jkvm.vmm.JkvmException;
+import dev.jkvm.vmm.MachineConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.BiConsumer;
+
+/**
+ * QEMU's command-line dialect, parsed into one {@link MachineConfig}: options start with one dash
+ * or two ({@code -m 512M}, {@code --m=512M} is not QEMU's and is not accepted); an unknown one is
+ * refused the way QEMU refuses it, naming the option.
+ *
+ * <pre>{@code
+ * Invocation inv = CommandLine.parse("-m", "64M", "-bios", "hello.rom");
+ * }</pre>
+ */
+public final class CommandLine {
+
+    /** One option: whether it takes an argument, what it does to the builder, its help line. */
+    private record Option(String argName, String help, BiConsumer<MachineConfig.Builder, String> apply) {
+        boolean takesArgument() {
+            return argName != null;
+        }
+    }
+
+    private static final Map<String, Option> OPTIONS = options();
+
+    private static Map<String, Option> options() {
+        Map<String, Option> options = new LinkedHashMap<>();
+        options.put("bios", new Option("FILE", "boot the firmware ROM in FILE (default: the bundled hello guest)",
+                (b, v) -> b.firmware(Firmware.file(Path.of(v)))));
+        options.put("m", new Option("[size=]N[K|M|G|T]", "guest RAM; a bare number is MiB (default 128M)",
+                (b, v) -> b.memory(Sizes.parseMemory(v))));
+        options.put("nographic", new Option(null, "serial port on standard I/O (the default; jkvm has no display)",
+                (b, v) -> { }));
+        options.put("enable-kvm", new Option(null, "accepted for QEMU compatibility: jkvm always uses KVM",
+                (b, v) -> { }));
+        options.put("timeout", new Option("SECONDS", "end the guest after SECONDS (exit status 124)",
+                (b, v) -> b.timeout(parseTimeout(v))));
+        return Collections.unmodifiableMap(options);
+    }
+
+    private CommandLine() {
+    }
+
+    /**
+     * Parses a command line.
+     *
+     * @throws JkvmException with QEMU's kind of one-line message for any bad option or value
+     */
+    public static Invocation parse(String... args) {
+        MachineConfig.Builder builder = MachineConfig.builder();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (!arg.startsWith("-") || arg.equals("-") || arg.equals("--")) {
+                throw new JkvmException(arg + ": invalid option (jkvm takes no positional arguments)");
+            }
+            String name = arg.startsWith("--") ? arg.substring(2) : arg.substring(1);
+            switch (name) {
+                case "h", "help" -> {
+                    return new Invocation.Help();
+                }
+                case "version" -> {
+                    return new Invocation.Version();
+                }
+                default -> {
+                }
+            }
+            Option option = OPTIONS.get(name);
+            if (option == null) {
+                throw new JkvmException(arg + ": invalid option");
+            }
+            String value = null;
+            if (option.takesArgument()) {
+                if (i + 1 >= args.length) {
+                    throw new JkvmException(arg + ": requires an argument");
+                }
+                value = args[++i];
+            }
+            option.apply().accept(builder, value);
+        }
+        return new Invocation.Run(builder.build());
+    }
+
+    private static Duration parseTimeout(String v) {
+        try {
+            double seconds = Double.parseDouble(v);
+            if (seconds > 0 && seconds < 1e9) {
+                return Duration.ofNanos((long) (seconds * 1e9));
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the one-line error
+        }
+        throw new JkvmException("-timeout " + v + ": expected a positive number of seconds");
+    }
+
+    /** The usage text for {@code -h}. */
+    public static String usage() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("usage: jkvm [options]\n\n");
+        sb.append("Boots a small x86-64 guest on /dev/kvm. With no options, boots the bundled hello guest.\n\n");
+        for (Map.Entry<String, Option> e : OPTIONS.entrySet()) {
+            String left = "-" + e.getKey() + (e.getValue().takesArgument() ? " " + e.getValue().argName() : "");
+            sb.append(String.format("  %-28s %s%n", left, e.getValue().help()));
+        }
+        sb.append(String.format("  %-28s %s%n", "-h, --help", "print this help"));
+        sb.append(String.format("  %-28s %s%n", "--version", "print the version"));
+        sb.append("\nExit status: 0 when the guest halts, (v << 1) | 1 when it writes v to the debug-exit port 0xf4,\n");
+        sb.append("1 for bad input, 2 when the guest crashes (triple fault, emulation or entry failure), 124 on -timeout.\n");
+        return sb.toString();
+    }
+}

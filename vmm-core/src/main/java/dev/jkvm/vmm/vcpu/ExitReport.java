@@ -1,0 +1,124 @@
+package dev.jkvm.vmm.vcpu;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import dev.jkvm.kvm.Regs;
+import dev.jkvm.kvm.Segment;
+import dev.jkvm.kvm.Sregs;
+import dev.jkvm.kvm.abi.KvmConstants;
+import dev.jkvm.kvm.abi.KvmRun;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What a user needs when the guest dies: the exit, its sub-reason, where the vCPU was (mode,
+ * CS:RIP), every register, and the instruction bytes at RIP. Built from the {@code kvm_run} area
+ * and the registers, with no KVM call of its own, so tests can fill a {@code kvm_run} by hand.
+ *
+ * <pre>{@code
+ * ExitReport r = ExitReport.of(0, KVM_EXIT_SHUTDOWN, kvmRun, regs, sregs, codeAddress, code);
+ * System.err.print(r.format());
+ * }</pre>
+ *
+ * @param vcpu the vCPU index
+ * @param exitReason the {@code KVM_EXIT_*} value
+ * @param headline one line: what happened
+ * @param details the lines below it: sub-reason data, registers, code bytes
+ */
+public record ExitReport(int vcpu, int exitReason, String headline, List<String> details) {
+
+    public ExitReport {
+        details = List.copyOf(details);
+    }
+
+    /** Internal-error sub-reasons, as {@code <linux/kvm.h>} names them. */
+    private static String internalSuberror(int suberror) {
+        return switch (suberror) {
+            case KvmConstants.KVM_INTERNAL_ERROR_EMULATION -> "emulation failure: KVM's instruction emulator could not run the instruction";
+            case KvmConstants.KVM_INTERNAL_ERROR_SIMUL_EX -> "exception while delivering an exception";
+            case KvmConstants.KVM_INTERNAL_ERROR_DELIVERY_EV -> "exit while delivering an event";
+            case KvmConstants.KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON -> "unexpected exit reason from hardware";
+            default -> "suberror " + suberror;
+        };
+    }
+
+    /**
+     * Builds the report.
+     *
+     * @param codeAddress the guest-physical address the code bytes were read from, or -1 if RIP is not mapped
+     * @param code the bytes at RIP (may be empty)
+     */
+    public static ExitReport of(int vcpu, int exitReason, MemorySegment kvmRun, Regs regs, Sregs sregs,
+                                long codeAddress, byte[] code) {
+        List<String> details = new ArrayList<>();
+        String headline = switch (exitReason) {
+            case KvmConstants.KVM_EXIT_SHUTDOWN -> "triple fault (KVM_EXIT_SHUTDOWN): the CPU shut down";
+            case KvmConstants.KVM_EXIT_INTERNAL_ERROR -> {
+                int suberror = kvmRun.get(JAVA_INT, KvmRun.INTERNAL_SUBERROR);
+                int ndata = kvmRun.get(JAVA_INT, KvmRun.INTERNAL_NDATA);
+                StringBuilder data = new StringBuilder("internal error data:");
+                for (int i = 0; i < Math.min(ndata, 16); i++) {
+                    data.append(String.format(" %016x", kvmRun.get(JAVA_LONG, KvmRun.INTERNAL_DATA + 8L * i)));
+                }
+                if (ndata > 0) {
+                    details.add(data.toString());
+                }
+                yield "KVM internal error (KVM_EXIT_INTERNAL_ERROR, suberror " + suberror + "): " + internalSuberror(suberror);
+            }
+            case KvmConstants.KVM_EXIT_FAIL_ENTRY -> {
+                long reason = kvmRun.get(JAVA_LONG, KvmRun.FAIL_ENTRY_HARDWARE_ENTRY_FAILURE_REASON);
+                int cpu = kvmRun.get(JAVA_INT, KvmRun.FAIL_ENTRY_CPU);
+                yield String.format("VM entry failed (KVM_EXIT_FAIL_ENTRY): hardware entry failure reason 0x%x on host CPU %d",
+                        reason, cpu);
+            }
+            default -> "unexpected exit " + KvmConstants.exitReasonName(exitReason) + " (" + exitReason + ")";
+        };
+        Segment cs = sregs.cs();
+        details.add(String.format("RIP=%016x CS=%04x (base %x) %s", regs.rip(), cs.selector(), cs.base(), mode(sregs)));
+        details.add(String.format("RAX=%016x RBX=%016x RCX=%016x RDX=%016x", regs.rax(), regs.rbx(), regs.rcx(), regs.rdx()));
+        details.add(String.format("RSI=%016x RDI=%016x RBP=%016x RSP=%016x", regs.rsi(), regs.rdi(), regs.rbp(), regs.rsp()));
+        details.add(String.format("R8 =%016x R9 =%016x R10=%016x R11=%016x", regs.r8(), regs.r9(), regs.r10(), regs.r11()));
+        details.add(String.format("R12=%016x R13=%016x R14=%016x R15=%016x", regs.r12(), regs.r13(), regs.r14(), regs.r15()));
+        details.add(String.format("RFLAGS=%08x CR0=%08x CR2=%016x CR3=%016x CR4=%08x EFER=%x",
+                regs.rflags(), sregs.cr0(), sregs.cr2(), sregs.cr3(), sregs.cr4(), sregs.efer()));
+        details.add(String.format("GDT=%x/%x IDT=%x/%x SS=%04x DS=%04x ES=%04x FS=%04x GS=%04x TR=%04x",
+                sregs.gdt().base(), sregs.gdt().limit(), sregs.idt().base(), sregs.idt().limit(),
+                sregs.ss().selector(), sregs.ds().selector(), sregs.es().selector(), sregs.fs().selector(),
+                sregs.gs().selector(), sregs.tr().selector()));
+        if (codeAddress < 0) {
+            details.add("code: RIP is not mapped to guest memory");
+        } else if (code.length == 0) {
+            details.add(String.format("code at %x: not in guest memory", codeAddress));
+        } else {
+            details.add(String.format("code at %x: %s", codeAddress, HexFormat.ofDelimiter(" ").formatHex(code)));
+        }
+        return new ExitReport(vcpu, exitReason, headline, details);
+    }
+
+    /** The CPU mode the registers describe, in words. */
+    static String mode(Sregs sregs) {
+        if ((sregs.cr0() & 1) == 0) {
+            return "real mode";
+        }
+        boolean paging = (sregs.cr0() & (1L << 31)) != 0;
+        String pg = paging ? ", paging" : "";
+        if ((sregs.efer() & (1L << 10)) != 0) {
+            return (sregs.cs().l() ? "64-bit long mode" : "compatibility mode") + pg;
+        }
+        return (sregs.cs().db() ? "32-bit protected mode" : "16-bit protected mode") + pg;
+    }
+
+    /** The headline and details as the CLI prints them on stderr. */
+    public String format() {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "jkvm: CPU %d: %s%n", vcpu, headline));
+        for (String d : details) {
+            sb.append("  ").append(d).append(System.lineSeparator());
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,86 @@
+package dev.jkvm.vmm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jkvm.vmm.Firmware;
+import dev.jkvm.vmm.JkvmException;
+import dev.jkvm.vmm.MachineConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class CommandLineTest {
+
+    private static MachineConfig config(String... args) {
+        return assertInstanceOf(Invocation.Run.class, CommandLine.parse(args)).config();
+    }
+
+    @Test
+    void defaultsAreQemus() {
+        MachineConfig c = config();
+        assertEquals(128L << 20, c.memoryBytes());
+        assertEquals(Firmware.DEFAULT, c.firmware());
+        assertEquals(null, c.timeout());
+    }
+
+    @Test
+    void memorySizesFollowQemuRules() {
+        assertEquals(512L << 20, Sizes.parseMemory("512"));
+        assertEquals(512L << 20, Sizes.parseMemory("512M"));
+        assertEquals(512L << 20, Sizes.parseMemory("size=512m"));
+        assertEquals(2L << 30, Sizes.parseMemory("2G"));
+        assertEquals(3L << 29, Sizes.parseMemory("1.5G"));
+        assertEquals(4096L << 10, Sizes.parseMemory("4096K"));
+        assertEquals(1L << 40, Sizes.parseMemory("1T"));
+        // Rounded up to a page.
+        assertEquals((2L << 20) + 4096, Sizes.parseMemory(((2L << 20) + 1) + "B"));
+    }
+
+    @Test
+    void badMemorySizesAreOneLine() {
+        assertEquals("-m 0: RAM size must be at least 2 MiB",
+                assertThrows(JkvmException.class, () -> Sizes.parseMemory("0")).getMessage());
+        assertTrue(assertThrows(JkvmException.class, () -> Sizes.parseMemory("lots")).getMessage()
+                .startsWith("-m lots: invalid RAM size"));
+        assertTrue(assertThrows(JkvmException.class, () -> Sizes.parseMemory("2X")).getMessage()
+                .startsWith("-m 2X: invalid RAM size"));
+        assertTrue(assertThrows(JkvmException.class, () -> Sizes.parseMemory("99999999999999999999"))
+                .getMessage().startsWith("-m 99999999999999999999: invalid"));
+        assertTrue(assertThrows(JkvmException.class, () -> Sizes.parseMemory("2T")).getMessage()
+                .contains("larger than"));
+    }
+
+    @Test
+    void optionsReachTheConfig() {
+        MachineConfig c = config("-m", "64M", "-bios", "/tmp/x.rom", "-nographic", "-enable-kvm", "--timeout", "2.5");
+        assertEquals(64L << 20, c.memoryBytes());
+        assertEquals(Firmware.file(Path.of("/tmp/x.rom")), c.firmware());
+        assertEquals(Duration.ofMillis(2500), c.timeout());
+    }
+
+    @Test
+    void unknownOptionIsNamedAsQemuDoes() {
+        assertEquals("-no-such-option: invalid option",
+                assertThrows(JkvmException.class, () -> CommandLine.parse("-no-such-option")).getMessage());
+        assertEquals("-bios: requires an argument",
+                assertThrows(JkvmException.class, () -> CommandLine.parse("-bios")).getMessage());
+        assertEquals("stray: invalid option (jkvm takes no positional arguments)",
+                assertThrows(JkvmException.class, () -> CommandLine.parse("stray")).getMessage());
+        assertEquals("-timeout 0: expected a positive number of seconds",
+                assertThrows(JkvmException.class, () -> CommandLine.parse("-timeout", "0")).getMessage());
+    }
+
+    @Test
+    void helpAndVersion() {
+        assertInstanceOf(Invocation.Help.class, CommandLine.parse("-h"));
+        assertInstanceOf(Invocation.Help.class, CommandLine.parse("--help"));
+        assertInstanceOf(Invocation.Version.class, CommandLine.parse("--version"));
+        String usage = CommandLine.usage();
+        for (String flag : new String[] {"-bios FILE", "-m ", "-nographic", "-enable-kvm", "-timeout"}) {
+            assertTrue(usage.contains(flag), flag);
+        }
+    }
+}
