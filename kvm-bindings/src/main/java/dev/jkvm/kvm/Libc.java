@@ -42,6 +42,8 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle EVENTFD = downcall("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle READ = downcall("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle PREAD = downcall("pread",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle WRITE = downcall("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle GETTID = downcall("gettid", FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(JAVA_INT));
@@ -218,6 +220,22 @@ public final class Libc {
             long n = (long) READ.invokeExact(capture, fd, buf, buf.byteSize());
             if (n < 0) {
                 throw new KvmException("read fd " + fd, errno(capture));
+            }
+            return n;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code pread(fd, buf, buf.byteSize(), offset)} with a caller-owned errno capture, so a
+     * periodic reader allocates nothing; returns the count read, or throws.
+     */
+    public static long pread(MemorySegment capture, int fd, MemorySegment buf, long offset) {
+        try {
+            long n = (long) PREAD.invokeExact(capture, fd, buf, buf.byteSize(), offset);
+            if (n < 0) {
+                throw new KvmException("pread fd " + fd, errno(capture));
             }
             return n;
         } catch (Throwable t) {

@@ -183,6 +183,11 @@ public final class VcpuFd implements AutoCloseable {
         }
     }
 
+    /** {@code KVM_GET_STATS_FD}: this vCPU's binary statistics (the caller closes them). */
+    public KvmStats stats() {
+        return new KvmStats(Libc.ioctl(fd, KvmIoctls.KVM_GET_STATS_FD, 0L));
+    }
+
     @Override
     public void close() {
         Libc.munmap(kvmRun);

@@ -114,6 +114,11 @@ public final class VmFd implements AutoCloseable {
         }
     }
 
+    /** {@code KVM_GET_STATS_FD}: the VM's binary statistics (the caller closes them). */
+    public KvmStats stats() {
+        return new KvmStats(Libc.ioctl(fd, KvmIoctls.KVM_GET_STATS_FD, 0L));
+    }
+
     @Override
     public void close() {
         Libc.close(fd);

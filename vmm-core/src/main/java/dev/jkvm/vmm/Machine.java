@@ -1,87 +1,117 @@
 package dev.jkvm.vmm;
 
 import dev.jkvm.devices.DebugExitPort;
-import dev.jkvm.devices.IrqLine;
 import dev.jkvm.devices.MmioBus;
 import dev.jkvm.devices.PortBus;
 import dev.jkvm.devices.Uart16550;
+import dev.jkvm.kvm.CpuidEntry;
 import dev.jkvm.kvm.Kvm;
-import dev.jkvm.kvm.KvmUnavailableException;
+import dev.jkvm.kvm.KvmException;
 import dev.jkvm.kvm.VcpuFd;
 import dev.jkvm.kvm.VmFd;
 import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.vmm.boot.RomImage;
+import dev.jkvm.vmm.cpu.Topology;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.MemoryMap;
+import dev.jkvm.vmm.serial.SerialConsole;
 import dev.jkvm.vmm.vcpu.RunControl;
 import dev.jkvm.vmm.vcpu.Vcpu;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
-import java.io.OutputStream;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 
 /**
- * One virtual machine: it owns every resource it creates (the KVM handles, guest memory, devices,
- * vCPU threads) and {@link #close()} releases them all, in reverse order, whatever the guest is
- * doing. The CLI is a thin layer over this class.
+ * One virtual machine: it owns every resource it creates (the VM descriptor, guest memory,
+ * devices, vCPU threads) and {@link #close()} releases them all, in reverse order, whatever the
+ * guest is doing. The CLI is a thin layer over this class.
  *
  * <pre>{@code
- * try (Machine m = Machine.create(MachineConfig.builder().serial(SerialBackend.stream(out)).build())) {
+ * try (Machine m = Machine.create(MachineConfig.builder().serial(SerialBackend.none()).build())) {
  *     RunResult r = m.run();
+ *     System.out.println(m.serial().transcript());
  * }
  * }</pre>
+ *
+ * <p>Many machines may live in one JVM at once; they share only the {@code /dev/kvm} handle.
  */
 public final class Machine implements AutoCloseable {
 
     /** QEMU's choice for the three pages KVM needs for real mode on Intel hosts, just below the ROM window. */
     static final long TSS_ADDRESS = 0xfeffd000L;
     static final long IDENTITY_MAP_ADDRESS = 0xfeffc000L;
-    /** COM1. */
+    /** COM1 and its ISA interrupt. */
     static final int COM1_BASE = 0x3f8;
+    static final int COM1_IRQ = 4;
     /** QEMU's isa-debug-exit default iobase. */
     static final int DEBUG_EXIT_PORT = 0xf4;
+    /** How often the machine looks for vCPUs halted for good while it waits for the end. */
+    private static final Duration HALT_WATCH_PERIOD = Duration.ofMillis(100);
+    private static final Duration HALT_WATCH_FIRST = Duration.ofMillis(2);
+    /** How long a vCPU may take to answer a request (registers, state) from another thread. */
+    static final Duration VCPU_ANSWER_TIMEOUT = Duration.ofSeconds(2);
 
     private final MachineConfig config;
     private final Deque<AutoCloseable> owned = new ArrayDeque<>();
     private final RunControl control = new RunControl();
     private final List<Vcpu> vcpus = new ArrayList<>();
-    private final List<Thread> threads = new ArrayList<>();
-    private final GuestMemory memory;
     private final PortBus ports = new PortBus();
     private final MmioBus mmio = new MmioBus();
+    private final SerialConsole serial;
+    private final GuestMemory memory;
+    private final VmFd vm;
+    private final Kvm kvm;
     private boolean started;
     private boolean closed;
 
     private Machine(MachineConfig config) {
         this.config = config;
         try {
-            RomImage rom = config.firmware().load();
+            RomImage rom = config.firmware().load(); // a bad image is reported even without KVM
+            kvm = SharedKvm.get();
             MemoryMap map = MemoryMap.pc(config.memoryBytes(), rom.bytes().length);
             // Memory first, so it is unmapped last: after the VM that maps it is gone.
             memory = own(new GuestMemory(map, rom.bytes()));
-            Kvm kvm = own(Kvm.open());
-            VmFd vm = own(kvm.createVm());
+            vm = own(kvm.createVm());
             vm.setTssAddr(TSS_ADDRESS);
             if (vm.checkExtension(KvmConstants.KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
                 vm.setIdentityMapAddr(IDENTITY_MAP_ADDRESS);
             }
+            // The interrupt controllers and the PIT live in the kernel; application processors
+            // then wait for the BSP's INIT/SIPI, as on a PC.
+            vm.createIrqchip();
+            vm.createPit2(KvmConstants.KVM_PIT_SPEAKER_DUMMY);
             memory.register(vm);
-            ports.register(COM1_BASE, 8, new Uart16550(serialSink(config.serial()), IrqLine.NONE));
+            if (config.memPrealloc()) {
+                memory.prealloc();
+            }
+            serial = new SerialConsole(config.serial().openSink());
+            Uart16550 com1 = new Uart16550("COM1", serial.uartSink(), level -> vm.irqLine(COM1_IRQ, level));
+            serial.attach(com1);
+            ports.register(COM1_BASE, 8, com1);
             ports.register(DEBUG_EXIT_PORT, 1, new DebugExitPort(status ->
                     control.end(RunResult.of(RunResult.Reason.DEBUG_EXIT, status,
                             "the guest wrote " + (status >> 1) + " to the debug-exit port"))));
-            VcpuFd cpu = own(vm.createVcpu(0));
-            cpu.setCpuid(kvm.supportedCpuid());
-            vcpus.add(new Vcpu(0, cpu, ports, mmio, memory, control));
-        } catch (KvmUnavailableException e) {
+            createVcpus();
+        } catch (KvmException e) {
             close();
             throw new JkvmException(e.getMessage(), e);
         } catch (RuntimeException | Error e) {
             close();
             throw e;
+        }
+    }
+
+    private void createVcpus() {
+        Topology topology = config.topology();
+        List<CpuidEntry> supported = kvm.supportedCpuid();
+        for (int i = 0; i < topology.cpus(); i++) {
+            int apicId = topology.apicId(i);
+            VcpuFd fd = own(vm.createVcpu(apicId));
+            fd.setCpuid(CpuidPatch.forVcpu(supported, topology, i));
+            vcpus.add(new Vcpu(i, apicId, fd, ports, mmio, memory, control, config.vcpuAffinity().get(i)));
         }
     }
 
@@ -99,14 +129,6 @@ public final class Machine implements AutoCloseable {
         return resource;
     }
 
-    private static OutputStream serialSink(SerialBackend backend) {
-        return switch (backend) {
-            case SerialBackend.Stdio s -> new FileOutputStream(FileDescriptor.out);
-            case SerialBackend.None n -> OutputStream.nullOutputStream();
-            case SerialBackend.Stream s -> s.out();
-        };
-    }
-
     /** The configuration this machine was built from. */
     public MachineConfig config() {
         return config;
@@ -115,6 +137,26 @@ public final class Machine implements AutoCloseable {
     /** The guest's memory, for inspection. */
     public GuestMemory memory() {
         return memory;
+    }
+
+    /** COM1, host side: the transcript, line waits, input. */
+    public SerialConsole serial() {
+        return serial;
+    }
+
+    /** The port-I/O bus, where a test may add its own device before {@link #start()}. */
+    public PortBus ports() {
+        return ports;
+    }
+
+    /** The MMIO bus. */
+    public MmioBus mmio() {
+        return mmio;
+    }
+
+    /** Drives input {@code irq} of the in-kernel interrupt controller (for devices a test adds). */
+    public void setIrq(int irq, boolean level) {
+        vm.irqLine(irq, level);
     }
 
     /** The vCPUs, in index order. */
@@ -132,10 +174,18 @@ public final class Machine implements AutoCloseable {
         }
         started = true;
         for (Vcpu v : vcpus) {
-            Thread t = Thread.ofPlatform().name(v.threadName()).daemon(true).unstarted(v);
-            threads.add(t);
-            t.start();
+            v.start();
         }
+    }
+
+    /** Whether the guest has ended (and how, through {@link #result()}). */
+    public boolean ended() {
+        return control.result() != null;
+    }
+
+    /** How the run ended, or null while it goes on. */
+    public RunResult result() {
+        return control.result();
     }
 
     /**
@@ -144,26 +194,91 @@ public final class Machine implements AutoCloseable {
      * @return how it ended
      */
     public RunResult run() {
+        return run(config.timeout());
+    }
+
+    /**
+     * Runs the guest to its end, or until {@code timeout} (null: no limit). Meanwhile it watches
+     * for a guest whose every vCPU halted with interrupts disabled: nothing can wake such a guest,
+     * so its run ends as a halt (status 0), as the bundled ROM guests expect.
+     */
+    public RunResult run(Duration timeout) {
         start();
+        long deadline = timeout == null ? Long.MAX_VALUE : System.nanoTime() + timeout.toNanos();
+        // The first looks come soon (a tiny guest is often done in milliseconds), then back off.
+        long period = HALT_WATCH_FIRST.toNanos();
         try {
-            RunResult r = control.await(config.timeout());
-            if (r == null) {
-                control.end(RunResult.of(RunResult.Reason.TIMEOUT, RunResult.TIMEOUT_STATUS,
-                        "the guest ran for longer than " + config.timeout().toMillis() / 1000.0 + " s"));
-                r = control.result();
+            while (true) {
+                long left = deadline - System.nanoTime();
+                Duration slice = Duration.ofNanos(Math.max(0, Math.min(left, period)));
+                period = Math.min(period * 2, HALT_WATCH_PERIOD.toNanos());
+                RunResult r = control.await(slice);
+                if (r != null) {
+                    break;
+                }
+                if (System.nanoTime() - deadline >= 0) {
+                    control.end(RunResult.of(RunResult.Reason.TIMEOUT, RunResult.TIMEOUT_STATUS,
+                            "the guest ran for longer than " + timeout.toMillis() / 1000.0 + " s"));
+                    break;
+                }
+                if (allHaltedForGood()) {
+                    control.end(RunResult.of(RunResult.Reason.HALTED, 0,
+                            "every vCPU halted with interrupts disabled"));
+                    break;
+                }
             }
             joinVcpus();
-            return r;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             control.end(RunResult.of(RunResult.Reason.CLOSED, 1, "interrupted"));
-            return control.result();
+        }
+        return control.result();
+    }
+
+    private boolean allHaltedForGood() {
+        if (control.pauseRequested()) {
+            return false; // a stopped machine is not a halted guest
+        }
+        for (Vcpu v : vcpus) {
+            try {
+                if (!v.probeDeadHalt(VCPU_ANSWER_TIMEOUT)) {
+                    return false;
+                }
+            } catch (IllegalStateException e) {
+                return false; // it ended or did not answer: look again next time
+            }
+        }
+        return true;
+    }
+
+    /** Ends the run now (as the monitor's {@code quit} does): every vCPU leaves the guest. */
+    public void stop(RunResult why) {
+        control.end(why);
+    }
+
+    /** Parks every vCPU outside the guest (the monitor's {@code stop}); true when all are parked. */
+    public boolean pause() {
+        try {
+            return control.pause(VCPU_ANSWER_TIMEOUT);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 
+    /** Lets the vCPUs run again (the monitor's {@code cont}). */
+    public void resume() {
+        control.resume();
+    }
+
+    /** Whether the vCPUs are parked by {@link #pause()}. */
+    public boolean paused() {
+        return control.pauseRequested();
+    }
+
     private void joinVcpus() throws InterruptedException {
-        for (Thread t : threads) {
-            t.join();
+        for (Vcpu v : vcpus) {
+            v.join();
         }
     }
 
@@ -176,10 +291,10 @@ public final class Machine implements AutoCloseable {
         closed = true;
         control.end(RunResult.of(RunResult.Reason.CLOSED, 1, "the machine was closed"));
         boolean interrupted = false;
-        for (Thread t : threads) {
-            while (t.isAlive()) {
+        for (Vcpu v : vcpus) {
+            while (v.state() == Vcpu.State.RUNNING) {
                 try {
-                    t.join();
+                    v.join();
                 } catch (InterruptedException e) {
                     interrupted = true;
                 }

@@ -1,38 +1,87 @@
 package dev.jkvm.vmm;
 
+import dev.jkvm.vmm.cpu.Topology;
 import dev.jkvm.vmm.memory.MemoryMap;
 import java.time.Duration;
+import java.util.BitSet;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * Everything that describes one machine, parsed once (from QEMU-style arguments by
- * {@link dev.jkvm.vmm.cli.CommandLine}, or built in Java) and never re-read.
+ * {@link dev.jkvm.vmm.cli.CommandLine}, or built in Java) and never re-read. The CLI is a thin
+ * layer over this record: every flag has its builder method.
  *
  * <pre>{@code
  * MachineConfig config = MachineConfig.builder()
  *         .memory(64 * MemoryMap.MIB)
+ *         .topology(new Topology(2, 2, 1, 1, 2, 1))
  *         .firmware(Firmware.bundled("hello"))
  *         .serial(SerialBackend.stream(out))
  *         .build();
  * }</pre>
  *
  * @param memoryBytes guest RAM ({@code -m}); default 128 MiB
+ * @param memPrealloc touch all RAM up front ({@code -mem-prealloc})
+ * @param topology vCPUs and their grouping ({@code -smp}); default one vCPU
+ * @param cpu the CPU model and feature list ({@code -cpu}); default {@code qemu64}
  * @param firmware the ROM the vCPU starts in ({@code -bios}); default the bundled {@code hello}
- * @param serial where COM1's output goes; default standard output
- * @param timeout how long {@link Machine#run()} lets the guest run; {@code null} for no limit
+ * @param serial where COM1's output goes and its input comes from; default standard I/O
+ * @param timeout how long {@link Machine#run()} lets the guest run ({@code -timeout}); null for no limit
+ * @param vcpuAffinity host CPUs per vCPU index ({@code -vcpu-affinity}); empty for none
+ * @param monitor where the monitor listens ({@code -monitor}); default none
+ * @param stats the statistics printed at exit ({@code -stats})
+ * @param noReboot a guest reset ends jkvm instead of restarting the machine ({@code -no-reboot})
+ * @param logUnimplemented log the first access to each unhandled port or MMIO address ({@code -d unimp})
  */
-public record MachineConfig(long memoryBytes, Firmware firmware, SerialBackend serial, Duration timeout) {
+public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topology, String cpu, Firmware firmware,
+                            SerialBackend serial, Duration timeout, Map<Integer, BitSet> vcpuAffinity,
+                            MonitorSpec monitor, StatsFormat stats, boolean noReboot, boolean logUnimplemented) {
 
     /** QEMU's default for {@code -m}. */
     public static final long DEFAULT_MEMORY = 128 * MemoryMap.MIB;
+    /** QEMU's default CPU model on x86-64. */
+    public static final String DEFAULT_CPU = "qemu64";
 
     public MachineConfig {
+        Objects.requireNonNull(topology, "topology");
+        Objects.requireNonNull(cpu, "cpu");
         Objects.requireNonNull(firmware, "firmware");
         Objects.requireNonNull(serial, "serial");
+        Objects.requireNonNull(monitor, "monitor");
+        Objects.requireNonNull(stats, "stats");
         if (memoryBytes <= MemoryMap.HIGH_RAM_START || memoryBytes % MemoryMap.PAGE != 0) {
             throw new IllegalArgumentException("memory must be a multiple of 4 KiB above 1 MiB: " + memoryBytes);
         }
+        TreeMap<Integer, BitSet> copy = new TreeMap<>();
+        vcpuAffinity.forEach((k, v) -> copy.put(k, (BitSet) v.clone()));
+        for (int index : copy.keySet()) {
+            if (index < 0 || index >= topology.cpus()) {
+                throw new IllegalArgumentException("-vcpu-affinity: vCPU " + index + " does not exist (the guest has "
+                        + topology.cpus() + ")");
+            }
+        }
+        vcpuAffinity = java.util.Collections.unmodifiableMap(copy);
     }
+
+    /** Where the monitor talks. */
+    public sealed interface MonitorSpec {
+        /** No monitor. */
+        record None() implements MonitorSpec {
+        }
+
+        /** On standard input and output ({@code -monitor stdio}). */
+        record Stdio() implements MonitorSpec {
+        }
+
+        /** On a Unix socket ({@code -monitor unix:PATH,server,nowait}). */
+        record Unix(java.nio.file.Path path) implements MonitorSpec {
+        }
+    }
+
+    /** What {@code -stats} prints when the guest ends. */
+    public enum StatsFormat { NONE, TABLE, JSON }
 
     /** A builder with every default set. */
     public static Builder builder() {
@@ -41,19 +90,63 @@ public record MachineConfig(long memoryBytes, Firmware firmware, SerialBackend s
 
     /** A builder starting from this configuration. */
     public Builder toBuilder() {
-        return new Builder().memory(memoryBytes).firmware(firmware).serial(serial).timeout(timeout);
+        Builder b = new Builder();
+        b.memoryBytes = memoryBytes;
+        b.memPrealloc = memPrealloc;
+        b.topology = topology;
+        b.cpu = cpu;
+        b.firmware = firmware;
+        b.serial = serial;
+        b.timeout = timeout;
+        b.vcpuAffinity = new TreeMap<>(vcpuAffinity);
+        b.monitor = monitor;
+        b.stats = stats;
+        b.noReboot = noReboot;
+        b.logUnimplemented = logUnimplemented;
+        return b;
     }
 
     /** Fluent construction; every setter has the CLI flag it stands for in its doc. */
     public static final class Builder {
         private long memoryBytes = DEFAULT_MEMORY;
+        private boolean memPrealloc;
+        private Topology topology = Topology.SINGLE;
+        private String cpu = DEFAULT_CPU;
         private Firmware firmware = Firmware.DEFAULT;
         private SerialBackend serial = SerialBackend.stdio();
         private Duration timeout;
+        private Map<Integer, BitSet> vcpuAffinity = new TreeMap<>();
+        private MonitorSpec monitor = new MonitorSpec.None();
+        private StatsFormat stats = StatsFormat.NONE;
+        private boolean noReboot;
+        private boolean logUnimplemented;
 
         /** {@code -m}: guest RAM in bytes. */
         public Builder memory(long bytes) {
             this.memoryBytes = bytes;
+            return this;
+        }
+
+        /** {@code -mem-prealloc}. */
+        public Builder memPrealloc(boolean on) {
+            this.memPrealloc = on;
+            return this;
+        }
+
+        /** {@code -smp}. */
+        public Builder topology(Topology topology) {
+            this.topology = topology;
+            return this;
+        }
+
+        /** {@code -smp N}: N vCPUs as N cores of one socket (what QEMU derives for a bare count). */
+        public Builder cpus(int n) {
+            return topology(new Topology(n, n, 1, 1, n, 1));
+        }
+
+        /** {@code -cpu}: a model name with optional {@code ,+feat,-feat}. */
+        public Builder cpu(String cpu) {
+            this.cpu = cpu;
             return this;
         }
 
@@ -69,14 +162,45 @@ public record MachineConfig(long memoryBytes, Firmware firmware, SerialBackend s
             return this;
         }
 
-        /** How long the guest may run; {@code null} for no limit. */
+        /** {@code -timeout}: how long the guest may run; {@code null} for no limit. */
         public Builder timeout(Duration timeout) {
             this.timeout = timeout;
             return this;
         }
 
+        /** {@code -vcpu-affinity}: pins vCPU {@code index} to {@code hostCpus}. */
+        public Builder vcpuAffinity(int index, BitSet hostCpus) {
+            this.vcpuAffinity.put(index, (BitSet) hostCpus.clone());
+            return this;
+        }
+
+        /** {@code -monitor}. */
+        public Builder monitor(MonitorSpec monitor) {
+            this.monitor = monitor;
+            return this;
+        }
+
+        /** {@code -stats [json]}. */
+        public Builder stats(StatsFormat stats) {
+            this.stats = stats;
+            return this;
+        }
+
+        /** {@code -no-reboot}. */
+        public Builder noReboot(boolean on) {
+            this.noReboot = on;
+            return this;
+        }
+
+        /** {@code -d unimp}. */
+        public Builder logUnimplemented(boolean on) {
+            this.logUnimplemented = on;
+            return this;
+        }
+
         public MachineConfig build() {
-            return new MachineConfig(memoryBytes, firmware, serial, timeout);
+            return new MachineConfig(memoryBytes, memPrealloc, topology, cpu, firmware, serial, timeout, vcpuAffinity,
+                    monitor, stats, noReboot, logUnimplemented);
         }
     }
 }

@@ -28,6 +28,15 @@ public sealed interface SerialBackend {
         return new Stream(out);
     }
 
+    /** The stream the port transmits into (not to be closed by the machine: it may be a caller's). */
+    default OutputStream openSink() {
+        return switch (this) {
+            case Stdio s -> new java.io.FileOutputStream(java.io.FileDescriptor.out);
+            case None n -> OutputStream.nullOutputStream();
+            case Stream s -> s.out();
+        };
+    }
+
     /** Standard output. */
     enum Stdio implements SerialBackend { INSTANCE }
 

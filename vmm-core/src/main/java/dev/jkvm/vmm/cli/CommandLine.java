@@ -42,6 +42,8 @@ public final class CommandLine {
                 (b, v) -> { }));
         options.put("timeout", new Option("SECONDS", "end the guest after SECONDS (exit status 124)",
                 (b, v) -> b.timeout(parseTimeout(v))));
+        options.put("serial", new Option("stdio|none", "where COM1 goes (default stdio)",
+                (b, v) -> b.serial(parseSerial(v))));
         return Collections.unmodifiableMap(options);
     }
 
@@ -85,6 +87,14 @@ public final class CommandLine {
             option.apply().accept(builder, value);
         }
         return new Invocation.Run(builder.build());
+    }
+
+    private static dev.jkvm.vmm.SerialBackend parseSerial(String v) {
+        return switch (v) {
+            case "stdio", "mon:stdio" -> dev.jkvm.vmm.SerialBackend.stdio();
+            case "none", "null" -> dev.jkvm.vmm.SerialBackend.none();
+            default -> throw new JkvmException("-serial " + v + ": unsupported serial backend (stdio, none)");
+        };
     }
 
     private static Duration parseTimeout(String v) {

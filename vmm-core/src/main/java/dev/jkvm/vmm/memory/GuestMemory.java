@@ -114,6 +114,21 @@ public final class GuestMemory implements AutoCloseable {
         MemorySegment.copy(data, 0, slice(gpa, data.length), ValueLayout.JAVA_BYTE, 0, data.length);
     }
 
+    /**
+     * Touches every RAM page now ({@code -mem-prealloc}), so the guest never waits for the host to
+     * find memory: one write per page, which makes the kernel back it.
+     */
+    public void prealloc() {
+        for (Backing b : backings) {
+            if (b.region().kind() == Region.Kind.RAM) {
+                MemorySegment m = b.host();
+                for (long off = 0; off < m.byteSize(); off += MemoryMap.PAGE) {
+                    m.set(ValueLayout.JAVA_BYTE, off, (byte) 0);
+                }
+            }
+        }
+    }
+
     @Override
     public void close() {
         for (MemorySegment m : mappings) {

@@ -19,7 +19,16 @@ import dev.jkvm.kvm.abi.KvmRun;
 import dev.jkvm.kvm.abi.LibcConstants;
 import dev.jkvm.vmm.RunResult;
 import dev.jkvm.vmm.memory.GuestMemory;
+import dev.jkvm.vmm.stats.VcpuCounters;
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.BitSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 
 /**
  * One vCPU and its run loop: enter the guest with {@code KVM_RUN}, dispatch the exit to the
@@ -30,39 +39,77 @@ import java.lang.foreign.MemorySegment;
  * this thread. Another thread stops it with {@link #kick()}: {@code immediate_exit} plus a signal
  * that is blocked in this thread except inside {@code KVM_RUN} (QEMU's and kvmtool's technique),
  * so it interrupts the guest without ever running a handler.
+ *
+ * <p>Only this thread may issue ioctls on the vCPU while it runs (KVM serialises them on the
+ * vCPU, so another thread's {@code KVM_GET_REGS} would wait for as long as the guest stays in).
+ * Other threads therefore {@link #call} a function, which the vCPU thread runs the next time it is
+ * outside the guest, kicking it out if need be.
  */
 public final class Vcpu implements Runnable {
 
     /** The signal that kicks a vCPU out of the guest: a real-time one, which the JVM does not use. */
     static final int KICK_SIGNAL = LibcConstants.SIGRTMIN + 4;
 
-    /** Exit reasons are small numbers; counted per reason. */
-    private static final int MAX_EXIT_REASON = 64;
+    /** RFLAGS.IF. */
+    private static final long RFLAGS_IF = 1L << 9;
+
+    /** Once per process, before any vCPU thread runs: a stray kick is dropped, never fatal. */
+    static {
+        Libc.ignoreSignal(KICK_SIGNAL);
+    }
+
+    /** Where the thread is in its life. */
+    public enum State { NEW, RUNNING, EXITED }
+
+    /** A function to run on the vCPU thread, and where its result goes. */
+    private record Request(Function<VcpuFd, ?> function, CompletableFuture<Object> done) {
+    }
 
     private final int index;
+    private final int apicId;
     private final VcpuFd fd;
     private final MemorySegment run;
     private final PortBus ports;
     private final MmioBus mmio;
     private final GuestMemory memory;
     private final RunControl control;
-    private final long[] exitCounts = new long[MAX_EXIT_REASON];
+    private final VcpuCounters counters = new VcpuCounters();
+    private final AtomicReference<Request> mailbox = new AtomicReference<>();
+    private final BitSet affinity;
+    private final Object stateLock = new Object();
+    private State state = State.NEW;
+    private Thread thread;
     private volatile int tid;
+    private volatile long kickedAt;
+    private volatile long lastKickLatencyNanos = -1;
+    private volatile boolean deadHalt;
 
-    public Vcpu(int index, VcpuFd fd, PortBus ports, MmioBus mmio, GuestMemory memory, RunControl control) {
+    /**
+     * @param apicId the vCPU's APIC ID (also its KVM vCPU id)
+     * @param affinity host CPUs to pin the thread to before it first enters the guest, or null
+     */
+    public Vcpu(int index, int apicId, VcpuFd fd, PortBus ports, MmioBus mmio, GuestMemory memory,
+                RunControl control, BitSet affinity) {
         this.index = index;
+        this.apicId = apicId;
         this.fd = fd;
         this.run = fd.kvmRun();
         this.ports = ports;
         this.mmio = mmio;
         this.memory = memory;
         this.control = control;
+        this.affinity = affinity == null ? null : (BitSet) affinity.clone();
         control.attach(this);
     }
 
-    /** The vCPU index. */
+    /** The vCPU index (0 is the bootstrap processor). */
     public int index() {
         return index;
+    }
+
+    /** The APIC ID. */
+    public int apicId() {
+        return apicId;
     }
 
     /** The thread name QEMU gives this vCPU. */
@@ -70,66 +117,154 @@ public final class Vcpu implements Runnable {
         return "CPU " + index + "/KVM";
     }
 
-    /** The Linux thread id of the vCPU thread, 0 before it started. */
+    /** The Linux thread id of the vCPU thread; 0 before it started and after it ended. */
     public int tid() {
         return tid;
     }
 
-    /** How many exits of {@code reason} reached jkvm. */
-    public long exitCount(int reason) {
-        return reason >= 0 && reason < MAX_EXIT_REASON ? exitCounts[reason] : 0;
+    /** The thread's life stage. */
+    public State state() {
+        synchronized (stateLock) {
+            return state;
+        }
     }
 
-    /** Once per process, before any vCPU thread runs: a stray kick is dropped, never fatal. */
-    static {
-        Libc.ignoreSignal(KICK_SIGNAL);
+    /** The host CPUs it was pinned to at start, or null. */
+    public BitSet affinity() {
+        return affinity == null ? null : (BitSet) affinity.clone();
+    }
+
+    /** The user-mode exit counters. */
+    public VcpuCounters counters() {
+        return counters;
+    }
+
+    /** Nanoseconds from the last {@link #kick()} to the vCPU being out of {@code KVM_RUN}, or -1. */
+    public long lastKickLatencyNanos() {
+        return lastKickLatencyNanos;
+    }
+
+    /**
+     * Whether the last look found the vCPU halted with interrupts disabled (or never started by
+     * INIT/SIPI): nothing but another processor can wake it.
+     */
+    public boolean deadHalt() {
+        return deadHalt;
+    }
+
+    /** Starts the vCPU's platform thread (once). */
+    public void start() {
+        synchronized (stateLock) {
+            if (state != State.NEW) {
+                return;
+            }
+            state = State.RUNNING;
+            thread = Thread.ofPlatform().name(threadName()).daemon(true).unstarted(this);
+            thread.start();
+        }
+    }
+
+    /** Waits for the thread to end. */
+    public void join() throws InterruptedException {
+        Thread t;
+        synchronized (stateLock) {
+            t = thread;
+        }
+        if (t != null) {
+            t.join();
+        }
     }
 
     @Override
     public void run() {
         try {
+            if (affinity != null) {
+                Libc.schedSetaffinity(0, affinity);
+            }
             fd.setSignalMask(Libc.blockSignalForKvmRun(KICK_SIGNAL));
             tid = Libc.gettid(); // published only once the kick is blocked here
             loop();
+        } catch (InterruptedException e) {
+            control.end(RunResult.of(RunResult.Reason.CLOSED, 1, "CPU " + index + " interrupted"));
         } catch (RuntimeException | Error e) {
             control.end(RunResult.of(RunResult.Reason.ERROR, 1, "CPU " + index + ": " + e));
         } finally {
             tid = 0;
+            synchronized (stateLock) {
+                state = State.EXITED;
+                serveRequests(); // a caller that raced with the end still gets its answer
+            }
         }
     }
 
-    private void loop() {
-        while (!control.stopping()) {
-            int reason = fd.run();
-            if (reason == VcpuFd.INTERRUPTED) {
-                Libc.consumePendingSignal(KICK_SIGNAL);
+    private void loop() throws InterruptedException {
+        long t = System.nanoTime();
+        while (true) {
+            if (control.stopping()) {
+                return;
+            }
+            if (control.pauseRequested()) {
+                control.park(this);
                 if (!control.stopping()) {
-                    fd.setImmediateExit(false); // a kick that asked for nothing more than a look outside
+                    fd.setImmediateExit(false);
                 }
+                long now = System.nanoTime();
+                counters.outside(now - t);
+                t = now;
                 continue;
             }
-            if (reason >= 0 && reason < MAX_EXIT_REASON) {
-                exitCounts[reason]++;
-            }
-            switch (reason) {
-                case KvmConstants.KVM_EXIT_IO -> handleIo();
-                case KvmConstants.KVM_EXIT_MMIO -> handleMmio();
-                case KvmConstants.KVM_EXIT_HLT ->
-                        control.end(RunResult.of(RunResult.Reason.HALTED, 0, "CPU " + index + " halted"));
-                case KvmConstants.KVM_EXIT_SHUTDOWN -> control.end(RunResult.crash(RunResult.Reason.TRIPLE_FAULT, report(reason)));
-                case KvmConstants.KVM_EXIT_INTERNAL_ERROR ->
-                        control.end(RunResult.crash(RunResult.Reason.INTERNAL_ERROR, report(reason)));
-                case KvmConstants.KVM_EXIT_FAIL_ENTRY -> control.end(RunResult.crash(RunResult.Reason.FAIL_ENTRY, report(reason)));
-                case KvmConstants.KVM_EXIT_SYSTEM_EVENT -> handleSystemEvent();
-                case KvmConstants.KVM_EXIT_INTR -> {
-                    // A signal arrived during KVM_RUN that was not our kick: just go back in.
+            int reason = fd.run();
+            long t1 = System.nanoTime();
+            counters.inKvmRun(t1 - t);
+            if (reason == VcpuFd.INTERRUPTED) {
+                long k = kickedAt;
+                if (k != 0) {
+                    lastKickLatencyNanos = t1 - k;
+                    kickedAt = 0;
                 }
-                default -> control.end(RunResult.crash(RunResult.Reason.UNHANDLED_EXIT, report(reason)));
+                counters.interrupted();
+                Libc.consumePendingSignal(KICK_SIGNAL);
+                if (!control.stopping() && !control.pauseRequested()) {
+                    fd.setImmediateExit(false); // a kick that asked for nothing more than a look outside
+                }
+                serveRequests();
+            } else {
+                dispatch(reason, t1);
             }
+            t = System.nanoTime();
+            counters.outside(t - t1);
         }
     }
 
-    private void handleIo() {
+    private void dispatch(int reason, long t1) {
+        switch (reason) {
+            case KvmConstants.KVM_EXIT_IO -> {
+                handleIo(t1);
+                return;
+            }
+            case KvmConstants.KVM_EXIT_MMIO -> {
+                handleMmio(t1);
+                return;
+            }
+            case KvmConstants.KVM_EXIT_HLT ->
+                    control.end(RunResult.of(RunResult.Reason.HALTED, 0, "CPU " + index + " halted"));
+            case KvmConstants.KVM_EXIT_SHUTDOWN -> control.end(RunResult.crash(RunResult.Reason.TRIPLE_FAULT, report(reason)));
+            case KvmConstants.KVM_EXIT_INTERNAL_ERROR ->
+                    control.end(RunResult.crash(RunResult.Reason.INTERNAL_ERROR, report(reason)));
+            case KvmConstants.KVM_EXIT_FAIL_ENTRY -> control.end(RunResult.crash(RunResult.Reason.FAIL_ENTRY, report(reason)));
+            case KvmConstants.KVM_EXIT_SYSTEM_EVENT -> handleSystemEvent();
+            case KvmConstants.KVM_EXIT_INTR -> {
+                // A signal arrived during KVM_RUN that was not our kick: just go back in.
+            }
+            case KvmConstants.KVM_EXIT_IRQ_WINDOW_OPEN -> {
+                // Only requested by userspace irqchips; harmless.
+            }
+            default -> control.end(RunResult.crash(RunResult.Reason.UNHANDLED_EXIT, report(reason)));
+        }
+        counters.exit(reason, System.nanoTime() - t1);
+    }
+
+    private void handleIo(long t1) {
         boolean out = run.get(JAVA_BYTE, KvmRun.IO_DIRECTION) == KvmConstants.KVM_EXIT_IO_OUT;
         int size = run.get(JAVA_BYTE, KvmRun.IO_SIZE);
         int port = Short.toUnsignedInt(run.get(JAVA_SHORT, KvmRun.IO_PORT));
@@ -143,6 +278,9 @@ public final class Vcpu implements Runnable {
                 writeData(at, size, ports.read(port, size));
             }
         }
+        long nanos = System.nanoTime() - t1;
+        counters.portExit(port, out, nanos);
+        counters.exit(KvmConstants.KVM_EXIT_IO, nanos);
     }
 
     private int readData(long at, int size) {
@@ -161,7 +299,7 @@ public final class Vcpu implements Runnable {
         }
     }
 
-    private void handleMmio() {
+    private void handleMmio(long t1) {
         long address = run.get(JAVA_LONG, KvmRun.MMIO_PHYS_ADDR);
         int len = run.get(JAVA_INT, KvmRun.MMIO_LEN);
         boolean write = run.get(JAVA_BYTE, KvmRun.MMIO_IS_WRITE) != 0;
@@ -171,6 +309,9 @@ public final class Vcpu implements Runnable {
         } else {
             run.set(JAVA_LONG_UNALIGNED, KvmRun.MMIO_DATA, mmio.read(address, len) & mask);
         }
+        long nanos = System.nanoTime() - t1;
+        counters.mmioExit(address, write, nanos);
+        counters.exit(KvmConstants.KVM_EXIT_MMIO, nanos);
     }
 
     private void handleSystemEvent() {
@@ -219,14 +360,107 @@ public final class Vcpu implements Runnable {
      * the next KVM_RUN) and signals the thread (interrupts a KVM_RUN in progress). Any thread.
      */
     public void kick() {
+        if (kickedAt == 0) {
+            kickedAt = System.nanoTime();
+        }
         fd.setImmediateExit(true);
         int t = tid;
-        if (t != 0) {
+        if (t != 0 && Thread.currentThread() != thread) {
             try {
                 Libc.tgkill(t, KICK_SIGNAL);
             } catch (RuntimeException e) {
                 // The thread has already exited: nothing to interrupt.
             }
         }
+    }
+
+    /**
+     * Runs {@code function} with this vCPU's descriptor on the vCPU thread (or on the caller's,
+     * when the thread is not running), waiting up to {@code timeout}. For the monitor, the
+     * debugger and assertions in tests: registers, MP state, debug registers.
+     *
+     * @throws IllegalStateException when the vCPU did not answer in time
+     */
+    @SuppressWarnings("unchecked")
+    public <T> T call(Function<VcpuFd, T> function, Duration timeout) {
+        synchronized (stateLock) {
+            if (state != State.RUNNING) {
+                return function.apply(fd);
+            }
+        }
+        Request request = new Request(function, new CompletableFuture<>());
+        while (!mailbox.compareAndSet(null, request)) {
+            Thread.onSpinWait(); // another caller's request is being served
+        }
+        synchronized (stateLock) {
+            // The thread serves its mailbox one last time as it exits; if that was before we
+            // posted, take the request back and run it here.
+            if (state == State.EXITED && mailbox.compareAndSet(request, null)) {
+                return function.apply(fd);
+            }
+        }
+        control.wakeParked();
+        kickForRequest();
+        try {
+            return (T) request.done().get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            mailbox.compareAndSet(request, null);
+            throw new IllegalStateException("CPU " + index + " did not answer within " + timeout.toMillis() + " ms");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
+    }
+
+    /** A kick that only asks the vCPU to look outside (it goes back in afterwards). */
+    private void kickForRequest() {
+        fd.setImmediateExit(true);
+        int t = tid;
+        if (t != 0) {
+            try {
+                Libc.tgkill(t, KICK_SIGNAL);
+            } catch (RuntimeException e) {
+                // exited meanwhile; run() serves the request on its way out
+            }
+        }
+    }
+
+    /** Runs a posted request, if any; on the vCPU thread only. */
+    void serveRequests() {
+        Request r = mailbox.getAndSet(null);
+        if (r == null) {
+            return;
+        }
+        try {
+            r.done().complete(r.function().apply(fd));
+        } catch (RuntimeException | Error e) {
+            r.done().completeExceptionally(e);
+        }
+    }
+
+    /**
+     * Looks at the vCPU (on its thread, via {@link #call}): MP state and RFLAGS.IF, and records
+     * whether it sits in a halt nothing but another processor can end.
+     */
+    public boolean probeDeadHalt(Duration timeout) {
+        boolean dead = call(cpu -> {
+            int mp = cpu.mpState();
+            if (mp == KvmConstants.KVM_MP_STATE_UNINITIALIZED || mp == KvmConstants.KVM_MP_STATE_INIT_RECEIVED) {
+                return true;
+            }
+            return mp == KvmConstants.KVM_MP_STATE_HALTED && (cpu.regs().rflags() & RFLAGS_IF) == 0;
+        }, timeout);
+        deadHalt = dead;
+        return dead;
+    }
+
+    /** The vCPU's descriptor, for the machine's setup before the thread starts. */
+    public VcpuFd fd() {
+        return fd;
     }
 }
