@@ -7,6 +7,9 @@ import dev.jkvm.devices.Uart16550;
 import dev.jkvm.kvm.CpuidEntry;
 import dev.jkvm.kvm.Kvm;
 import dev.jkvm.kvm.KvmException;
+import dev.jkvm.kvm.KvmStats;
+import dev.jkvm.vmm.stats.VcpuReport;
+import java.util.Map;
 import dev.jkvm.kvm.VcpuFd;
 import dev.jkvm.kvm.VmFd;
 import dev.jkvm.kvm.abi.KvmConstants;
@@ -57,6 +60,7 @@ public final class Machine implements AutoCloseable {
     private final Deque<AutoCloseable> owned = new ArrayDeque<>();
     private final RunControl control = new RunControl();
     private final List<Vcpu> vcpus = new ArrayList<>();
+    private final List<KvmStats> vcpuStats = new ArrayList<>();
     private final PortBus ports = new PortBus();
     private final MmioBus mmio = new MmioBus();
     private final SerialConsole serial;
@@ -111,8 +115,34 @@ public final class Machine implements AutoCloseable {
             int apicId = topology.apicId(i);
             VcpuFd fd = own(vm.createVcpu(apicId));
             fd.setCpuid(CpuidPatch.forVcpu(supported, topology, i));
+            vcpuStats.add(openStats(fd));
             vcpus.add(new Vcpu(i, apicId, fd, ports, mmio, memory, control, config.vcpuAffinity().get(i)));
         }
+    }
+
+    private KvmStats openStats(VcpuFd fd) {
+        try {
+            return own(fd.stats());
+        } catch (KvmException e) {
+            return null; // a KVM without binary statistics (before Linux 5.14): kernel mode is then not shown
+        }
+    }
+
+    /** Each vCPU's three modes now (or as they ended): exits in user and kernel mode, guest time. */
+    public List<VcpuReport> reports() {
+        List<VcpuReport> out = new ArrayList<>();
+        for (int i = 0; i < vcpus.size(); i++) {
+            Vcpu v = vcpus.get(i);
+            KvmStats s = vcpuStats.get(i);
+            Map<String, Long> kvmCounters = Map.of();
+            if (s != null && !closed) {
+                synchronized (s) {
+                    kvmCounters = s.read();
+                }
+            }
+            out.add(new VcpuReport(v.index(), v.threadName(), v.threadId(), v.counters().snapshot(), kvmCounters, v.times()));
+        }
+        return out;
     }
 
     /**

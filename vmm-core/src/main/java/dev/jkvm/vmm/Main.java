@@ -2,7 +2,18 @@ package dev.jkvm.vmm;
 
 import dev.jkvm.vmm.cli.CommandLine;
 import dev.jkvm.vmm.cli.Invocation;
+import dev.jkvm.vmm.host.CpuList;
+import dev.jkvm.vmm.host.HostCpus;
+import dev.jkvm.vmm.monitor.Monitor;
+import dev.jkvm.vmm.monitor.MonitorServer;
+import dev.jkvm.vmm.stats.StatsFormatter;
+import java.io.Closeable;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The {@code jkvm} command: parses QEMU-style options into a {@link MachineConfig}, runs one
@@ -47,7 +58,17 @@ public final class Main {
     }
 
     private static int boot(MachineConfig config, PrintStream err) {
+        startupNotes(config, err);
+        List<Closeable> sessions = new ArrayList<>();
         try (Machine machine = Machine.create(config)) {
+            Monitor monitor = new Monitor(machine);
+            switch (config.monitor()) {
+                case MachineConfig.MonitorSpec.Stdio s -> sessions.add(MonitorServer.serve(monitor, System.in, System.out));
+                case MachineConfig.MonitorSpec.Unix u -> sessions.add(listen(monitor, u));
+                case MachineConfig.MonitorSpec.None n -> {
+                }
+            }
+            SignalStop.install(machine, err);
             RunResult result = machine.run();
             result.report().ifPresent(report -> err.print(report.format()));
             switch (result.reason()) {
@@ -55,7 +76,49 @@ public final class Main {
                 default -> {
                 }
             }
+            switch (config.stats()) {
+                case TABLE -> err.print(StatsFormatter.table(machine.reports()));
+                case JSON -> err.println(StatsFormatter.json(machine.reports()));
+                case NONE -> {
+                }
+            }
             return result.exitStatus();
+        } finally {
+            for (Closeable c : sessions) {
+                try {
+                    c.close();
+                } catch (IOException e) {
+                    // the socket file may already be gone
+                }
+            }
+        }
+    }
+
+    private static Closeable listen(Monitor monitor, MachineConfig.MonitorSpec.Unix unix) {
+        try {
+            return MonitorServer.listenUnix(monitor, unix.path());
+        } catch (IOException e) {
+            throw new JkvmException("-monitor unix:" + unix.path() + ": cannot listen: " + e.getMessage());
+        }
+    }
+
+    /** The warnings and facts worth a line before the guest starts. */
+    private static void startupNotes(MachineConfig config, PrintStream err) {
+        int online = HostCpus.online();
+        if (config.topology().cpus() > online) {
+            err.println("jkvm: warning: the guest has " + config.topology().cpus() + " vCPUs but the host only "
+                    + online + " online CPUs: an over-committed guest spins on locks whose holder is not running");
+        }
+        if (!config.vcpuAffinity().isEmpty()) {
+            BitSet isolated = HostCpus.isolated();
+            StringBuilder sb = new StringBuilder("jkvm: isolated host CPUs: " + CpuList.format(isolated));
+            for (Map.Entry<Integer, BitSet> e : config.vcpuAffinity().entrySet()) {
+                BitSet on = (BitSet) e.getValue().clone();
+                on.andNot(isolated);
+                sb.append("; vCPU ").append(e.getKey()).append(" on ").append(CpuList.format(e.getValue()))
+                        .append(on.isEmpty() ? " (isolated)" : " (not isolated)");
+            }
+            err.println(sb);
         }
     }
 

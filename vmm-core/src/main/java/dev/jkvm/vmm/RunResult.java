@@ -41,6 +41,10 @@ public record RunResult(Reason reason, int exitStatus, Optional<ExitReport> repo
         FAIL_ENTRY,
         /** An exit jkvm does not handle (status 2, with a report). */
         UNHANDLED_EXIT,
+        /** The monitor's {@code quit} (status 0, as QEMU). */
+        QUIT,
+        /** SIGINT or SIGTERM ended jkvm (status 0, as QEMU's "terminating on signal"). */
+        SIGNAL,
         /** The run's time limit passed (status 124). */
         TIMEOUT,
         /** The machine was closed while running (status 1). */

@@ -44,6 +44,17 @@ public final class CommandLine {
                 (b, v) -> b.timeout(parseTimeout(v))));
         options.put("serial", new Option("stdio|none", "where COM1 goes (default stdio)",
                 (b, v) -> b.serial(parseSerial(v))));
+        options.put("smp", new Option("[cpus=]n[,maxcpus=m][,sockets=s][,dies=d][,cores=c][,threads=t]",
+                "the vCPUs and their topology (default 1)", (b, v) -> b.topology(SmpParser.parse(v))));
+        options.put("vcpu-affinity", new Option("N@[CPUS],...", "pin vCPU N to host CPUs (e.g. 0@[2,3],1@[4-5])",
+                (b, v) -> AffinityParser.parse(v).forEach(b::vcpuAffinity)));
+        options.put("monitor", new Option("stdio|unix:PATH,server,nowait", "the monitor (QEMU's commands: info cpus, stop, ...)",
+                (b, v) -> b.monitor(parseMonitor(v))));
+        options.put("stats", new Option(null, "print each vCPU's exits in user, kernel and guest mode at exit"
+                + " (-stats json: as JSON)", (b, v) -> b.stats(MachineConfig.StatsFormat.TABLE)));
+        options.put("d", new Option("unimp", "log the first access to each unhandled port or MMIO address",
+                (b, v) -> b.logUnimplemented(parseLog(v))));
+        options.put("mem-prealloc", new Option(null, "touch all guest RAM at start", (b, v) -> b.memPrealloc(true)));
         return Collections.unmodifiableMap(options);
     }
 
@@ -78,15 +89,27 @@ public final class CommandLine {
                 throw new JkvmException(arg + ": invalid option");
             }
             String value = null;
+            if (name.equals("stats") && i + 1 < args.length && (args[i + 1].equals("json") || args[i + 1].equals("table"))) {
+                builder.stats(args[++i].equals("json") ? MachineConfig.StatsFormat.JSON : MachineConfig.StatsFormat.TABLE);
+                continue;
+            }
             if (option.takesArgument()) {
                 if (i + 1 >= args.length) {
                     throw new JkvmException(arg + ": requires an argument");
                 }
                 value = args[++i];
             }
-            option.apply().accept(builder, value);
+            try {
+                option.apply().accept(builder, value);
+            } catch (IllegalArgumentException e) {
+                throw new JkvmException(arg + " " + value + ": " + e.getMessage());
+            }
         }
-        return new Invocation.Run(builder.build());
+        try {
+            return new Invocation.Run(builder.build());
+        } catch (IllegalArgumentException e) {
+            throw new JkvmException(e.getMessage());
+        }
     }
 
     private static dev.jkvm.vmm.SerialBackend parseSerial(String v) {
@@ -95,6 +118,38 @@ public final class CommandLine {
             case "none", "null" -> dev.jkvm.vmm.SerialBackend.none();
             default -> throw new JkvmException("-serial " + v + ": unsupported serial backend (stdio, none)");
         };
+    }
+
+    private static MachineConfig.MonitorSpec parseMonitor(String v) {
+        if (v.equals("stdio")) {
+            return new MachineConfig.MonitorSpec.Stdio();
+        }
+        if (v.equals("none")) {
+            return new MachineConfig.MonitorSpec.None();
+        }
+        if (v.startsWith("unix:")) {
+            String[] parts = v.substring(5).split(",");
+            for (int i = 1; i < parts.length; i++) {
+                if (!parts[i].equals("server") && !parts[i].equals("nowait") && !parts[i].equals("wait=off")
+                        && !parts[i].equals("server=on")) {
+                    throw new JkvmException("-monitor " + v + ": unsupported option '" + parts[i] + "' (server,nowait)");
+                }
+            }
+            if (parts[0].isEmpty()) {
+                throw new JkvmException("-monitor " + v + ": a socket path is needed");
+            }
+            return new MachineConfig.MonitorSpec.Unix(Path.of(parts[0]));
+        }
+        throw new JkvmException("-monitor " + v + ": unsupported (stdio, unix:PATH,server,nowait, none)");
+    }
+
+    private static boolean parseLog(String v) {
+        for (String item : v.split(",")) {
+            if (!item.equals("unimp")) {
+                throw new JkvmException("-d " + v + ": unknown log item '" + item + "' (jkvm logs: unimp)");
+            }
+        }
+        return true;
     }
 
     private static Duration parseTimeout(String v) {

@@ -18,6 +18,8 @@ import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.kvm.abi.KvmRun;
 import dev.jkvm.kvm.abi.LibcConstants;
 import dev.jkvm.vmm.RunResult;
+import dev.jkvm.vmm.host.HostCpus;
+import dev.jkvm.vmm.host.ThreadTimes;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.stats.VcpuCounters;
 import java.lang.foreign.MemorySegment;
@@ -80,9 +82,11 @@ public final class Vcpu implements Runnable {
     private State state = State.NEW;
     private Thread thread;
     private volatile int tid;
+    private volatile int lastTid;
     private volatile long kickedAt;
     private volatile long lastKickLatencyNanos = -1;
     private volatile boolean deadHalt;
+    private volatile ThreadTimes finalTimes;
 
     /**
      * @param apicId the vCPU's APIC ID (also its KVM vCPU id)
@@ -117,6 +121,11 @@ public final class Vcpu implements Runnable {
         return "CPU " + index + "/KVM";
     }
 
+    /** The Linux thread id the vCPU thread had (also after it ended); 0 before it started. */
+    public int threadId() {
+        return lastTid;
+    }
+
     /** The Linux thread id of the vCPU thread; 0 before it started and after it ended. */
     public int tid() {
         return tid;
@@ -132,6 +141,19 @@ public final class Vcpu implements Runnable {
     /** The host CPUs it was pinned to at start, or null. */
     public BitSet affinity() {
         return affinity == null ? null : (BitSet) affinity.clone();
+    }
+
+    /** The CPU times the host accounted to the thread: live while it runs, as it ended afterwards. */
+    public ThreadTimes times() {
+        int t = tid;
+        ThreadTimes live = t != 0 ? ThreadTimes.of(t) : null;
+        return live != null ? live : finalTimes;
+    }
+
+    /** The host CPU the thread last ran on, or -1. */
+    public int lastHostCpu() {
+        int t = tid;
+        return t == 0 ? -1 : HostCpus.lastCpuOf(t);
     }
 
     /** The user-mode exit counters. */
@@ -182,13 +204,15 @@ public final class Vcpu implements Runnable {
                 Libc.schedSetaffinity(0, affinity);
             }
             fd.setSignalMask(Libc.blockSignalForKvmRun(KICK_SIGNAL));
-            tid = Libc.gettid(); // published only once the kick is blocked here
+            lastTid = Libc.gettid();
+            tid = lastTid; // published only once the kick is blocked here
             loop();
         } catch (InterruptedException e) {
             control.end(RunResult.of(RunResult.Reason.CLOSED, 1, "CPU " + index + " interrupted"));
         } catch (RuntimeException | Error e) {
             control.end(RunResult.of(RunResult.Reason.ERROR, 1, "CPU " + index + ": " + e));
         } finally {
+            finalTimes = ThreadTimes.of(tid);
             tid = 0;
             synchronized (stateLock) {
                 state = State.EXITED;

@@ -1,0 +1,46 @@
+package dev.jkvm.vmm.host;
+
+import dev.jkvm.kvm.Libc;
+import dev.jkvm.kvm.abi.LibcConstants;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.BitSet;
+
+/**
+ * The host's processors as jkvm sees them: how many are online, which this process may use, and
+ * which the kernel isolated from the scheduler ({@code isolcpus=}), the CPUs the textbook says to
+ * pin vCPUs to.
+ */
+public final class HostCpus {
+
+    private static final Path ISOLATED = Path.of("/sys/devices/system/cpu/isolated");
+
+    private HostCpus() {
+    }
+
+    /** Online logical CPUs ({@code sysconf(_SC_NPROCESSORS_ONLN)}). */
+    public static int online() {
+        return (int) Libc.sysconf(LibcConstants._SC_NPROCESSORS_ONLN);
+    }
+
+    /** The CPUs this process may run on. */
+    public static BitSet allowed() {
+        return Libc.schedGetaffinity(0);
+    }
+
+    /** The isolated CPUs; empty when none (or when the kernel does not say). */
+    public static BitSet isolated() {
+        try {
+            return CpuList.parse(Files.readString(ISOLATED).strip());
+        } catch (IOException | IllegalArgumentException e) {
+            return new BitSet();
+        }
+    }
+
+    /** The CPU thread {@code tid} of this process last ran on ({@code /proc/self/task/TID/stat}, field 39), or -1. */
+    public static int lastCpuOf(int tid) {
+        String[] f = TaskStat.fields(tid);
+        return f == null ? -1 : Integer.parseInt(f[39 - 3]);
+    }
+}

@@ -1,0 +1,35 @@
+package dev.jkvm.vmm.host;
+
+import dev.jkvm.kvm.Libc;
+import dev.jkvm.kvm.abi.LibcConstants;
+
+/**
+ * The CPU time the host accounted to one thread, from {@code /proc/self/task/TID/stat}: user
+ * time, system time and guest time (fields 14, 15 and 43), in nanoseconds.
+ *
+ * <p>Why guest time may be zero: the kernel charges time spent in guest mode to {@code guest_time}
+ * only where its KVM module accounts it so; nested and paravirtualised hosts (kvm_pvm) charge it
+ * as system time instead. {@link #guestAccounted()} tells the two cases apart for display.
+ *
+ * @param userNanos time in user mode (jkvm's own code)
+ * @param systemNanos time in kernel mode (KVM handling exits, and guest time where not split out)
+ * @param guestNanos time in guest mode, where the host accounts it
+ */
+public record ThreadTimes(long userNanos, long systemNanos, long guestNanos) {
+
+    /** Whether the host split guest time out of system time for this thread. */
+    public boolean guestAccounted() {
+        return guestNanos > 0;
+    }
+
+    /** The thread's times now, or null when the thread is gone. */
+    public static ThreadTimes of(int tid) {
+        String[] f = TaskStat.fields(tid);
+        if (f == null) {
+            return null;
+        }
+        long tick = 1_000_000_000L / Libc.sysconf(LibcConstants._SC_CLK_TCK);
+        return new ThreadTimes(Long.parseLong(f[14 - 3]) * tick, Long.parseLong(f[15 - 3]) * tick,
+                Long.parseLong(f[43 - 3]) * tick);
+    }
+}

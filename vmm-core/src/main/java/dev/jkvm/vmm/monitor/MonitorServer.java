@@ -1,0 +1,89 @@
+package dev.jkvm.vmm.monitor;
+
+import java.io.BufferedReader;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Carries the {@link Monitor} to people: over standard I/O ({@code -monitor stdio}) or a Unix
+ * socket ({@code -monitor unix:PATH,server,nowait}), with QEMU's {@code (qemu)} prompt so the
+ * scripts written against QEMU's monitor work unchanged. Each session runs on a daemon thread.
+ */
+public final class MonitorServer {
+
+    /** What a new session is greeted with. */
+    public static final String BANNER = "jkvm monitor - type 'help' for more information";
+    /** QEMU's prompt. */
+    public static final String PROMPT = "(qemu) ";
+
+    private MonitorServer() {
+    }
+
+    /** Serves one session over a pair of streams until the input ends; returns at once. */
+    public static Closeable serve(Monitor monitor, InputStream in, OutputStream out) {
+        Thread t = Thread.ofPlatform().name("jkvm monitor").daemon(true).start(() -> session(monitor, in, out));
+        return t::interrupt;
+    }
+
+    private static void session(Monitor monitor, InputStream in, OutputStream out) {
+        PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
+        BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+        ps.println(BANNER);
+        try {
+            while (true) {
+                ps.print(PROMPT);
+                ps.flush();
+                String line = reader.readLine();
+                if (line == null) {
+                    return;
+                }
+                ps.print(monitor.execute(line));
+                ps.flush();
+            }
+        } catch (IOException e) {
+            // the peer went away: the session ends, the guest goes on
+        }
+    }
+
+    /**
+     * Listens on a Unix socket at {@code path} (replacing a stale one) and serves every connection;
+     * closing the result stops listening and removes the socket file.
+     */
+    public static Closeable listenUnix(Monitor monitor, Path path) throws IOException {
+        Files.deleteIfExists(path);
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(path));
+        Thread.ofPlatform().name("jkvm monitor listener").daemon(true).start(() -> {
+            while (server.isOpen()) {
+                try {
+                    SocketChannel ch = server.accept();
+                    Thread.ofPlatform().name("jkvm monitor session").daemon(true).start(() -> {
+                        try (ch) {
+                            session(monitor, Channels.newInputStream(ch), Channels.newOutputStream(ch));
+                        } catch (IOException e) {
+                            // closed
+                        }
+                    });
+                } catch (IOException e) {
+                    return; // closed
+                }
+            }
+        });
+        return () -> {
+            server.close();
+            Files.deleteIfExists(path);
+        };
+    }
+}
