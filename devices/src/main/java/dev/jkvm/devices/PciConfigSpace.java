@@ -42,6 +42,8 @@ public final class PciConfigSpace implements PciFunction {
     private final byte[] config = new byte[SIZE];
     private final byte[] writable = new byte[SIZE];
     private final byte[] writeOneToClear = new byte[SIZE];
+    /** The power-on contents: the constructor's and {@link #preset}'s values. */
+    private final byte[] powerOn = new byte[SIZE];
 
     /**
      * @param classCode  24 bits: base class, subclass, programming interface (0x060000: host bridge)
@@ -63,6 +65,7 @@ public final class PciConfigSpace implements PciFunction {
             writable[i] = (byte) 0xff;
         }
         put(writeOneToClear, STATUS, 2, STATUS_W1C);
+        System.arraycopy(config, 0, powerOn, 0, SIZE);
     }
 
     @Override
@@ -70,10 +73,20 @@ public final class PciConfigSpace implements PciFunction {
         return name;
     }
 
-    /** Sets {@code size} bytes at {@code offset} to {@code value}, ignoring the write masks. */
+    /**
+     * Sets {@code size} bytes at {@code offset} to {@code value}, ignoring the write masks; the value
+     * is also what {@link #reset()} restores.
+     */
     public synchronized void preset(int offset, int size, int value) {
         Objects.checkFromIndexSize(offset, size, SIZE);
         put(config, offset, size, value);
+        put(powerOn, offset, size, value);
+    }
+
+    /** Restores the power-on contents (guest writes since then are lost). */
+    @Override
+    public synchronized void reset() {
+        System.arraycopy(powerOn, 0, config, 0, SIZE);
     }
 
     /** Makes {@code size} bytes at {@code offset} ignore guest writes. */

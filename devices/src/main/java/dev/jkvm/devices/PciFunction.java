@@ -16,6 +16,10 @@ public interface PciFunction {
 
     void writeConfig(int offset, int size, int value);
 
+    /** Machine reset: back to the power-on configuration. The default does nothing. */
+    default void reset() {
+    }
+
     /** A short name for listings. */
     default String name() {
         return getClass().getSimpleName();

@@ -114,6 +114,16 @@ public final class PciHostBridge {
         bus.register(CONFIG_DATA_PORT, 4, dataPort);
     }
 
+    /** Machine reset: CONFIG_ADDRESS to 0 and every attached function reset. */
+    public void reset() {
+        address = 0;
+        for (PciFunction f : functions) {
+            if (f != null) {
+                f.reset();
+            }
+        }
+    }
+
     /** The latched CONFIG_ADDRESS. */
     public int configAddress() {
         return address;

@@ -131,6 +131,17 @@ class PciHostBridgeTest {
     }
 
     @Test
+    void resetRestoresPowerOnConfiguration() {
+        configWrite(0, 0, 0x59, 1, 0x30);
+        configWrite(0, 0, 0x04, 2, 0);
+        pci.reset();
+        assertEquals(0, pci.configAddress());
+        assertEquals(0x00, configRead(0, 0, 0x59, 1));
+        assertEquals(0x0006, configRead(0, 0, 0x04, 2));
+        assertEquals(0x02, configRead(0, 0, 0x72, 1));
+    }
+
+    @Test
     void accessRunningPastTheDataWindowFloatsHigh() {
         bus.write(0xcf8, 4, address(0, 0, 0, 0));
         assertEquals(0xff12, bus.read(0xcff, 2)); // byte 3 of the dword (device id high), then beyond
