@@ -29,4 +29,14 @@ public interface PortIoDevice {
     default String name() {
         return getClass().getSimpleName();
     }
+
+    /**
+     * One line of state for the monitor's {@code info devices}, e.g.
+     * {@code "cmos-rtc: index=0x0b nmi=masked B=02 C=00 time=2025-01-02 03:04:05"}. Reading it must not
+     * change guest-visible state. The machine prefixes the ports (from the bus registration) and the
+     * IRQ, which a device does not know. The default is {@link #name()}.
+     */
+    default String describe() {
+        return name();
+    }
 }

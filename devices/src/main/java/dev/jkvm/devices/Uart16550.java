@@ -65,7 +65,10 @@ import java.util.Objects;
  * <li><b>Receive</b>: {@link #receive} is flow-controlled: it accepts only what fits (16 bytes in FIFO
  *     mode, 1 in 16450 mode, nothing in loopback, where the serial input is disconnected) and returns
  *     the count; when it accepted less than offered, the {@link #setInputReadyCallback callback} runs
- *     once as soon as the guest makes room. So host input is never lost; overruns (LSR.OE) happen when
+ *     once as soon as the guest makes room. {@link #receiveFully} is the blocking form for a host input
+ *     thread: it waits (no polling) until the guest has taken everything, so a burst larger than the
+ *     FIFO is delivered 16 bytes at a time as the guest drains it; {@link SerialInputPump} runs such a
+ *     thread over an {@code InputStream}. So host input is never lost; overruns (LSR.OE) happen when
  *     a character arrives with the receiver full from the loopback path. In FIFO mode an overrunning
  *     character is lost and the FIFO kept; in 16450 mode it replaces RBR, as the data sheet says.</li>
  * <li><b>Line errors</b>: parity and framing errors cannot happen on a virtual wire (PE/FE read 0).
@@ -523,9 +526,14 @@ public final class Uart16550 implements PortIoDevice {
         }
     }
 
+    /**
+     * If a refused sender is waiting and there is room now: wakes {@link #receiveFully} waiters (a
+     * notify on a monitor we hold; nothing allocated) and tells the caller to run the callback.
+     */
     private boolean takeInputWakeupLocked() {
         if (inputBlocked && roomLocked() > 0) {
             inputBlocked = false;
+            lock.notifyAll();
             return true;
         }
         return false;
@@ -560,6 +568,37 @@ public final class Uart16550 implements PortIoDevice {
             }
             updateIrqLocked();
             return n;
+        }
+    }
+
+    /**
+     * Delivers all of {@code data[off .. off+len)} to the receiver, blocking while it is full until the
+     * guest reads enough: the form for a host input thread (stdin reader). The wait is on this UART's
+     * monitor and ends when a guest RBR read, an FCR receiver reset, leaving loopback or
+     * {@link #reset()} makes room; there is no polling. Each portion accepted may raise the interrupt
+     * line, as with {@link #receive}.
+     *
+     * @throws InterruptedException if the thread is interrupted while waiting; the bytes accepted
+     *         before that stay delivered (the caller learns nothing of how many: an interrupted input
+     *         thread is being shut down)
+     */
+    public void receiveFully(byte[] data, int off, int len) throws InterruptedException {
+        Objects.checkFromIndexSize(off, len, data.length);
+        int done = 0;
+        synchronized (lock) {
+            while (true) {
+                int n = Math.min(len - done, roomLocked());
+                for (int i = 0; i < n; i++) {
+                    rxPushLocked(data[off + done + i] & 0xff, (byte) 0);
+                }
+                done += n;
+                updateIrqLocked();
+                if (done == len) {
+                    return;
+                }
+                inputBlocked = true;
+                lock.wait();
+            }
         }
     }
 
@@ -712,6 +751,12 @@ public final class Uart16550 implements PortIoDevice {
                     lsrLocked(), msr, scr, rxCount, rxCapacityLocked(),
                     (mcr & MCR_LOOP) != 0 ? " loop" : "", irqLevel ? 1 : 0);
         }
+    }
+
+    /** The {@link #state()} line. */
+    @Override
+    public String describe() {
+        return state();
     }
 
     @Override

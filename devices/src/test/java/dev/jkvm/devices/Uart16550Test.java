@@ -643,6 +643,12 @@ class Uart16550Test {
     }
 
     @Test
+    void describeIsTheStateLine() {
+        assertEquals(uart.state(), uart.describe());
+        assertTrue(uart.describe().startsWith("COM1: 9600 5N1 dl=12 "), uart.describe());
+    }
+
+    @Test
     void stateSummarisesRegistersWithoutSideEffects() {
         w(LCR, 0x83);
         w(DATA, 1);

@@ -1,0 +1,44 @@
+package dev.jkvm.devices;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class ExecutorDeviceSchedulerTest {
+
+    @Test
+    void runsTasksInDueOrderAndSkipsCancelledOnes() throws Exception {
+        List<String> ran = new CopyOnWriteArrayList<>();
+        CountDownLatch last = new CountDownLatch(1);
+        try (ExecutorDeviceScheduler s = new ExecutorDeviceScheduler()) {
+            s.schedule(40_000_000L, () -> {
+                ran.add("late");
+                last.countDown();
+            });
+            DeviceScheduler.Cancellable c = s.schedule(20_000_000L, () -> ran.add("cancelled"));
+            s.schedule(0, () -> ran.add("now"));
+            c.cancel();
+            assertTrue(last.await(30, TimeUnit.SECONDS));
+        }
+        assertEquals(List.of("now", "late"), ran);
+    }
+
+    @Test
+    void runsOnADaemonThread() throws Exception {
+        boolean[] daemon = new boolean[1];
+        CountDownLatch done = new CountDownLatch(1);
+        try (ExecutorDeviceScheduler s = new ExecutorDeviceScheduler()) {
+            s.schedule(0, () -> {
+                daemon[0] = Thread.currentThread().isDaemon();
+                done.countDown();
+            });
+            assertTrue(done.await(30, TimeUnit.SECONDS));
+        }
+        assertTrue(daemon[0]);
+    }
+}

@@ -1,0 +1,32 @@
+package dev.jkvm.vmm.acpi;
+
+import dev.jkvm.vmm.firmware.ByteWriter;
+import java.util.List;
+
+/** The RSDT (32-bit entries) and the XSDT (64-bit entries): the addresses of the other tables. */
+final class RootTables {
+
+    static final int REVISION = 1;
+
+    private RootTables() {
+    }
+
+    static byte[] rsdt(List<Long> tables) {
+        ByteWriter w = SdtHeader.begin("RSDT", REVISION);
+        for (long t : tables) {
+            if (t > 0xFFFF_FFFFL) {
+                throw new IllegalArgumentException("the RSDT cannot point above 4 GiB");
+            }
+            w.u32(t);
+        }
+        return SdtHeader.finish(w);
+    }
+
+    static byte[] xsdt(List<Long> tables) {
+        ByteWriter w = SdtHeader.begin("XSDT", REVISION);
+        for (long t : tables) {
+            w.u64(t);
+        }
+        return SdtHeader.finish(w);
+    }
+}
