@@ -57,6 +57,11 @@ public final class CpuModels {
         return base.resolve("jkvm").resolve("cpus");
     }
 
+    /** This registry plus the models in {@link #defaultFolder} for this process's environment and home. */
+    public CpuModels withDefaultFolder() {
+        return withFolder(defaultFolder(System.getenv(), Path.of(System.getProperty("user.home"))));
+    }
+
     /** This registry plus every {@code *.conf} file in {@code folder}, in name order; none if the folder is absent. */
     public CpuModels withFolder(Path folder) {
         if (!Files.isDirectory(folder)) {

@@ -20,8 +20,8 @@ import java.util.OptionalInt;
  * <p>As in QEMU, {@code +feat}/{@code -feat} win over {@code feat=on|off} whatever their order
  * ({@code -x2apic,x2apic=on} leaves x2apic off), and among themselves a {@code -} wins.
  * Besides feature flags the properties {@code vendor}, {@code model-id}, {@code family},
- * {@code model}, {@code stepping}, {@code level}, {@code xlevel}, {@code pmu} and
- * {@code l3-cache} are understood.
+ * {@code model}, {@code stepping}, {@code level}, {@code xlevel}, {@code pmu}, {@code l3-cache}
+ * and {@code migratable} are understood.
  *
  * @param model the model name
  * @param assignments {@code feat=on|off} in command-line order
@@ -32,9 +32,11 @@ import java.util.OptionalInt;
  * @param kvm expose the KVM paravirtual leaves ({@code kvm=off} hides them)
  * @param pmu pass the host's performance monitoring leaf 0xA (on by default only for host/max)
  * @param l3Cache report an L3 cache (QEMU's {@code l3-cache}, default on)
+ * @param migratable for host/max, pass on only the bits QEMU can migrate (default on;
+ *     {@code migratable=off} also passes invtsc)
  */
 public record CpuOption(String model, List<Assignment> assignments, List<String> plus, List<String> minus,
-        boolean enforce, boolean check, boolean kvm, Optional<Boolean> pmu, boolean l3Cache,
+        boolean enforce, boolean check, boolean kvm, Optional<Boolean> pmu, boolean l3Cache, boolean migratable,
         Optional<String> vendor, Optional<String> modelId, OptionalInt family, OptionalInt modelNumber,
         OptionalInt stepping, OptionalInt level, OptionalInt xlevel) {
 
@@ -85,6 +87,7 @@ public record CpuOption(String model, List<Assignment> assignments, List<String>
         boolean check = false;
         boolean kvm = true;
         boolean l3Cache = true;
+        boolean migratable = true;
         Optional<Boolean> pmu = Optional.empty();
         Optional<String> vendor = Optional.empty();
         Optional<String> modelId = Optional.empty();
@@ -113,6 +116,7 @@ public record CpuOption(String model, List<Assignment> assignments, List<String>
                 case "kvm" -> kvm = bool(key, value);
                 case "pmu" -> pmu = Optional.of(bool(key, value));
                 case "l3-cache" -> l3Cache = bool(key, value);
+                case "migratable" -> migratable = bool(key, value);
                 case "vendor" -> {
                     if (value.length() != 12) {
                         throw new CpuConfigException(
@@ -137,14 +141,14 @@ public record CpuOption(String model, List<Assignment> assignments, List<String>
                 }
             }
         }
-        return new CpuOption(model, assignments, plus, minus, enforce, check, kvm, pmu, l3Cache, vendor, modelId,
-                family, modelNumber, stepping, level, xlevel);
+        return new CpuOption(model, assignments, plus, minus, enforce, check, kvm, pmu, l3Cache, migratable, vendor,
+                modelId, family, modelNumber, stepping, level, xlevel);
     }
 
     /** The same option for another model (used for the machine default). */
     public CpuOption withModel(String name) {
-        return new CpuOption(name, assignments, plus, minus, enforce, check, kvm, pmu, l3Cache, vendor, modelId,
-                family, modelNumber, stepping, level, xlevel);
+        return new CpuOption(name, assignments, plus, minus, enforce, check, kvm, pmu, l3Cache, migratable, vendor,
+                modelId, family, modelNumber, stepping, level, xlevel);
     }
 
     private static void requireFeature(CpuFeatureTable table, String name) {

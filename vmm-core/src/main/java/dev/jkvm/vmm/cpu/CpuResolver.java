@@ -67,7 +67,8 @@ public final class CpuResolver {
         if (model.kind().fromHost()) {
             f = FeatureBits.EMPTY;
             for (FeatureWord w : WORDS) {
-                f = f.with(w, host.word(w) & table.qemuMask(w) & ~notAutomatic(w));
+                int unmigratable = option.migratable() && w.equals(FeatureWord.EXT7_EDX) ? INVTSC : 0;
+                f = f.with(w, host.word(w) & table.qemuMask(w) & ~notAutomatic(w) & ~unmigratable);
             }
             vendor = host.vendor();
             signature = host.signature();
@@ -167,7 +168,7 @@ public final class CpuResolver {
         return new Result(cpu, warnings);
     }
 
-    /** Bits {@code -cpu host} leaves for the user to ask for (QEMU's no_autoenable and unmigratable flags). */
+    /** Bits {@code -cpu host} leaves for the user to ask for (QEMU's no_autoenable_flags). */
     private static int notAutomatic(FeatureWord w) {
         if (w.equals(FeatureWord.LEAF1_EDX)) {
             return HT;
@@ -175,8 +176,6 @@ public final class CpuResolver {
             return TOPOEXT;
         } else if (w.equals(FeatureWord.KVM_HINTS_EDX)) {
             return ~0;
-        } else if (w.equals(FeatureWord.EXT7_EDX)) {
-            return INVTSC;
         }
         return 0;
     }

@@ -130,7 +130,7 @@ public final class CpuidBuilder {
         int perPackage = topology.threadsPerPackage();
         return switch (leaf) {
             case 0 -> {
-                int[] v = words(cpu.vendor());
+                int[] v = words(padded(cpu.vendor(), 12));
                 yield new int[] {cpu.level(), v[0], v[2], v[1]};
             }
             case 1 -> {
@@ -154,7 +154,7 @@ public final class CpuidBuilder {
             };
             case 0xa -> cpu.pmu() ? hostLeaf(0xa, 0) : new int[4];
             case 0x80000000 -> {
-                int[] v = words(cpu.vendor());
+                int[] v = words(padded(cpu.vendor(), 12));
                 yield new int[] {cpu.xlevel(), v[0], v[2], v[1]};
             }
             case 0x80000001 -> new int[] {cpu.signature(), 0, f.get(FeatureWord.EXT1_ECX), f.get(FeatureWord.EXT1_EDX)};

@@ -265,4 +265,22 @@ class CpuidBuilderTest {
             }
         }
     }
+
+    @Test
+    void invtscOnlyWhenNotMigratableOrAskedFor() {
+        assertFalse(new CpuidDecoder(plan("host", Topology.SINGLE).entriesFor(0)).flags().contains("invtsc"));
+        assertTrue(new CpuidDecoder(plan("host,migratable=off", Topology.SINGLE).entriesFor(0)).flags()
+                .contains("invtsc"));
+        assertTrue(new CpuidDecoder(plan("Skylake-Client,+invtsc", Topology.SINGLE).entriesFor(0)).flags()
+                .contains("invtsc"));
+    }
+
+    @Test
+    void aHostListWithoutIdentityLeavesStillBuilds() {
+        List<CpuidEntry> bare = List.of(new CpuidEntry(1, 0, 0, 0x00050654, 0, 1, 1));
+        CpuidDecoder d = new CpuidDecoder(plan("host", Topology.SINGLE, bare).entriesFor(0));
+        assertEquals("\0".repeat(12), d.vendor());
+        assertTrue(d.flags().contains("fpu"));
+        assertTrue(d.flags().contains("hypervisor"));
+    }
 }
