@@ -138,6 +138,10 @@ public final class CpuResolver {
             }
             f = f.with(w, requested & ~unavailable);
         }
+        if (vendor.equals(CpuModel.AMD) && !f.has(FeatureWord.EXT1_ECX, 22) && topology.threads() > 1) {
+            warnings.add("warning: This family of AMD CPU doesn't support hyperthreading(" + topology.threads()
+                    + "). Please configure -smp options properly or try enabling topoext feature.");
+        }
         if (option.enforce() && !missing.isEmpty()) {
             throw new CpuConfigException("Host doesn't support requested features: " + String.join(", ", missing));
         }

@@ -52,7 +52,7 @@ class CpuidBuilderTest {
     @Test
     void missingHostFeatureGivesQemuWarningOnce() {
         List<CpuidEntry> noPni = SyntheticHost.without(SyntheticHost.intel(), 1, 0, Register.ECX, 0);
-        CpuidPlan plan = plan("qemu64", TWO_TWO_TWO, noPni);
+        CpuidPlan plan = plan("qemu64", SmpOption.parse("8,sockets=2,cores=4"), noPni);
         assertEquals(List.of("warning: host doesn't support requested feature: CPUID.01H:ECX.pni [bit 0]"),
                 plan.warnings());
         for (int i = 0; i < 8; i++) {
@@ -282,5 +282,14 @@ class CpuidBuilderTest {
         assertEquals("\0".repeat(12), d.vendor());
         assertTrue(d.flags().contains("fpu"));
         assertTrue(d.flags().contains("hypervisor"));
+    }
+
+    @Test
+    void amdWithoutTopoextWarnsAboutThreadsAsQemu() {
+        assertEquals(List.of("warning: This family of AMD CPU doesn't support hyperthreading(2). "
+                + "Please configure -smp options properly or try enabling topoext feature."),
+                plan("qemu64", TWO_TWO_TWO).warnings());
+        assertTrue(plan("EPYC", TWO_TWO_TWO).warnings().isEmpty());
+        assertTrue(plan("qemu64", SmpOption.parse("4,sockets=2,cores=2")).warnings().isEmpty());
     }
 }
