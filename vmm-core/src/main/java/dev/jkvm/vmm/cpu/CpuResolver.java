@@ -58,57 +58,18 @@ public final class CpuResolver {
     public static Result resolve(CpuOption option, CpuModel model, HostCpuid host, Topology topology,
             boolean hostVendor) {
         CpuFeatureTable table = CpuFeatureTable.standard();
-        FeatureBits f;
-        String vendor;
-        int signature;
-        String modelId;
-        int minLevel;
-        int minXlevel;
-        if (model.kind().fromHost()) {
-            f = FeatureBits.EMPTY;
-            for (FeatureWord w : WORDS) {
-                int unmigratable = option.migratable() && w.equals(FeatureWord.EXT7_EDX) ? INVTSC : 0;
-                f = f.with(w, host.word(w) & table.qemuMask(w) & ~notAutomatic(w) & ~unmigratable);
-            }
-            vendor = host.vendor();
-            signature = host.signature();
-            modelId = host.brand();
-            minLevel = host.maxLevel();
-            minXlevel = host.maxExtendedLevel();
-        } else {
-            f = model.features().plus(FeatureWord.LEAF1_ECX, HYPERVISOR);
-            for (String name : KVM_DEFAULTS_ON) {
-                f = set(table, f, name, !name.equals("x2apic") || host.inKernelIrqchip());
-            }
-            for (String name : KVM_DEFAULTS_OFF) {
-                f = set(table, f, name, false);
-            }
-            vendor = hostVendor && !model.vendorFixed() && model.kind() == CpuModel.Kind.BUILTIN
-                    && host.vendor().length() == 12 ? host.vendor() : model.vendor();
-            signature = model.signature();
-            modelId = model.modelId();
-            minLevel = model.level();
-            minXlevel = model.xlevel();
-        }
-
-        for (CpuOption.Assignment a : option.assignments()) {
-            f = set(table, f, a.feature(), a.on());
-        }
-        for (String name : option.plus()) {
-            f = set(table, f, name, true);
-        }
-        for (String name : option.minus()) {
-            f = set(table, f, name, false);
-        }
-        vendor = option.vendor().orElse(vendor);
-        modelId = option.modelId().orElse(modelId);
-        signature = CpuSignature.encode(option.family().orElse(CpuSignature.family(signature)),
-                option.modelNumber().orElse(CpuSignature.model(signature)),
-                option.stepping().orElse(CpuSignature.stepping(signature)));
-        if (!option.kvm()) {
-            f = f.with(FeatureWord.KVM_EAX, 0).with(FeatureWord.KVM_HINTS_EDX, 0);
-        }
+        boolean fromHost = model.kind().fromHost();
+        String vendor = option.vendor().orElse(fromHost ? host.vendor()
+                : hostVendor && !model.vendorFixed() && model.kind() == CpuModel.Kind.BUILTIN
+                        && host.vendor().length() == 12 ? host.vendor() : model.vendor());
+        String modelId = option.modelId().orElse(fromHost ? host.brand() : model.modelId());
+        int baseSignature = fromHost ? host.signature() : model.signature();
+        int signature = CpuSignature.encode(option.family().orElse(CpuSignature.family(baseSignature)),
+                option.modelNumber().orElse(CpuSignature.model(baseSignature)),
+                option.stepping().orElse(CpuSignature.stepping(baseSignature)));
         boolean intel = vendor.equals(CpuModel.INTEL);
+
+        FeatureBits f = settings(baseFeatures(model, host, option, table), option, table);
         if (topology.threadsPerPackage() > 1) {
             f = f.plus(FeatureWord.LEAF1_EDX, HT);
             // Linux drops the thread information when CmpLegacy is set, so Intel never gets it.
@@ -119,25 +80,16 @@ public final class CpuResolver {
             }
         }
 
-        int level = option.level().orElse(raisedLevel(minLevel, f, intel, topology));
+        // The limits follow what was asked for, before the host's filter (as in QEMU).
+        int level = option.level().orElse(raisedLevel(fromHost ? host.maxLevel() : model.level(), f, intel,
+                topology));
         int level7 = f.get(FeatureWord.LEAF7_1_EAX) != 0 ? 1 : 0;
-        int xlevel = option.xlevel().orElse(raisedXlevel(minXlevel, f));
+        int xlevel = option.xlevel().orElse(raisedXlevel(fromHost ? host.maxExtendedLevel() : model.xlevel(), f));
 
         List<String> warnings = new ArrayList<>();
         List<String> missing = new ArrayList<>();
-        for (FeatureWord w : WORDS) {
-            int requested = f.get(w);
-            int unavailable = requested & ~host.word(w);
-            for (int bit = 0; bit < 32; bit++) {
-                if ((unavailable & 1 << bit) != 0) {
-                    String what = table.named(w, bit).map(CpuFeature::describe)
-                            .orElse(w.description() + " [bit " + bit + "]");
-                    missing.add(what);
-                    warnings.add("warning: host doesn't support requested feature: " + what);
-                }
-            }
-            f = f.with(w, requested & ~unavailable);
-        }
+        f = filter(f, host, table, missing);
+        missing.forEach(what -> warnings.add("warning: host doesn't support requested feature: " + what));
         if (vendor.equals(CpuModel.AMD) && !f.has(FeatureWord.EXT1_ECX, 22) && topology.threads() > 1) {
             warnings.add("warning: This family of AMD CPU doesn't support hyperthreading(" + topology.threads()
                     + "). Please configure -smp options properly or try enabling topoext feature.");
@@ -151,25 +103,87 @@ public final class CpuResolver {
             f = f.with(FeatureWord.EXT1_EDX, f.get(FeatureWord.EXT1_EDX) & ~CpuidBuilder.AMD_ALIASES
                     | f.get(FeatureWord.LEAF1_EDX) & CpuidBuilder.AMD_ALIASES);
         }
+        // OSXSAVE mirrors the guest's CR4.OSXSAVE, which KVM keeps up to date itself.
         f = f.minus(FeatureWord.LEAF1_ECX, OSXSAVE);
 
-        long xcr0 = xsaveComponents(f) & host.xcr0();
-        boolean longMode = f.has(FeatureWord.EXT1_EDX, 29);
-        int hostAddress = host.register(0x80000008, 0, Register.EAX);
-        int physBits;
-        int virtBits = 0;
-        int guestPhysBits = 0;
-        if (longMode) {
-            physBits = (hostAddress & 0xff) != 0 ? hostAddress & 0xff : 40;
-            virtBits = (f.get(FeatureWord.LEAF7_0_ECX) & LA57) != 0 ? 57 : 48;
-            guestPhysBits = Math.min(hostAddress >> 16 & 0xff, physBits);
-        } else {
-            physBits = f.has(FeatureWord.LEAF1_EDX, 17) || f.has(FeatureWord.LEAF1_EDX, 6) ? 36 : 32;
-        }
-        boolean pmu = option.pmu().orElse(model.kind().fromHost());
-        GuestCpu cpu = new GuestCpu(model.name(), vendor, signature, level, level7, xlevel, modelId, f, xcr0,
-                model.caches(), option.l3Cache(), option.kvm(), pmu, physBits, virtBits, guestPhysBits);
+        int[] address = addressSizes(f, host);
+        boolean pmu = option.pmu().orElse(fromHost);
+        GuestCpu cpu = new GuestCpu(model.name(), vendor, signature, level, level7, xlevel, modelId, f,
+                xsaveComponents(f) & host.xcr0(), model.caches(), option.l3Cache(), option.kvm(), pmu, address[0],
+                address[1], address[2]);
         return new Result(cpu, warnings);
+    }
+
+    /**
+     * The features before the user's settings: for host/max every named bit KVM offers (less
+     * those QEMU never switches on by itself); for other models their own bits, the hypervisor
+     * bit and QEMU's KVM defaults.
+     */
+    private static FeatureBits baseFeatures(CpuModel model, HostCpuid host, CpuOption option, CpuFeatureTable table) {
+        FeatureBits f = FeatureBits.EMPTY;
+        if (model.kind().fromHost()) {
+            for (FeatureWord w : WORDS) {
+                int unmigratable = option.migratable() && w.equals(FeatureWord.EXT7_EDX) ? INVTSC : 0;
+                f = f.with(w, host.word(w) & table.qemuMask(w) & ~notAutomatic(w) & ~unmigratable);
+            }
+            return f;
+        }
+        f = model.features().plus(FeatureWord.LEAF1_ECX, HYPERVISOR);
+        for (String name : KVM_DEFAULTS_ON) {
+            f = set(table, f, name, !name.equals("x2apic") || host.inKernelIrqchip());
+        }
+        for (String name : KVM_DEFAULTS_OFF) {
+            f = set(table, f, name, false);
+        }
+        return f;
+    }
+
+    /** {@code feat=on|off} in order, then {@code +feat}, then {@code -feat}; {@code kvm=off} last. */
+    private static FeatureBits settings(FeatureBits f, CpuOption option, CpuFeatureTable table) {
+        for (CpuOption.Assignment a : option.assignments()) {
+            f = set(table, f, a.feature(), a.on());
+        }
+        for (String name : option.plus()) {
+            f = set(table, f, name, true);
+        }
+        for (String name : option.minus()) {
+            f = set(table, f, name, false);
+        }
+        if (!option.kvm()) {
+            f = f.with(FeatureWord.KVM_EAX, 0).with(FeatureWord.KVM_HINTS_EDX, 0);
+        }
+        return f;
+    }
+
+    /** {@code f} without what the host lacks; each missing bit described in {@code missing}, in QEMU's order. */
+    private static FeatureBits filter(FeatureBits f, HostCpuid host, CpuFeatureTable table, List<String> missing) {
+        for (FeatureWord w : WORDS) {
+            int requested = f.get(w);
+            int unavailable = requested & ~host.word(w);
+            for (int bit = 0; bit < 32; bit++) {
+                if ((unavailable & 1 << bit) != 0) {
+                    int b = bit;
+                    missing.add(table.named(w, bit).map(CpuFeature::describe)
+                            .orElseGet(() -> w.description() + " [bit " + b + "]"));
+                }
+            }
+            f = f.with(w, requested & ~unavailable);
+        }
+        return f;
+    }
+
+    /**
+     * {physical, linear, guest-physical} address bits: the host's for 64-bit CPUs (40 physical if
+     * KVM says nothing), 36 or 32 physical for 32-bit ones as QEMU computes them.
+     */
+    private static int[] addressSizes(FeatureBits f, HostCpuid host) {
+        if (!f.has(FeatureWord.EXT1_EDX, 29)) {
+            return new int[] {f.has(FeatureWord.LEAF1_EDX, 17) || f.has(FeatureWord.LEAF1_EDX, 6) ? 36 : 32, 0, 0};
+        }
+        int hostAddress = host.register(0x80000008, 0, Register.EAX);
+        int phys = (hostAddress & 0xff) != 0 ? hostAddress & 0xff : 40;
+        int linear = (f.get(FeatureWord.LEAF7_0_ECX) & LA57) != 0 ? 57 : 48;
+        return new int[] {phys, linear, Math.min(hostAddress >> 16 & 0xff, phys)};
     }
 
     /** Bits {@code -cpu host} leaves for the user to ask for (QEMU's no_autoenable_flags). */
