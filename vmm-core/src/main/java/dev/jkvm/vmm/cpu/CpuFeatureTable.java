@@ -1,0 +1,156 @@
+package dev.jkvm.vmm.cpu;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Every CPUID feature bit jkvm knows by name, read from the resource {@code cpu-features.txt}:
+ * the names {@code -cpu} and {@code [cpudef]} files accept, and the names the decoder prints.
+ *
+ * <pre>{@code
+ * CpuFeatureTable t = CpuFeatureTable.standard();
+ * t.lookup("lahf_lm");                      // CPUID.80000001H:ECX bit 0
+ * t.named(FeatureWord.LEAF1_ECX, 25);       // aes
+ * }</pre>
+ *
+ * <p>A name may stand for more than one bit: QEMU's {@code kvmclock} sets bits 0 and 3 of
+ * {@code CPUID.40000001H:EAX}.
+ */
+public final class CpuFeatureTable {
+
+    private static final String RESOURCE = "cpu-features.txt";
+
+    /** Loaded once: the table is immutable data shipped with the code. */
+    private static final class Standard {
+        static final CpuFeatureTable TABLE = load();
+    }
+
+    private final List<CpuFeature> features;
+    private final Map<String, List<CpuFeature>> byName;
+    private final Map<FeatureWord, Map<Integer, CpuFeature>> byBit;
+
+    CpuFeatureTable(List<CpuFeature> features) {
+        this.features = List.copyOf(features);
+        Map<String, List<CpuFeature>> names = new HashMap<>();
+        Map<FeatureWord, Map<Integer, CpuFeature>> bits = new HashMap<>();
+        for (CpuFeature f : this.features) {
+            Set<String> keys = new LinkedHashSet<>();
+            f.qemuName().ifPresent(keys::add);
+            f.cpuinfoName().ifPresent(keys::add);
+            keys.addAll(f.aliases());
+            for (String key : keys) {
+                names.computeIfAbsent(key, k -> new ArrayList<>()).add(f);
+            }
+            if (bits.computeIfAbsent(f.word(), w -> new HashMap<>()).putIfAbsent(f.bit(), f) != null) {
+                throw new IllegalStateException("two names for " + f.word() + " bit " + f.bit());
+            }
+        }
+        names.replaceAll((k, v) -> List.copyOf(v));
+        this.byName = Map.copyOf(names);
+        bits.replaceAll((k, v) -> Map.copyOf(v));
+        this.byBit = Map.copyOf(bits);
+    }
+
+    /** The table shipped with jkvm. */
+    public static CpuFeatureTable standard() {
+        return Standard.TABLE;
+    }
+
+    /** Every feature, in table order. */
+    public List<CpuFeature> all() {
+        return features;
+    }
+
+    /**
+     * The bits {@code name} stands for, empty when unknown. Tries the name as given, then with
+     * every {@code _} turned into {@code -} (QEMU's {@code feat2prop}).
+     */
+    public List<CpuFeature> lookup(String name) {
+        List<CpuFeature> found = byName.get(name);
+        if (found == null) {
+            found = byName.get(name.replace('_', '-'));
+        }
+        return found == null ? List.of() : found;
+    }
+
+    /** The feature at {@code bit} of {@code word}, if the table names it. */
+    public Optional<CpuFeature> named(FeatureWord word, int bit) {
+        Map<Integer, CpuFeature> bits = byBit.get(word);
+        return Optional.ofNullable(bits == null ? null : bits.get(bit));
+    }
+
+    /** The words that have at least one named bit. */
+    public Set<FeatureWord> words() {
+        return byBit.keySet();
+    }
+
+    /** The bits of {@code word} QEMU has a property for (what {@code -cpu host} may pass on). */
+    public int qemuMask(FeatureWord word) {
+        int mask = 0;
+        for (CpuFeature f : byBit.getOrDefault(word, Map.of()).values()) {
+            if (f.qemuNamed()) {
+                mask |= f.mask();
+            }
+        }
+        return mask;
+    }
+
+    /** QEMU's property names, sorted and without repeats: the "Recognized CPUID flags". */
+    public List<String> qemuNames() {
+        Set<String> names = new TreeSet<>();
+        for (CpuFeature f : features) {
+            f.qemuName().ifPresent(names::add);
+        }
+        return List.copyOf(names);
+    }
+
+    static CpuFeatureTable load() {
+        try (InputStream in = CpuFeatureTable.class.getResourceAsStream(RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException("resource " + RESOURCE + " missing from the class path");
+            }
+            return parse(new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)).lines().toList());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static CpuFeatureTable parse(List<String> lines) {
+        List<CpuFeature> features = new ArrayList<>();
+        int lineNo = 0;
+        for (String raw : lines) {
+            lineNo++;
+            String line = raw.strip();
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            String[] f = line.split("\\s+");
+            if (f.length < 6) {
+                throw new IllegalStateException(RESOURCE + ":" + lineNo + ": expected 6 columns");
+            }
+            FeatureWord word = new FeatureWord((int) Long.decode(f[0]).longValue(),
+                    f[1].equals("-") ? FeatureWord.NO_SUBLEAF : Integer.decode(f[1]), Register.parse(f[2]));
+            features.add(new CpuFeature(word, Integer.parseInt(f[3]), optional(f[4]), optional(f[5]),
+                    Collections.unmodifiableList(Arrays.asList(f).subList(6, f.length))));
+        }
+        return new CpuFeatureTable(features);
+    }
+
+    private static Optional<String> optional(String column) {
+        return column.equals("-") ? Optional.empty() : Optional.of(column);
+    }
+}

@@ -1,0 +1,151 @@
+package dev.jkvm.vmm.cpu;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The CPU models {@code -cpu} can name: jkvm's built-ins, {@code host} and {@code max}, then
+ * models read from {@code [cpudef]} files (a later definition of a name replaces an earlier one,
+ * as in qemu-kvm). Immutable; loading returns a new registry.
+ *
+ * <pre>{@code
+ * CpuModels models = CpuModels.builtin()
+ *         .withFolder(CpuModels.defaultFolder(System.getenv(), Path.of(System.getProperty("user.home"))))
+ *         .withFile(Path.of("extra.conf"));               // -readconfig extra.conf
+ * System.out.print(models.help());                        // -cpu help
+ * }</pre>
+ */
+public final class CpuModels {
+
+    private static final String BUILTIN_RESOURCE = "cpu-models.conf";
+
+    private static final class Builtin {
+        static final CpuModels REGISTRY = load();
+    }
+
+    private final Map<String, CpuModel> models;
+
+    private CpuModels(Map<String, CpuModel> models) {
+        this.models = Collections.unmodifiableMap(models);
+    }
+
+    /** The built-in models plus {@code host} and {@code max}. */
+    public static CpuModels builtin() {
+        return Builtin.REGISTRY;
+    }
+
+    /**
+     * Where user models live when nothing else is said: {@code $XDG_CONFIG_HOME/jkvm/cpus}, or
+     * {@code ~/.config/jkvm/cpus} when XDG_CONFIG_HOME is unset or empty (the XDG rule).
+     */
+    public static Path defaultFolder(Map<String, String> environment, Path userHome) {
+        String xdg = environment.get("XDG_CONFIG_HOME");
+        Path base = xdg == null || xdg.isEmpty() ? userHome.resolve(".config") : Path.of(xdg);
+        return base.resolve("jkvm").resolve("cpus");
+    }
+
+    /** This registry plus the models in {@link #defaultFolder} for this process's environment and home. */
+    public CpuModels withDefaultFolder() {
+        return withFolder(defaultFolder(System.getenv(), Path.of(System.getProperty("user.home"))));
+    }
+
+    /** This registry plus every {@code *.conf} file in {@code folder}, in name order; none if the folder is absent. */
+    public CpuModels withFolder(Path folder) {
+        if (!Files.isDirectory(folder)) {
+            return this;
+        }
+        List<Path> files = new ArrayList<>();
+        try (DirectoryStream<Path> dir = Files.newDirectoryStream(folder, "*.conf")) {
+            dir.forEach(files::add);
+        } catch (IOException e) {
+            throw new CpuConfigException("Cannot read " + folder + ": " + e.getMessage());
+        }
+        Collections.sort(files);
+        CpuModels result = this;
+        for (Path file : files) {
+            result = result.withFile(file);
+        }
+        return result;
+    }
+
+    /**
+     * This registry plus the {@code [cpudef]} models of {@code file} ({@code -readconfig FILE}).
+     *
+     * @throws CpuConfigException {@code FILE:LINE: reason} for a bad file
+     */
+    public CpuModels withFile(Path file) {
+        return with(new CpudefParser(CpuFeatureTable.standard()).parse(file));
+    }
+
+    /** This registry plus {@code added} (replacing models of the same name). */
+    public CpuModels with(List<CpuModel> added) {
+        Map<String, CpuModel> copy = new LinkedHashMap<>(models);
+        for (CpuModel m : added) {
+            copy.remove(m.name());
+            copy.put(m.name(), m);
+        }
+        return new CpuModels(copy);
+    }
+
+    /** The model called {@code name} (case-sensitive). */
+    public Optional<CpuModel> find(String name) {
+        return Optional.ofNullable(models.get(name));
+    }
+
+    /**
+     * The model called {@code name}.
+     *
+     * @throws CpuConfigException {@code unable to find CPU model 'NAME'}
+     */
+    public CpuModel require(String name) {
+        return find(name).orElseThrow(() -> new CpuConfigException("unable to find CPU model '" + name + "'"));
+    }
+
+    /** Every model: built-ins, host and max, then file models in load order. */
+    public List<CpuModel> all() {
+        return List.copyOf(models.values());
+    }
+
+    /** The text of {@code -cpu help}. */
+    public String help() {
+        return CpuHelp.text(all(), CpuFeatureTable.standard());
+    }
+
+    private static CpuModels load() {
+        List<String> lines;
+        try (InputStream in = CpuModels.class.getResourceAsStream(BUILTIN_RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException("resource " + BUILTIN_RESOURCE + " missing from the class path");
+            }
+            lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)).lines().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Map<String, CpuModel> map = new LinkedHashMap<>();
+        for (CpuModel m : new CpudefParser(CpuFeatureTable.standard()).parse(BUILTIN_RESOURCE, lines,
+                CpuModel.Kind.BUILTIN)) {
+            map.put(m.name(), m);
+        }
+        map.put("host", hostModel("host", CpuModel.Kind.HOST));
+        map.put("max", hostModel("max", CpuModel.Kind.MAX));
+        return new CpuModels(map);
+    }
+
+    /** A placeholder: identity and features are taken from the host when CPUID is built. */
+    private static CpuModel hostModel(String name, CpuModel.Kind kind) {
+        return new CpuModel(name, kind, "built-in", "", 0, 0, 0, 0, 0, "", FeatureBits.EMPTY, CacheModel.LEGACY, true);
+    }
+}
