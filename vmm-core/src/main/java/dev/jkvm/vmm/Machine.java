@@ -1,35 +1,40 @@
 package dev.jkvm.vmm;
 
-import dev.jkvm.devices.DebugExitPort;
+import dev.jkvm.devices.IrqLine;
 import dev.jkvm.devices.MmioBus;
 import dev.jkvm.devices.PortBus;
-import dev.jkvm.devices.Uart16550;
-import dev.jkvm.kvm.CpuidEntry;
+import dev.jkvm.devices.SystemControl;
 import dev.jkvm.kvm.Kvm;
 import dev.jkvm.kvm.KvmException;
 import dev.jkvm.kvm.KvmStats;
-import dev.jkvm.vmm.stats.VcpuReport;
-import java.util.Map;
-import dev.jkvm.kvm.VcpuFd;
-import dev.jkvm.kvm.VmFd;
-import dev.jkvm.kvm.abi.KvmConstants;
+import dev.jkvm.vmm.board.PcDevices;
+import dev.jkvm.vmm.board.UnimplementedLog;
 import dev.jkvm.vmm.boot.RomImage;
-import dev.jkvm.vmm.cpu.Topology;
+import dev.jkvm.vmm.cpu.CpuModels;
+import dev.jkvm.vmm.cpu.CpuOption;
+import dev.jkvm.vmm.cpu.CpuidPlan;
+import dev.jkvm.vmm.firmware.FirmwareTables;
+import dev.jkvm.vmm.firmware.PlatformDescription;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.MemoryMap;
 import dev.jkvm.vmm.serial.SerialConsole;
-import dev.jkvm.vmm.vcpu.RunControl;
+import dev.jkvm.vmm.stats.VcpuCounters;
+import dev.jkvm.vmm.stats.VcpuReport;
 import dev.jkvm.vmm.vcpu.Vcpu;
+import dev.jkvm.vmm.vcpu.VmSession;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
- * One virtual machine: it owns every resource it creates (the VM descriptor, guest memory,
- * devices, vCPU threads) and {@link #close()} releases them all, in reverse order, whatever the
- * guest is doing. The CLI is a thin layer over this class.
+ * One virtual machine: it owns every resource it creates (guest memory, devices, the KVM VM and
+ * its vCPU threads) and {@link #close()} releases them all, whatever the guest is doing. The CLI is
+ * a thin layer over this class.
  *
  * <pre>{@code
  * try (Machine m = Machine.create(MachineConfig.builder().serial(SerialBackend.none()).build())) {
@@ -38,125 +43,158 @@ import java.util.List;
  * }
  * }</pre>
  *
- * <p>Many machines may live in one JVM at once; they share only the {@code /dev/kvm} handle.
+ * <p>A guest reset (keyboard controller, port 0x92, 0xcf9, a triple fault) ends the current
+ * {@link VmSession}; the machine resets its devices and starts a new session over the same memory,
+ * unless {@code -no-reboot} asked it to end instead. Many machines may live in one JVM at once;
+ * they share only the {@code /dev/kvm} handle.
  */
 public final class Machine implements AutoCloseable {
 
-    /** QEMU's choice for the three pages KVM needs for real mode on Intel hosts, just below the ROM window. */
-    static final long TSS_ADDRESS = 0xfeffd000L;
-    static final long IDENTITY_MAP_ADDRESS = 0xfeffc000L;
-    /** COM1 and its ISA interrupt. */
-    static final int COM1_BASE = 0x3f8;
-    static final int COM1_IRQ = 4;
-    /** QEMU's isa-debug-exit default iobase. */
-    static final int DEBUG_EXIT_PORT = 0xf4;
-    /** How often the machine looks for vCPUs halted for good while it waits for the end. */
+    /** How often the machine looks for vCPUs halted for good, at most. */
     private static final Duration HALT_WATCH_PERIOD = Duration.ofMillis(100);
+    /** The first look comes soon: a tiny guest is often done in milliseconds. */
     private static final Duration HALT_WATCH_FIRST = Duration.ofMillis(2);
     /** How long a vCPU may take to answer a request (registers, state) from another thread. */
-    static final Duration VCPU_ANSWER_TIMEOUT = Duration.ofSeconds(2);
+    public static final Duration VCPU_ANSWER_TIMEOUT = Duration.ofSeconds(2);
 
     private final MachineConfig config;
-    private final Deque<AutoCloseable> owned = new ArrayDeque<>();
-    private final RunControl control = new RunControl();
-    private final List<Vcpu> vcpus = new ArrayList<>();
-    private final List<KvmStats> vcpuStats = new ArrayList<>();
+    private final Kvm kvm;
+    private final GuestMemory memory;
     private final PortBus ports = new PortBus();
     private final MmioBus mmio = new MmioBus();
     private final SerialConsole serial;
-    private final GuestMemory memory;
-    private final VmFd vm;
-    private final Kvm kvm;
-    private boolean started;
+    private final PcDevices devices;
+    private final CpuidPlan cpuid;
+    private final PlatformDescription platform;
+    private final List<VcpuCounters> counters = new ArrayList<>();
+    private final CountDownLatch finished = new CountDownLatch(1);
+    private final Object sessionLock = new Object();
+    private volatile VmSession session;
+    private volatile RunResult stopRequest;
+    private volatile RunResult finalResult;
+    private volatile Consumer<String> log = line -> { };
+    private Thread supervisor;
     private boolean closed;
+    private int resets;
 
     private Machine(MachineConfig config) {
         this.config = config;
+        GuestMemory mem = null;
+        PcDevices devs = null;
         try {
             RomImage rom = config.firmware().load(); // a bad image is reported even without KVM
+            CpuModels models = config.cpuModels();
+            CpuOption option = CpuOption.parse(config.cpu(), models);
             kvm = SharedKvm.get();
+            cpuid = CpuidPlan.create(option, models, config.topology(), kvm.supportedCpuid());
             MemoryMap map = MemoryMap.pc(config.memoryBytes(), rom.bytes().length);
-            // Memory first, so it is unmapped last: after the VM that maps it is gone.
-            memory = own(new GuestMemory(map, rom.bytes()));
-            vm = own(kvm.createVm());
-            vm.setTssAddr(TSS_ADDRESS);
-            if (vm.checkExtension(KvmConstants.KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
-                vm.setIdentityMapAddr(IDENTITY_MAP_ADDRESS);
-            }
-            // The interrupt controllers and the PIT live in the kernel; application processors
-            // then wait for the BSP's INIT/SIPI, as on a PC.
-            vm.createIrqchip();
-            vm.createPit2(KvmConstants.KVM_PIT_SPEAKER_DUMMY);
-            memory.register(vm);
+            mem = new GuestMemory(map, rom.bytes());
+            memory = mem;
             if (config.memPrealloc()) {
                 memory.prealloc();
             }
             serial = new SerialConsole(config.serial().openSink());
-            Uart16550 com1 = new Uart16550("COM1", serial.uartSink(), level -> vm.irqLine(COM1_IRQ, level));
-            serial.attach(com1);
-            ports.register(COM1_BASE, 8, com1);
-            ports.register(DEBUG_EXIT_PORT, 1, new DebugExitPort(status ->
-                    control.end(RunResult.of(RunResult.Reason.DEBUG_EXIT, status,
-                            "the guest wrote " + (status >> 1) + " to the debug-exit port"))));
-            createVcpus();
+            devs = new PcDevices(ports, this::irqLine, systemControl(), serial.uartSink(), map, config.topology(),
+                    status -> stop(RunResult.of(RunResult.Reason.DEBUG_EXIT, status,
+                            "the guest wrote " + (status >> 1) + " to the debug-exit port")));
+            devices = devs;
+            serial.attach(devices.com1());
+            if (config.logUnimplemented()) {
+                UnimplementedLog unimp = new UnimplementedLog(line -> log.accept(line));
+                ports.setUnhandledAccessListener(unimp::port);
+                mmio.setUnhandledAccessListener(unimp::mmio);
+            }
+            platform = PlatformDescription.pc(config.topology(), map);
+            for (int i = 0; i < config.topology().cpus(); i++) {
+                counters.add(new VcpuCounters());
+            }
+            session = newSession();
         } catch (KvmException e) {
-            close();
+            closeQuietly(devs, mem);
             throw new JkvmException(e.getMessage(), e);
         } catch (RuntimeException | Error e) {
-            close();
+            closeQuietly(devs, mem);
             throw e;
         }
     }
 
-    private void createVcpus() {
-        Topology topology = config.topology();
-        List<CpuidEntry> supported = kvm.supportedCpuid();
-        for (int i = 0; i < topology.cpus(); i++) {
-            int apicId = topology.apicId(i);
-            VcpuFd fd = own(vm.createVcpu(apicId));
-            fd.setCpuid(CpuidPatch.forVcpu(supported, topology, i));
-            vcpuStats.add(openStats(fd));
-            vcpus.add(new Vcpu(i, apicId, fd, ports, mmio, memory, control, config.vcpuAffinity().get(i)));
-        }
-    }
-
-    private KvmStats openStats(VcpuFd fd) {
-        try {
-            return own(fd.stats());
-        } catch (KvmException e) {
-            return null; // a KVM without binary statistics (before Linux 5.14): kernel mode is then not shown
-        }
-    }
-
-    /** Each vCPU's three modes now (or as they ended): exits in user and kernel mode, guest time. */
-    public List<VcpuReport> reports() {
-        List<VcpuReport> out = new ArrayList<>();
-        for (int i = 0; i < vcpus.size(); i++) {
-            Vcpu v = vcpus.get(i);
-            KvmStats s = vcpuStats.get(i);
-            Map<String, Long> kvmCounters = Map.of();
-            if (s != null && !closed) {
-                synchronized (s) {
-                    kvmCounters = s.read();
+    private static void closeQuietly(AutoCloseable... resources) {
+        for (AutoCloseable r : resources) {
+            if (r != null) {
+                try {
+                    r.close();
+                } catch (Exception ignored) {
+                    // already failing: the first error is the one to report
                 }
             }
-            out.add(new VcpuReport(v.index(), v.threadName(), v.threadId(), v.counters().snapshot(), kvmCounters, v.times()));
         }
-        return out;
     }
 
     /**
-     * Builds a machine from {@code config}: KVM VM, memory, devices, vCPUs. Nothing runs yet.
+     * Builds a machine from {@code config}: memory, devices, the KVM VM and its vCPUs, the firmware
+     * tables. Nothing runs yet.
      *
-     * @throws JkvmException for anything the user can fix (no KVM, a bad image)
+     * @throws JkvmException for anything the user can fix (no KVM, a bad image, a CPU model KVM
+     *     cannot provide with {@code enforce})
      */
     public static Machine create(MachineConfig config) {
         return new Machine(config);
     }
 
-    private <T extends AutoCloseable> T own(T resource) {
-        owned.push(resource);
-        return resource;
+    /** A new VM over this machine's memory and devices, with the firmware tables and boot state written. */
+    private VmSession newSession() {
+        VmSession s = new VmSession(kvm, memory, ports, mmio, cpuid, counters, config.vcpuAffinity());
+        try {
+            FirmwareTables tables = FirmwareTables.layOut(platform, true, true);
+            tables.writeTo(memory);
+            BiosDataArea.write(memory, tables);
+            return s;
+        } catch (RuntimeException | Error e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    private SystemControl systemControl() {
+        return new SystemControl() {
+            @Override
+            public void reset() {
+                session.control().end(RunResult.of(RunResult.Reason.RESET, 0, "the guest reset the machine"));
+            }
+
+            @Override
+            public void powerOff() {
+                stop(RunResult.of(RunResult.Reason.POWER_OFF, 0, "the guest powered off"));
+            }
+
+            @Override
+            public void sleep(int slpTyp) {
+                if (slpTyp == 0) { // \_S5 in jkvm's DSDT
+                    powerOff();
+                } else {
+                    log.accept("jkvm: the guest asked for sleep state type " + slpTyp + ", which this machine does not offer");
+                }
+            }
+        };
+    }
+
+    private IrqLine irqLine(int irq) {
+        return level -> {
+            VmSession s = session;
+            if (s != null) {
+                s.irqLine(irq, level);
+            }
+        };
+    }
+
+    /** Where the machine reports what happens along the way (resets, unimplemented accesses); default nowhere. */
+    public void onLog(Consumer<String> sink) {
+        this.log = sink;
+    }
+
+    /** The CPUID warnings (features this host's KVM cannot provide, dropped), once. */
+    public List<String> warnings() {
+        return cpuid.warnings();
     }
 
     /** The configuration this machine was built from. */
@@ -174,6 +212,11 @@ public final class Machine implements AutoCloseable {
         return serial;
     }
 
+    /** The legacy devices. */
+    public PcDevices devices() {
+        return devices;
+    }
+
     /** The port-I/O bus, where a test may add its own device before {@link #start()}. */
     public PortBus ports() {
         return ports;
@@ -184,112 +227,182 @@ public final class Machine implements AutoCloseable {
         return mmio;
     }
 
+    /** The CPUs the guest was given. */
+    public CpuidPlan cpuid() {
+        return cpuid;
+    }
+
     /** Drives input {@code irq} of the in-kernel interrupt controller (for devices a test adds). */
     public void setIrq(int irq, boolean level) {
-        vm.irqLine(irq, level);
+        irqLine(irq).set(level);
     }
 
-    /** The vCPUs, in index order. */
+    /** The vCPUs of the current power-on, in index order. */
     public List<Vcpu> vcpus() {
-        return List.copyOf(vcpus);
+        return session.vcpus();
     }
 
-    /** Starts the vCPU threads (once). */
+    /** How many times the guest reset the machine so far. */
+    public synchronized int resets() {
+        return resets;
+    }
+
+    /** Each vCPU's three modes now (or as they ended): exits in user and kernel mode, guest time. */
+    public List<VcpuReport> reports() {
+        VmSession s = session;
+        List<VcpuReport> out = new ArrayList<>();
+        List<Vcpu> vcpus = s.vcpus();
+        for (int i = 0; i < vcpus.size(); i++) {
+            Vcpu v = vcpus.get(i);
+            KvmStats st = s.stats(i);
+            Map<String, Long> kvmCounters = Map.of();
+            if (st != null) {
+                synchronized (st) {
+                    try {
+                        kvmCounters = st.read();
+                    } catch (KvmException e) {
+                        // the session closed meanwhile
+                    }
+                }
+            }
+            out.add(new VcpuReport(v.index(), v.threadName(), v.threadId(), v.counters().snapshot(), kvmCounters, v.times()));
+        }
+        return out;
+    }
+
+    /** Starts the vCPU threads (once) and the thread that watches the run and reboots on reset. */
     public synchronized void start() {
         if (closed) {
             throw new IllegalStateException("machine is closed");
         }
-        if (started) {
+        if (supervisor != null) {
             return;
         }
-        started = true;
-        for (Vcpu v : vcpus) {
-            v.start();
+        supervisor = Thread.ofPlatform().name("jkvm machine").daemon(true).start(this::supervise);
+    }
+
+    private void supervise() {
+        RunResult last;
+        Long lastTripleFaultRip = null;
+        try {
+            while (true) {
+                VmSession s = session;
+                s.start();
+                RunResult r = watch(s);
+                boolean reboot = !config.noReboot() && stopRequest == null && switch (r.reason()) {
+                    case RESET -> true;
+                    case TRIPLE_FAULT -> {
+                        // A PC resets on a triple fault; a guest that faults again at the same place
+                        // right after would loop for ever, so that one ends the run.
+                        long rip = r.report().map(rep -> rep.rip()).orElse(-1L);
+                        boolean repeat = lastTripleFaultRip != null && lastTripleFaultRip == rip;
+                        lastTripleFaultRip = rip;
+                        yield !repeat;
+                    }
+                    default -> false;
+                };
+                if (!reboot) {
+                    last = r;
+                    break;
+                }
+                if (r.reason() == RunResult.Reason.TRIPLE_FAULT) {
+                    r.report().ifPresent(rep -> log.accept(rep.format().stripTrailing()));
+                    log.accept("jkvm: resetting the machine after the triple fault (-no-reboot ends the run instead)");
+                } else {
+                    lastTripleFaultRip = null;
+                }
+                synchronized (sessionLock) {
+                    if (stopRequest != null) {
+                        last = stopRequest;
+                        break;
+                    }
+                    s.close();
+                    devices.reset();
+                    synchronized (this) {
+                        resets++;
+                    }
+                    session = newSession();
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            last = RunResult.of(RunResult.Reason.ERROR, 1, "the machine failed: " + e);
+        } catch (InterruptedException e) {
+            last = RunResult.of(RunResult.Reason.CLOSED, 1, "interrupted");
+        }
+        RunResult requested = stopRequest;
+        finalResult = requested != null && last.reason() == RunResult.Reason.CLOSED ? requested : last;
+        finished.countDown();
+    }
+
+    /**
+     * Waits for the session to end, meanwhile watching for a guest whose every vCPU halted with
+     * interrupts disabled: nothing can wake such a guest, so its run ends as a halt (status 0), as
+     * the bundled ROM guests expect.
+     */
+    private RunResult watch(VmSession s) throws InterruptedException {
+        long period = HALT_WATCH_FIRST.toNanos();
+        while (true) {
+            RunResult r = s.await(Duration.ofNanos(period));
+            if (r != null) {
+                for (Vcpu v : s.vcpus()) {
+                    v.join();
+                }
+                return r;
+            }
+            period = Math.min(period * 2, HALT_WATCH_PERIOD.toNanos());
+            if (s.allHaltedForGood(VCPU_ANSWER_TIMEOUT)) {
+                s.control().end(RunResult.of(RunResult.Reason.HALTED, 0, "every vCPU halted with interrupts disabled"));
+            }
         }
     }
 
     /** Whether the guest has ended (and how, through {@link #result()}). */
     public boolean ended() {
-        return control.result() != null;
+        return finalResult != null;
     }
 
-    /** How the run ended, or null while it goes on. */
-    public RunResult result() {
-        return control.result();
+    /** How the run ended, or empty while it goes on. */
+    public Optional<RunResult> result() {
+        return Optional.ofNullable(finalResult);
     }
 
-    /**
-     * Runs the guest to its end, or until the configured timeout.
-     *
-     * @return how it ended
-     */
+    /** Runs the guest to its end, or until the configured timeout. */
     public RunResult run() {
         return run(config.timeout());
     }
 
-    /**
-     * Runs the guest to its end, or until {@code timeout} (null: no limit). Meanwhile it watches
-     * for a guest whose every vCPU halted with interrupts disabled: nothing can wake such a guest,
-     * so its run ends as a halt (status 0), as the bundled ROM guests expect.
-     */
+    /** Runs the guest to its end, or until {@code timeout} (null: no limit); returns how it ended. */
     public RunResult run(Duration timeout) {
         start();
-        long deadline = timeout == null ? Long.MAX_VALUE : System.nanoTime() + timeout.toNanos();
-        // The first looks come soon (a tiny guest is often done in milliseconds), then back off.
-        long period = HALT_WATCH_FIRST.toNanos();
         try {
-            while (true) {
-                long left = deadline - System.nanoTime();
-                Duration slice = Duration.ofNanos(Math.max(0, Math.min(left, period)));
-                period = Math.min(period * 2, HALT_WATCH_PERIOD.toNanos());
-                RunResult r = control.await(slice);
-                if (r != null) {
-                    break;
-                }
-                if (System.nanoTime() - deadline >= 0) {
-                    control.end(RunResult.of(RunResult.Reason.TIMEOUT, RunResult.TIMEOUT_STATUS,
-                            "the guest ran for longer than " + timeout.toMillis() / 1000.0 + " s"));
-                    break;
-                }
-                if (allHaltedForGood()) {
-                    control.end(RunResult.of(RunResult.Reason.HALTED, 0,
-                            "every vCPU halted with interrupts disabled"));
-                    break;
-                }
+            if (timeout == null) {
+                finished.await();
+            } else if (!finished.await(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                stop(RunResult.of(RunResult.Reason.TIMEOUT, RunResult.TIMEOUT_STATUS,
+                        "the guest ran for longer than " + timeout.toMillis() / 1000.0 + " s"));
+                finished.await();
             }
-            joinVcpus();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            control.end(RunResult.of(RunResult.Reason.CLOSED, 1, "interrupted"));
+            stop(RunResult.of(RunResult.Reason.CLOSED, 1, "interrupted"));
         }
-        return control.result();
+        return finalResult;
     }
 
-    private boolean allHaltedForGood() {
-        if (control.pauseRequested()) {
-            return false; // a stopped machine is not a halted guest
-        }
-        for (Vcpu v : vcpus) {
-            try {
-                if (!v.probeDeadHalt(VCPU_ANSWER_TIMEOUT)) {
-                    return false;
-                }
-            } catch (IllegalStateException e) {
-                return false; // it ended or did not answer: look again next time
-            }
-        }
-        return true;
-    }
-
-    /** Ends the run now (as the monitor's {@code quit} does): every vCPU leaves the guest. */
+    /** Ends the run now (the monitor's {@code quit}, a signal, a timeout): every vCPU leaves the guest. */
     public void stop(RunResult why) {
-        control.end(why);
+        synchronized (sessionLock) {
+            if (stopRequest == null) {
+                stopRequest = why;
+            }
+            session.control().end(why);
+        }
     }
 
     /** Parks every vCPU outside the guest (the monitor's {@code stop}); true when all are parked. */
     public boolean pause() {
         try {
-            return control.pause(VCPU_ANSWER_TIMEOUT);
+            return session.control().pause(VCPU_ANSWER_TIMEOUT);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
@@ -298,53 +411,41 @@ public final class Machine implements AutoCloseable {
 
     /** Lets the vCPUs run again (the monitor's {@code cont}). */
     public void resume() {
-        control.resume();
+        session.control().resume();
     }
 
     /** Whether the vCPUs are parked by {@link #pause()}. */
     public boolean paused() {
-        return control.pauseRequested();
+        return session.control().pauseRequested();
     }
 
-    private void joinVcpus() throws InterruptedException {
-        for (Vcpu v : vcpus) {
-            v.join();
-        }
-    }
-
-    /** Stops the vCPUs (if running), joins their threads and releases every fd and mapping. Idempotent. */
+    /** Stops the vCPUs (if running), joins every thread and releases every fd and mapping. Idempotent. */
     @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
+    public void close() {
+        Thread watcher;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            watcher = supervisor;
         }
-        closed = true;
-        control.end(RunResult.of(RunResult.Reason.CLOSED, 1, "the machine was closed"));
+        stop(RunResult.of(RunResult.Reason.CLOSED, 1, "the machine was closed"));
         boolean interrupted = false;
-        for (Vcpu v : vcpus) {
-            while (v.state() == Vcpu.State.RUNNING) {
-                try {
-                    v.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        }
-        RuntimeException failure = null;
-        while (!owned.isEmpty()) {
+        while (watcher != null && watcher.isAlive()) {
             try {
-                owned.pop().close();
-            } catch (Exception e) {
-                if (failure == null) {
-                    failure = new IllegalStateException("closing the machine", e);
-                }
+                watcher.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
             }
         }
+        synchronized (sessionLock) {
+            session.close();
+        }
+        devices.close();
+        memory.close();
         if (interrupted) {
             Thread.currentThread().interrupt();
-        }
-        if (failure != null) {
-            throw failure;
         }
     }
 }

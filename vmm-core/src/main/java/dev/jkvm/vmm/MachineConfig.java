@@ -2,7 +2,11 @@ package dev.jkvm.vmm;
 
 import dev.jkvm.vmm.cpu.Topology;
 import dev.jkvm.vmm.memory.MemoryMap;
+import dev.jkvm.vmm.cpu.CpuModels;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.BitSet;
 import java.util.Map;
 import java.util.Objects;
@@ -34,10 +38,12 @@ import java.util.TreeMap;
  * @param stats the statistics printed at exit ({@code -stats})
  * @param noReboot a guest reset ends jkvm instead of restarting the machine ({@code -no-reboot})
  * @param logUnimplemented log the first access to each unhandled port or MMIO address ({@code -d unimp})
+ * @param readConfig {@code [cpudef]} files of user-defined CPU models ({@code -readconfig})
  */
 public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topology, String cpu, Firmware firmware,
                             SerialBackend serial, Duration timeout, Map<Integer, BitSet> vcpuAffinity,
-                            MonitorSpec monitor, StatsFormat stats, boolean noReboot, boolean logUnimplemented) {
+                            MonitorSpec monitor, StatsFormat stats, boolean noReboot, boolean logUnimplemented,
+                            List<Path> readConfig) {
 
     /** QEMU's default for {@code -m}. */
     public static final long DEFAULT_MEMORY = 128 * MemoryMap.MIB;
@@ -63,6 +69,21 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
             }
         }
         vcpuAffinity = java.util.Collections.unmodifiableMap(copy);
+        readConfig = List.copyOf(readConfig);
+    }
+
+    /**
+     * The CPU models this machine may use: the built-in ones, those in the default configuration
+     * folder, and those of the {@code -readconfig} files.
+     *
+     * @throws dev.jkvm.vmm.cpu.CpuConfigException naming the file and line of a bad definition
+     */
+    public CpuModels cpuModels() {
+        CpuModels models = CpuModels.builtin().withDefaultFolder();
+        for (Path p : readConfig) {
+            models = models.withFile(p);
+        }
+        return models;
     }
 
     /** Where the monitor talks. */
@@ -103,6 +124,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         b.stats = stats;
         b.noReboot = noReboot;
         b.logUnimplemented = logUnimplemented;
+        b.readConfig = new ArrayList<>(readConfig);
         return b;
     }
 
@@ -120,6 +142,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         private StatsFormat stats = StatsFormat.NONE;
         private boolean noReboot;
         private boolean logUnimplemented;
+        private List<Path> readConfig = new ArrayList<>();
 
         /** {@code -m}: guest RAM in bytes. */
         public Builder memory(long bytes) {
@@ -139,9 +162,9 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
             return this;
         }
 
-        /** {@code -smp N}: N vCPUs as N cores of one socket (what QEMU derives for a bare count). */
+        /** {@code -smp N}: N vCPUs, grouped as QEMU derives it for a bare count. */
         public Builder cpus(int n) {
-            return topology(new Topology(n, n, 1, 1, n, 1));
+            return topology(dev.jkvm.vmm.cpu.SmpOption.parse(Integer.toString(n)));
         }
 
         /** {@code -cpu}: a model name with optional {@code ,+feat,-feat}. */
@@ -198,9 +221,15 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
             return this;
         }
 
+        /** {@code -readconfig}: a file of {@code [cpudef]} CPU models. */
+        public Builder readConfig(Path file) {
+            this.readConfig.add(file);
+            return this;
+        }
+
         public MachineConfig build() {
             return new MachineConfig(memoryBytes, memPrealloc, topology, cpu, firmware, serial, timeout, vcpuAffinity,
-                    monitor, stats, noReboot, logUnimplemented);
+                    monitor, stats, noReboot, logUnimplemented, readConfig);
         }
     }
 }

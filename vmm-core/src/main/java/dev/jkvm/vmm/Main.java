@@ -39,6 +39,10 @@ public final class Main {
                     out.print(CommandLine.usage());
                     yield 0;
                 }
+                case Invocation.CpuHelp c -> {
+                    out.print(c.text());
+                    yield 0;
+                }
                 case Invocation.Version v -> {
                     out.println("jkvm " + version());
                     yield 0;
@@ -61,6 +65,10 @@ public final class Main {
         startupNotes(config, err);
         List<Closeable> sessions = new ArrayList<>();
         try (Machine machine = Machine.create(config)) {
+            machine.onLog(err::println);
+            for (String w : machine.warnings()) {
+                err.println("jkvm: " + w);
+            }
             Monitor monitor = new Monitor(machine);
             switch (config.monitor()) {
                 case MachineConfig.MonitorSpec.Stdio s -> sessions.add(MonitorServer.serve(monitor, System.in, System.out));

@@ -58,8 +58,10 @@ class BundledGuestsTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int status = Main.run(new String[] {"-serial", "none"}, new PrintStream(out), new PrintStream(err));
-        assertEquals(0, status, err.toString(StandardCharsets.UTF_8));
-        assertEquals("", err.toString(StandardCharsets.UTF_8));
+        String errors = err.toString(StandardCharsets.UTF_8);
+        assertEquals(0, status, errors);
+        // Nothing on stderr but the warnings for CPUID bits this host's KVM lacks (QEMU prints them too).
+        assertTrue(errors.lines().allMatch(l -> l.startsWith("jkvm: warning: host doesn't support requested feature")), errors);
     }
 
     @Test

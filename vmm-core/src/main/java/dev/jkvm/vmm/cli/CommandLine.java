@@ -3,6 +3,9 @@ package dev.jkvm.vmm.cli;
 import dev.jkvm.vmm.Firmware;
 import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.MachineConfig;
+import dev.jkvm.vmm.cpu.CpuModels;
+import dev.jkvm.vmm.cpu.CpuOption;
+import dev.jkvm.vmm.cpu.SmpOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
@@ -45,7 +48,13 @@ public final class CommandLine {
         options.put("serial", new Option("stdio|none", "where COM1 goes (default stdio)",
                 (b, v) -> b.serial(parseSerial(v))));
         options.put("smp", new Option("[cpus=]n[,maxcpus=m][,sockets=s][,dies=d][,cores=c][,threads=t]",
-                "the vCPUs and their topology (default 1)", (b, v) -> b.topology(SmpParser.parse(v))));
+                "the vCPUs and their topology (default 1)", (b, v) -> b.topology(SmpOption.parse(v))));
+        options.put("cpu", new Option("MODEL[,+feat][,-feat][,feat=on|off][,enforce][,kvm=off]",
+                "the CPU model and its features (default qemu64; -cpu help lists them)", (b, v) -> b.cpu(v)));
+        options.put("readconfig", new Option("FILE", "read [cpudef] CPU models from FILE",
+                (b, v) -> b.readConfig(Path.of(v))));
+        options.put("no-reboot", new Option(null, "end jkvm when the guest resets instead of restarting it",
+                (b, v) -> b.noReboot(true)));
         options.put("vcpu-affinity", new Option("N@[CPUS],...", "pin vCPU N to host CPUs (e.g. 0@[2,3],1@[4-5])",
                 (b, v) -> AffinityParser.parse(v).forEach(b::vcpuAffinity)));
         options.put("monitor", new Option("stdio|unix:PATH,server,nowait", "the monitor (QEMU's commands: info cpus, stop, ...)",
@@ -105,11 +114,19 @@ public final class CommandLine {
                 throw new JkvmException(arg + " " + value + ": " + e.getMessage());
             }
         }
+        MachineConfig config;
         try {
-            return new Invocation.Run(builder.build());
+            config = builder.build();
         } catch (IllegalArgumentException e) {
             throw new JkvmException(e.getMessage());
         }
+        // -cpu is checked once every -readconfig file is known, wherever it stood on the line.
+        CpuModels models = config.cpuModels();
+        if (CpuOption.isHelp(config.cpu())) {
+            return new Invocation.CpuHelp(models.help());
+        }
+        CpuOption.parse(config.cpu(), models);
+        return new Invocation.Run(config);
     }
 
     private static dev.jkvm.vmm.SerialBackend parseSerial(String v) {

@@ -13,6 +13,10 @@ public sealed interface Invocation {
     record Help() implements Invocation {
     }
 
+    /** Print the CPU models ({@code -cpu help}). */
+    record CpuHelp(String text) implements Invocation {
+    }
+
     /** Print the version. */
     record Version() implements Invocation {
     }

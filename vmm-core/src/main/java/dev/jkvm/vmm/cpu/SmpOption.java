@@ -11,7 +11,7 @@ import java.util.Map;
  *
  * <pre>{@code
  * Topology t = SmpOption.parse("8,sockets=2,cores=2,threads=2");
- * SmpOption.parse("2,maxcpus=4");   // 2 running, 4 possible: 4 sockets of 1 core
+ * SmpOption.parse("2,maxcpus=4");   // 2 running, 4 possible: 1 socket of 4 cores
  * }</pre>
  *
  * <p>Derivation, when {@code cpus} or {@code maxcpus} is given: {@code maxcpus} defaults to
@@ -44,9 +44,9 @@ public final class SmpOption {
     private SmpOption() {
     }
 
-    /** Parses with sockets preferred (see the class comment) and the PC's limits. */
+    /** Parses with cores preferred, as QEMU's current {@code pc} machine types do, and the PC's limits. */
     public static Topology parse(String text) {
-        return parse(text, Preference.SOCKETS, Limits.PC);
+        return parse(text, Preference.CORES, Limits.PC);
     }
 
     /**

@@ -51,6 +51,8 @@ public final class Monitor {
         infos.put("registers", new Command("[-a]", "the registers of vCPU 0 (all vCPUs with -a)", this::infoRegisters));
         infos.put("exits", new Command("", "exits per vCPU in user, kernel and guest mode", a -> StatsFormatter.table(machine.reports())));
         infos.put("status", new Command("", "whether the VM runs", a -> infoStatus()));
+        infos.put("devices", new Command("", "the emulated devices with their ports, IRQs and state",
+                a -> machine.devices().describe()));
     }
 
     /** Adds a command (for parts of jkvm that bring their own, e.g. memory inspection). */
@@ -162,7 +164,7 @@ public final class Monitor {
 
     private String infoStatus() {
         if (machine.ended()) {
-            return "VM status: shutdown (" + machine.result().message() + ")\n";
+            return "VM status: shutdown (" + machine.result().orElseThrow().message() + ")\n";
         }
         return machine.paused() ? "VM status: paused\n" : "VM status: running\n";
     }

@@ -26,10 +26,11 @@ import java.util.Locale;
  *
  * @param vcpu the vCPU index
  * @param exitReason the {@code KVM_EXIT_*} value
+ * @param rip the instruction pointer at the exit
  * @param headline one line: what happened
  * @param details the lines below it: sub-reason data, registers, code bytes
  */
-public record ExitReport(int vcpu, int exitReason, String headline, List<String> details) {
+public record ExitReport(int vcpu, int exitReason, long rip, String headline, List<String> details) {
 
     public ExitReport {
         details = List.copyOf(details);
@@ -96,7 +97,7 @@ public record ExitReport(int vcpu, int exitReason, String headline, List<String>
         } else {
             details.add(String.format("code at %x: %s", codeAddress, HexFormat.ofDelimiter(" ").formatHex(code)));
         }
-        return new ExitReport(vcpu, exitReason, headline, details);
+        return new ExitReport(vcpu, exitReason, regs.rip(), headline, details);
     }
 
     /** The CPU mode the registers describe, in words. */

@@ -75,7 +75,7 @@ public final class Vcpu implements Runnable {
     private final MmioBus mmio;
     private final GuestMemory memory;
     private final RunControl control;
-    private final VcpuCounters counters = new VcpuCounters();
+    private final VcpuCounters counters;
     private final AtomicReference<Request> mailbox = new AtomicReference<>();
     private final BitSet affinity;
     private final Object stateLock = new Object();
@@ -93,7 +93,8 @@ public final class Vcpu implements Runnable {
      * @param affinity host CPUs to pin the thread to before it first enters the guest, or null
      */
     public Vcpu(int index, int apicId, VcpuFd fd, PortBus ports, MmioBus mmio, GuestMemory memory,
-                RunControl control, BitSet affinity) {
+                RunControl control, VcpuCounters counters, BitSet affinity) {
+        this.counters = counters;
         this.index = index;
         this.apicId = apicId;
         this.fd = fd;

@@ -10,7 +10,11 @@ import org.junit.jupiter.api.Test;
 class SmpOptionTest {
 
     private static String refusal(String text) {
-        return assertThrows(CpuConfigException.class, () -> SmpOption.parse(text)).getMessage();
+        return assertThrows(CpuConfigException.class, () -> sockets(text)).getMessage();
+    }
+
+    private static Topology sockets(String text) {
+        return SmpOption.parse(text, SmpOption.Preference.SOCKETS, SmpOption.Limits.PC);
     }
 
     @Test
@@ -30,9 +34,15 @@ class SmpOptionTest {
     }
 
     @Test
-    void bareCountPrefersSockets() {
-        assertEquals(new Topology(4, 4, 4, 1, 1, 1), SmpOption.parse("4"));
-        assertEquals(new Topology(4, 4, 4, 1, 1, 1), SmpOption.parse("cpus=4"));
+    void bareCountPrefersSocketsWhenAskedTo() {
+        assertEquals(new Topology(4, 4, 4, 1, 1, 1), sockets("4"));
+        assertEquals(new Topology(4, 4, 4, 1, 1, 1), sockets("cpus=4"));
+    }
+
+    @Test
+    void bareCountPrefersCoresByDefaultAsCurrentQemu() {
+        assertEquals(new Topology(4, 4, 1, 1, 4, 1), SmpOption.parse("4"));
+        assertEquals(new Topology(2, 4, 1, 1, 4, 1), SmpOption.parse("2,maxcpus=4"));
     }
 
     @Test
@@ -45,11 +55,11 @@ class SmpOptionTest {
 
     @Test
     void missingLevelsAreDerived() {
-        assertEquals(new Topology(8, 8, 2, 1, 4, 1), SmpOption.parse("8,sockets=2"));
-        assertEquals(new Topology(8, 8, 4, 1, 2, 1), SmpOption.parse("8,cores=2"));
-        assertEquals(new Topology(8, 8, 2, 1, 2, 2), SmpOption.parse("8,sockets=2,cores=2"));
-        assertEquals(new Topology(4, 4, 2, 1, 1, 2), SmpOption.parse("cpus=4,threads=2"));
-        assertEquals(new Topology(8, 8, 2, 2, 2, 1), SmpOption.parse("8,dies=2,cores=2"));
+        assertEquals(new Topology(8, 8, 2, 1, 4, 1), sockets("8,sockets=2"));
+        assertEquals(new Topology(8, 8, 4, 1, 2, 1), sockets("8,cores=2"));
+        assertEquals(new Topology(8, 8, 2, 1, 2, 2), sockets("8,sockets=2,cores=2"));
+        assertEquals(new Topology(4, 4, 2, 1, 1, 2), sockets("cpus=4,threads=2"));
+        assertEquals(new Topology(8, 8, 2, 2, 2, 1), sockets("8,dies=2,cores=2"));
     }
 
     @Test
@@ -59,8 +69,8 @@ class SmpOptionTest {
 
     @Test
     void maxcpusLeavesRoomForHotplug() {
-        assertEquals(new Topology(2, 4, 4, 1, 1, 1), SmpOption.parse("2,maxcpus=4"));
-        assertEquals(new Topology(2, 4, 1, 1, 4, 1), SmpOption.parse("2,maxcpus=4,sockets=1"));
+        assertEquals(new Topology(2, 4, 4, 1, 1, 1), sockets("2,maxcpus=4"));
+        assertEquals(new Topology(2, 4, 1, 1, 4, 1), sockets("2,maxcpus=4,sockets=1"));
     }
 
     @Test
@@ -114,6 +124,6 @@ class SmpOptionTest {
     @Test
     void levelsThePcLacksAreRefused() {
         assertEquals("clusters > 1 not supported by this machine's CPU topology", refusal("4,clusters=2"));
-        assertEquals(new Topology(4, 4, 4, 1, 1, 1), SmpOption.parse("4,clusters=1"));
+        assertEquals(new Topology(4, 4, 4, 1, 1, 1), sockets("4,clusters=1"));
     }
 }

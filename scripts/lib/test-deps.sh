@@ -1,0 +1,17 @@
+# Debian packages some tests use, installed on first use (as root, where apt-get works): the
+# ACPICA tools that check jkvm's ACPI tables. Sourced by ./test; a package that cannot be
+# installed is named in one line, and the tests that need it say they did not run.
+jkvm_test_deps() {
+  local missing=()
+  command -v iasl >/dev/null || missing+=(acpica-tools)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test: installing ${missing[*]} (Debian packages the tests use)" >&2
+    if ! { apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || \
+           { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; }; }; then
+      echo "test: could not install ${missing[*]}: the tests that need them will say so" >&2
+    fi
+  else
+    echo "test: ${missing[*]} missing and not installable here (needs root and apt-get): the tests that need them will say so" >&2
+  fi
+}

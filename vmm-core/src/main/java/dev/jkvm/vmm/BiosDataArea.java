@@ -1,0 +1,28 @@
+package dev.jkvm.vmm;
+
+import dev.jkvm.vmm.firmware.FirmwareTables;
+import dev.jkvm.vmm.memory.GuestMemory;
+
+/**
+ * The two words of the BIOS data area (at 0x400) a firmware leaves for the OS and that guests read
+ * to find the firmware's tables: the segment of the extended BIOS data area (0x40E; the ACPI spec's
+ * RSDP search and Linux's MP-table scan start there) and the base memory size in KiB below it
+ * (0x413), which keeps the tables out of the RAM a guest takes for its own.
+ */
+final class BiosDataArea {
+
+    static final long EBDA_SEGMENT_WORD = 0x40e;
+    static final long BASE_MEMORY_KIB_WORD = 0x413;
+
+    private BiosDataArea() {
+    }
+
+    static void write(GuestMemory memory, FirmwareTables tables) {
+        memory.write(EBDA_SEGMENT_WORD, le16(FirmwareTables.EBDA_SEGMENT));
+        memory.write(BASE_MEMORY_KIB_WORD, le16((int) (tables.reservedBase() / 1024)));
+    }
+
+    private static byte[] le16(int v) {
+        return new byte[] {(byte) v, (byte) (v >>> 8)};
+    }
+}

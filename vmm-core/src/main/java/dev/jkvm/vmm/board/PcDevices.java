@@ -1,0 +1,149 @@
+package dev.jkvm.vmm.board;
+
+import dev.jkvm.devices.AcpiPmBlock;
+import dev.jkvm.devices.CmosMachineInfo;
+import dev.jkvm.devices.CmosRtc;
+import dev.jkvm.devices.DebugExitPort;
+import dev.jkvm.devices.ExecutorDeviceScheduler;
+import dev.jkvm.devices.FwCfg;
+import dev.jkvm.devices.I8042;
+import dev.jkvm.devices.IrqLine;
+import dev.jkvm.devices.PciHostBridge;
+import dev.jkvm.devices.PortBus;
+import dev.jkvm.devices.PortIoDevice;
+import dev.jkvm.devices.PostCodePort;
+import dev.jkvm.devices.ResetControlRegister;
+import dev.jkvm.devices.SystemControl;
+import dev.jkvm.devices.SystemControlPortA;
+import dev.jkvm.devices.Uart16550;
+import dev.jkvm.vmm.cpu.Topology;
+import dev.jkvm.vmm.firmware.PlatformDescription;
+import dev.jkvm.vmm.memory.MemoryMap;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntConsumer;
+import java.util.function.IntFunction;
+
+/**
+ * The PC's legacy devices, as jkvm puts them on the port bus: COM1 at 0x3f8 (IRQ 4), the CMOS
+ * RTC at 0x70 (IRQ 8), the i8042 at 0x60/0x64 (IRQ 1/12), fw_cfg at 0x510, PCI configuration
+ * mechanism #1 at 0xcf8/0xcfc with an i440FX host bridge, the reset registers (0x92, 0xcf9),
+ * POST codes at 0x80, QEMU's isa-debug-exit at 0xf4, and the ACPI PM block at 0x600 (SCI on
+ * IRQ 9). The interrupt controllers and the PIT are KVM's. They live as long as the machine;
+ * a reset resets them, and a new VM behind them keeps them.
+ */
+public final class PcDevices implements AutoCloseable {
+
+    /** COM1. */
+    public static final int COM1_BASE = 0x3f8;
+    public static final int COM1_IRQ = 4;
+    /** QEMU's isa-debug-exit default iobase. */
+    public static final int DEBUG_EXIT_PORT = 0xf4;
+    /**
+     * The PM block as jkvm's FADT describes it: a 32-bit timer, and ACPI always on (no SMI_CMD),
+     * so SCI_EN reads 1 from reset.
+     */
+    public static final AcpiPmBlock.Config PM_CONFIG = new AcpiPmBlock.Config(true, true, 0xf1, 0xf0);
+
+    /** One line of {@code info devices}. */
+    public record Listed(String ports, int irq, PortIoDevice device) {
+    }
+
+    private final ExecutorDeviceScheduler scheduler = new ExecutorDeviceScheduler();
+    private final Uart16550 com1;
+    private final CmosRtc cmos;
+    private final FwCfg fwCfg;
+    private final I8042 i8042;
+    private final PciHostBridge pci;
+    private final SystemControlPortA portA;
+    private final ResetControlRegister cf9;
+    private final PostCodePort post = new PostCodePort();
+    private final AcpiPmBlock pm;
+    private final List<Listed> listed = new ArrayList<>();
+
+    /**
+     * @param irqs the machine's interrupt lines by ISA IRQ number
+     * @param debugExit called with the status {@code (v << 1) | 1} when the guest writes v to 0xf4
+     */
+    public PcDevices(PortBus bus, IntFunction<IrqLine> irqs, SystemControl control, OutputStream com1Sink,
+                     MemoryMap memory, Topology topology, IntConsumer debugExit) {
+        com1 = new Uart16550("COM1", com1Sink, irqs.apply(COM1_IRQ));
+        cmos = new CmosRtc(new CmosMachineInfo(memory.ramBelow4g(), memory.ramAbove4g(), topology.cpus()), scheduler,
+                irqs.apply(PlatformDescription.RTC_IRQ));
+        fwCfg = new FwCfg(memory.ramSize(), topology.cpus(), topology.maxCpus());
+        i8042 = new I8042(control, irqs.apply(PlatformDescription.KEYBOARD_IRQ), irqs.apply(12));
+        pci = new PciHostBridge();
+        portA = new SystemControlPortA(control);
+        cf9 = new ResetControlRegister(control);
+        pm = new AcpiPmBlock(PM_CONFIG, control, irqs.apply(PlatformDescription.SCI_IRQ), System::nanoTime, scheduler);
+
+        add(bus, COM1_BASE, 8, COM1_IRQ, com1);
+        add(bus, 0x70, 2, PlatformDescription.RTC_IRQ, cmos);
+        i8042.registerOn(bus);
+        listed.add(new Listed("0x60,0x64", PlatformDescription.KEYBOARD_IRQ, i8042.dataPort()));
+        add(bus, 0x510, 2, -1, fwCfg);
+        pci.registerOn(bus);
+        listed.add(new Listed("0xcf8-0xcff", -1, pci.dataPort()));
+        add(bus, 0x92, 1, -1, portA);
+        add(bus, 0xcf9, 1, -1, cf9);
+        add(bus, PostCodePort.PORT, 1, -1, post);
+        add(bus, DEBUG_EXIT_PORT, 1, -1, new DebugExitPort(debugExit::accept));
+        pm.registerOn(bus, AcpiPmBlock.Ports.QEMU_PIIX4);
+        listed.add(new Listed("0x600-0x60b,0xafe0", PlatformDescription.SCI_IRQ, pm.pm1ControlBlock()));
+    }
+
+    private void add(PortBus bus, int base, int length, int irq, PortIoDevice device) {
+        bus.register(base, length, device);
+        listed.add(new Listed(String.format("0x%x-0x%x", base, base + length - 1), irq, device));
+    }
+
+    /** COM1. */
+    public Uart16550 com1() {
+        return com1;
+    }
+
+    /** fw_cfg, for the boot code to add files. */
+    public FwCfg fwCfg() {
+        return fwCfg;
+    }
+
+    /** The CMOS RTC. */
+    public CmosRtc cmos() {
+        return cmos;
+    }
+
+    /** The ACPI PM block (power button, wake). */
+    public AcpiPmBlock pm() {
+        return pm;
+    }
+
+    /** Resets every device as a PC reset does (CMOS RAM and time are kept). */
+    public void reset() {
+        com1.reset();
+        cmos.reset();
+        i8042.reset();
+        pci.reset();
+        portA.reset();
+        cf9.reset();
+        pm.reset();
+    }
+
+    /** {@code info devices}: one line per device with its ports, IRQ and state. */
+    public String describe() {
+        StringBuilder sb = new StringBuilder();
+        for (Listed l : listed) {
+            sb.append(String.format("%-20s %-8s %s%n", l.ports(), l.irq() >= 0 ? "irq " + l.irq() : "", l.device().describe()));
+        }
+        sb.append(String.format("%-20s %-8s %s%n", "0x20,0xa0", "", "i8259 PICs (in KVM)"));
+        sb.append(String.format("%-20s %-8s %s%n", "0x40-0x43", "irq 0", "i8254 PIT (in KVM)"));
+        sb.append(String.format("%-20s %-8s %s%n", "mmio 0xfec00000", "", "I/O APIC (in KVM)"));
+        sb.append(String.format("%-20s %-8s %s%n", "mmio 0xfee00000", "", "local APICs (in KVM)"));
+        return sb.toString();
+    }
+
+    @Override
+    public void close() {
+        scheduler.close();
+    }
+}

@@ -1,0 +1,188 @@
+package dev.jkvm.vmm.vcpu;
+
+import dev.jkvm.devices.MmioBus;
+import dev.jkvm.devices.PortBus;
+import dev.jkvm.kvm.Kvm;
+import dev.jkvm.kvm.KvmException;
+import dev.jkvm.kvm.KvmStats;
+import dev.jkvm.kvm.VcpuFd;
+import dev.jkvm.kvm.VmFd;
+import dev.jkvm.kvm.abi.KvmConstants;
+import dev.jkvm.vmm.RunResult;
+import dev.jkvm.vmm.cpu.CpuidPlan;
+import dev.jkvm.vmm.memory.GuestMemory;
+import dev.jkvm.vmm.stats.VcpuCounters;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One power-on of the machine: a KVM VM with its in-kernel interrupt controllers and PIT, the
+ * machine's memory registered in it, and its vCPUs with their threads. A reset ends the session and
+ * the machine starts a new one over the same memory and devices, as Cloud Hypervisor does: a fresh
+ * VM is the one reset state KVM guarantees.
+ *
+ * <p>Owns the VM and vCPU descriptors; {@link #close()} stops the threads and releases them.
+ */
+public final class VmSession implements AutoCloseable {
+
+    /** QEMU's choice for the three pages KVM needs for real mode on Intel hosts, just below the ROM window. */
+    public static final long TSS_ADDRESS = 0xfeffd000L;
+    public static final long IDENTITY_MAP_ADDRESS = 0xfeffc000L;
+
+    private final VmFd vm;
+    private final RunControl control = new RunControl();
+    private final List<Vcpu> vcpus = new ArrayList<>();
+    private final List<KvmStats> stats = new ArrayList<>();
+    private final Deque<AutoCloseable> owned = new ArrayDeque<>();
+    private final AtomicInteger irqCallsInFlight = new AtomicInteger();
+    private volatile boolean closing;
+
+    /**
+     * Creates the VM and its vCPUs (nothing runs yet).
+     *
+     * @param counters one per vCPU index, kept by the machine across sessions
+     */
+    public VmSession(Kvm kvm, GuestMemory memory, PortBus ports, MmioBus mmio, CpuidPlan cpuid,
+                     List<VcpuCounters> counters, Map<Integer, BitSet> affinity) {
+        try {
+            vm = own(kvm.createVm());
+            vm.setTssAddr(TSS_ADDRESS);
+            if (vm.checkExtension(KvmConstants.KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
+                vm.setIdentityMapAddr(IDENTITY_MAP_ADDRESS);
+            }
+            // The interrupt controllers and the PIT live in the kernel; application processors
+            // then wait for the BSP's INIT/SIPI, as on a PC.
+            vm.createIrqchip();
+            vm.createPit2(KvmConstants.KVM_PIT_SPEAKER_DUMMY);
+            memory.register(vm);
+            for (int i = 0; i < cpuid.topology().cpus(); i++) {
+                int apicId = cpuid.apicId(i);
+                VcpuFd fd = own(vm.createVcpu(apicId));
+                fd.setCpuid(cpuid.entriesFor(i));
+                stats.add(openStats(fd));
+                vcpus.add(new Vcpu(i, apicId, fd, ports, mmio, memory, control, counters.get(i), affinity.get(i)));
+            }
+        } catch (RuntimeException | Error e) {
+            close();
+            throw e;
+        }
+    }
+
+    private <T extends AutoCloseable> T own(T resource) {
+        owned.push(resource);
+        return resource;
+    }
+
+    private KvmStats openStats(VcpuFd fd) {
+        try {
+            return own(fd.stats());
+        } catch (KvmException e) {
+            return null; // a KVM without binary statistics (before Linux 5.14): kernel mode is then not shown
+        }
+    }
+
+    /** The run's end and pauses. */
+    public RunControl control() {
+        return control;
+    }
+
+    /** The vCPUs, by index. */
+    public List<Vcpu> vcpus() {
+        return List.copyOf(vcpus);
+    }
+
+    /** KVM's statistics of vCPU {@code index}, or null when KVM has none. */
+    public KvmStats stats(int index) {
+        return stats.get(index);
+    }
+
+    /**
+     * {@code KVM_IRQ_LINE}, from any thread (devices raise lines from vCPU, input and timer
+     * threads). Lock-free, and safe against {@link #close()}: a call that races with it is dropped
+     * rather than sent to a descriptor number the kernel may already have given to something else.
+     */
+    public void irqLine(int irq, boolean level) {
+        irqCallsInFlight.incrementAndGet();
+        try {
+            if (!closing) {
+                vm.irqLine(irq, level);
+            }
+        } finally {
+            irqCallsInFlight.decrementAndGet();
+        }
+    }
+
+    /** Starts every vCPU thread. */
+    public void start() {
+        for (Vcpu v : vcpus) {
+            v.start();
+        }
+    }
+
+    /** Waits for the end (null: no limit); returns the result, or null if the time passed first. */
+    public RunResult await(Duration timeout) throws InterruptedException {
+        return control.await(timeout);
+    }
+
+    /**
+     * Whether every vCPU sits halted with interrupts disabled (or never got its INIT/SIPI): nothing
+     * but another processor could wake such a guest, and none is awake.
+     */
+    public boolean allHaltedForGood(Duration answerTimeout) {
+        if (control.pauseRequested()) {
+            return false; // a stopped machine is not a halted guest
+        }
+        for (Vcpu v : vcpus) {
+            try {
+                if (!v.probeDeadHalt(answerTimeout)) {
+                    return false;
+                }
+            } catch (IllegalStateException e) {
+                return false; // it ended or did not answer: look again next time
+            }
+        }
+        return true;
+    }
+
+    /** Ends the run, stops and joins the vCPU threads, releases every descriptor. Idempotent. */
+    @Override
+    public void close() {
+        control.end(RunResult.of(RunResult.Reason.CLOSED, 1, "the machine was closed"));
+        boolean interrupted = false;
+        for (Vcpu v : vcpus) {
+            while (v.state() == Vcpu.State.RUNNING) {
+                try {
+                    v.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        closing = true;
+        while (irqCallsInFlight.get() != 0) {
+            Thread.onSpinWait();
+        }
+        RuntimeException failure = null;
+        while (!owned.isEmpty()) {
+            try {
+                owned.pop().close();
+            } catch (Exception e) {
+                if (failure == null) {
+                    failure = new IllegalStateException("closing the VM", e);
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+}
