@@ -19,6 +19,20 @@ public sealed interface Firmware {
     /** Reads the image; failures are one-line {@link JkvmException}s. */
     RomImage load();
 
+    /**
+     * {@code -bios NAME}: the file when it exists, else the bundled image of that name (with or
+     * without {@code .rom}), as QEMU looks a {@code -bios} name up in its data directory.
+     */
+    static Firmware resolve(String name) {
+        Path path = Path.of(name);
+        String base = name.endsWith(".rom") ? name.substring(0, name.length() - 4) : name;
+        if (!java.nio.file.Files.exists(path) && !name.contains("/")
+                && RomImage.class.getResource(RomImage.BUNDLED_PATH + base + ".rom") != null) {
+            return bundled(base);
+        }
+        return file(path);
+    }
+
     /** A ROM file. */
     static Firmware file(Path path) {
         return new File(path);

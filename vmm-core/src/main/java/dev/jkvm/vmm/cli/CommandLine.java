@@ -35,8 +35,9 @@ public final class CommandLine {
 
     private static Map<String, Option> options() {
         Map<String, Option> options = new LinkedHashMap<>();
-        options.put("bios", new Option("FILE", "boot the firmware ROM in FILE (default: the bundled hello guest)",
-                (b, v) -> b.firmware(Firmware.file(Path.of(v)))));
+        options.put("bios", new Option("FILE", "boot the firmware ROM in FILE, or a bundled one by name"
+                + " (hello, debug-exit, triple-fault, spin, port-exits, cpuid-exits; default hello)",
+                (b, v) -> b.firmware(Firmware.resolve(v))));
         options.put("m", new Option("[size=]N[K|M|G|T]", "guest RAM; a bare number is MiB (default 128M)",
                 (b, v) -> b.memory(Sizes.parseMemory(v))));
         options.put("nographic", new Option(null, "serial port on standard I/O (the default; jkvm has no display)",

@@ -1,0 +1,153 @@
+package dev.jkvm.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jkvm.kvm.Libc;
+import dev.jkvm.kvm.testing.RequiresKvm;
+import dev.jkvm.vmm.host.HostCpus;
+import dev.jkvm.vmm.monitor.Monitor;
+import dev.jkvm.vmm.stats.VcpuReport;
+import dev.jkvm.vmm.vcpu.Vcpu;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * vCPUs are ordinary host threads one can see, pin and stop; their exits are counted per mode.
+ * The guests are the bundled ROMs: {@code spin} (prints, then loops without exits) and
+ * {@code port-exits} (10 000 OUTs to an unclaimed port).
+ */
+@RequiresKvm
+class VcpuThreadsTest {
+
+    /** Generous: machines here are noisy. The measured latency is reported by the benchmarks. */
+    private static final Duration PROMPTLY = Duration.ofSeconds(10);
+
+    private static MachineConfig.Builder rom(String name) {
+        return MachineConfig.builder().firmware(Firmware.bundled(name)).serial(SerialBackend.none());
+    }
+
+    private static void awaitLine(Machine m, String line) throws InterruptedException {
+        assertTrue(m.serial().awaitLine(Pattern.compile(Pattern.quote(line)), Duration.ofSeconds(30)).isPresent(),
+                "the guest never printed '" + line + "': " + m.serial().transcript());
+    }
+
+    @Test
+    void threadNamesAndIdsMatchInfoCpus() throws Exception {
+        try (Machine m = Machine.create(rom("spin").cpus(4).build())) {
+            m.start();
+            awaitLine(m, "spinning");
+            String cpus = new Monitor(m).execute("info cpus");
+            Matcher line = Pattern.compile("([* ]) CPU #(\\d+): thread_id=(\\d+)").matcher(cpus);
+            Map<Integer, Integer> tids = new HashMap<>();
+            while (line.find()) {
+                int index = Integer.parseInt(line.group(2));
+                tids.put(index, Integer.parseInt(line.group(3)));
+                assertEquals(index == 0 ? "*" : " ", line.group(1), cpus);
+            }
+            assertEquals(4, tids.size(), cpus);
+            for (Vcpu v : m.vcpus()) {
+                int tid = tids.get(v.index());
+                assertEquals(v.tid(), tid);
+                // The kernel's name of the thread, as `ps -L` and `top -H` show it.
+                String comm = Files.readString(Path.of("/proc/self/task/" + tid + "/comm")).strip();
+                assertEquals("CPU " + v.index() + "/KVM", comm);
+            }
+        }
+    }
+
+    @Test
+    void affinityLandsOnTheThreadAndTheSpinningVcpuRunsThere() throws Exception {
+        BitSet allowed = HostCpus.allowed();
+        int target = allowed.length() - 1; // the last CPU we may use
+        BitSet only = new BitSet();
+        only.set(target);
+        try (Machine m = Machine.create(rom("spin").vcpuAffinity(0, only).build())) {
+            m.start();
+            awaitLine(m, "spinning");
+            int tid = m.vcpus().get(0).tid();
+            assertEquals(only, Libc.schedGetaffinity(tid));
+            long deadline = System.nanoTime() + PROMPTLY.toNanos();
+            while (HostCpus.lastCpuOf(tid) != target && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(target, HostCpus.lastCpuOf(tid));
+            assertTrue(new Monitor(m).execute("info cpus").contains("host_cpu=" + target));
+        }
+    }
+
+    @Test
+    void aSpinningGuestIsStoppedByQuit() throws Exception {
+        try (Machine m = Machine.create(rom("spin").build())) {
+            m.start();
+            awaitLine(m, "spinning");
+            Monitor monitor = new Monitor(m);
+            assertEquals("", monitor.execute("stop"));
+            assertEquals("VM status: paused\n", monitor.execute("info status"));
+            assertEquals("", monitor.execute("cont"));
+            assertEquals("VM status: running\n", monitor.execute("info status"));
+            monitor.execute("quit");
+            RunResult r = m.run(PROMPTLY);
+            assertEquals(RunResult.Reason.QUIT, r.reason());
+            assertTrue(m.vcpus().get(0).lastKickLatencyNanos() >= 0);
+        }
+    }
+
+    @Test
+    void aSpinningGuestIsEndedByTheTimeout() {
+        try (Machine m = Machine.create(rom("spin").build())) {
+            RunResult r = m.run(Duration.ofSeconds(1));
+            assertEquals(RunResult.Reason.TIMEOUT, r.reason());
+            assertEquals(124, r.exitStatus());
+        }
+    }
+
+    @Test
+    void closingFromJavaReleasesEveryDescriptorAndThread() throws Exception {
+        // Warm up the shared handle and the JVM's own descriptors first.
+        try (Machine m = Machine.create(rom("spin").build())) {
+            m.start();
+        }
+        long fds = openFds();
+        long threads = threadCount();
+        for (int i = 0; i < 200; i++) {
+            try (Machine m = Machine.create(rom("spin").cpus(2).build())) {
+                m.start();
+            }
+        }
+        assertEquals(fds, openFds());
+        assertEquals(threads, threadCount());
+    }
+
+    @Test
+    void tenThousandOutsAreTenThousandUserModeExitsForThatPort() throws Exception {
+        try (Machine m = Machine.create(rom("port-exits").build())) {
+            RunResult r = m.run(Duration.ofSeconds(60));
+            assertEquals(33, r.exitStatus(), r.message());
+            VcpuReport report = m.reports().get(0);
+            assertEquals(10_000, report.user().portCount(0x99, true));
+            String table = new Monitor(m).execute("info exits");
+            assertTrue(table.contains("port 0x0099 out") && table.matches("(?s).*port 0x0099 out\\s+10,000 .*"), table);
+        }
+    }
+
+    static long openFds() throws IOException {
+        try (var s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
+        }
+    }
+
+    static long threadCount() throws IOException {
+        try (var s = Files.list(Path.of("/proc/self/task"))) {
+            return s.count();
+        }
+    }
+}
