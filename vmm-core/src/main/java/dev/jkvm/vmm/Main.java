@@ -1,6 +1,8 @@
 package dev.jkvm.vmm;
 
+import dev.jkvm.kvm.Terminal;
 import dev.jkvm.vmm.cli.CommandLine;
+import dev.jkvm.vmm.serial.StdioMux;
 import dev.jkvm.vmm.cli.Invocation;
 import dev.jkvm.vmm.host.CpuList;
 import dev.jkvm.vmm.host.HostCpus;
@@ -70,11 +72,20 @@ public final class Main {
                 err.println("jkvm: " + w);
             }
             Monitor monitor = new Monitor(machine);
+            boolean stdinForMonitor = config.monitor() instanceof MachineConfig.MonitorSpec.Stdio;
             switch (config.monitor()) {
                 case MachineConfig.MonitorSpec.Stdio s -> sessions.add(MonitorServer.serve(monitor, System.in, System.out));
                 case MachineConfig.MonitorSpec.Unix u -> sessions.add(listen(monitor, u));
                 case MachineConfig.MonitorSpec.None n -> {
                 }
+            }
+            if (!stdinForMonitor && config.serial() instanceof SerialBackend.Stdio) {
+                // Keys go to the guest at once (raw terminal), Ctrl-A c reaches the monitor, as QEMU's -nographic.
+                Runnable restore = Terminal.makeRaw(0);
+                sessions.add(restore::run);
+                Runtime.getRuntime().addShutdownHook(new Thread(restore));
+                new StdioMux(System.in, System.out, machine.serial(), monitor,
+                        () -> machine.stop(RunResult.of(RunResult.Reason.QUIT, 0, "Ctrl-A x"))).start();
             }
             SignalStop.install(machine, err);
             RunResult result = machine.run();
