@@ -143,7 +143,7 @@ public final class Machine implements AutoCloseable {
 
     /** A new VM over this machine's memory and devices, with the firmware tables and boot state written. */
     private VmSession newSession() {
-        VmSession s = new VmSession(kvm, memory, ports, mmio, cpuid, counters, config.vcpuAffinity());
+        VmSession s = new VmSession(kvm, memory, ports, mmio, cpuid, counters, config.vcpuAffinity(), config.irqchip());
         try {
             FirmwareTables tables = FirmwareTables.layOut(platform, true, true);
             tables.writeTo(memory);

@@ -39,11 +39,14 @@ import java.util.TreeMap;
  * @param noReboot a guest reset ends jkvm instead of restarting the machine ({@code -no-reboot})
  * @param logUnimplemented log the first access to each unhandled port or MMIO address ({@code -d unimp})
  * @param readConfig {@code [cpudef]} files of user-defined CPU models ({@code -readconfig})
+ * @param irqchip the interrupt controllers and PIT in KVM (default); without them
+ *     ({@code -machine kernel-irqchip=off}) the machine has one vCPU, no interrupts, and HLT ends
+ *     the run: the cheapest VM there is, for tiny test guests and lifecycle measurements
  */
 public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topology, String cpu, Firmware firmware,
                             SerialBackend serial, Duration timeout, Map<Integer, BitSet> vcpuAffinity,
                             MonitorSpec monitor, StatsFormat stats, boolean noReboot, boolean logUnimplemented,
-                            List<Path> readConfig) {
+                            List<Path> readConfig, boolean irqchip) {
 
     /** QEMU's default for {@code -m}. */
     public static final long DEFAULT_MEMORY = 128 * MemoryMap.MIB;
@@ -70,6 +73,10 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         }
         vcpuAffinity = java.util.Collections.unmodifiableMap(copy);
         readConfig = List.copyOf(readConfig);
+        if (!irqchip && topology.cpus() > 1) {
+            throw new IllegalArgumentException("kernel-irqchip=off: a machine without interrupt controllers has one vCPU"
+                    + " (application processors need INIT/SIPI), not " + topology.cpus());
+        }
     }
 
     /**
@@ -125,6 +132,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         b.noReboot = noReboot;
         b.logUnimplemented = logUnimplemented;
         b.readConfig = new ArrayList<>(readConfig);
+        b.irqchip = irqchip;
         return b;
     }
 
@@ -143,6 +151,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         private boolean noReboot;
         private boolean logUnimplemented;
         private List<Path> readConfig = new ArrayList<>();
+        private boolean irqchip = true;
 
         /** {@code -m}: guest RAM in bytes. */
         public Builder memory(long bytes) {
@@ -227,9 +236,15 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
             return this;
         }
 
+        /** {@code -machine kernel-irqchip=on|off}. */
+        public Builder irqchip(boolean on) {
+            this.irqchip = on;
+            return this;
+        }
+
         public MachineConfig build() {
             return new MachineConfig(memoryBytes, memPrealloc, topology, cpu, firmware, serial, timeout, vcpuAffinity,
-                    monitor, stats, noReboot, logUnimplemented, readConfig);
+                    monitor, stats, noReboot, logUnimplemented, readConfig, irqchip);
         }
     }
 }

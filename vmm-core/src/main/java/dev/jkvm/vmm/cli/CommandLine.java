@@ -54,6 +54,8 @@ public final class CommandLine {
                 "the CPU model and its features (default qemu64; -cpu help lists them)", (b, v) -> b.cpu(v)));
         options.put("readconfig", new Option("FILE", "read [cpudef] CPU models from FILE",
                 (b, v) -> b.readConfig(Path.of(v))));
+        options.put("machine", new Option("[pc][,kernel-irqchip=on|off]", "the machine type (only pc) and its options",
+                (b, v) -> b.irqchip(parseMachine(v))));
         options.put("no-reboot", new Option(null, "end jkvm when the guest resets instead of restarting it",
                 (b, v) -> b.noReboot(true)));
         options.put("vcpu-affinity", new Option("N@[CPUS],...", "pin vCPU N to host CPUs (e.g. 0@[2,3],1@[4-5])",
@@ -159,6 +161,24 @@ public final class CommandLine {
             return new MachineConfig.MonitorSpec.Unix(Path.of(parts[0]));
         }
         throw new JkvmException("-monitor " + v + ": unsupported (stdio, unix:PATH,server,nowait, none)");
+    }
+
+    /** {@code -machine [type=]pc[,kernel-irqchip=on|off]}: returns whether the irqchip is in the kernel. */
+    private static boolean parseMachine(String v) {
+        boolean irqchip = true;
+        for (String item : v.split(",")) {
+            switch (item) {
+                case "pc", "type=pc", "q35", "type=q35", "" -> {
+                }
+                case "kernel-irqchip=on", "kernel_irqchip=on", "kernel-irqchip=split", "kernel-irqchip=true" -> irqchip = true;
+                case "kernel-irqchip=off", "kernel_irqchip=off", "kernel-irqchip=false" -> irqchip = false;
+                case "accel=kvm" -> {
+                }
+                default -> throw new JkvmException("-machine " + v + ": unsupported property '" + item
+                        + "' (jkvm has the pc machine, with kernel-irqchip=on|off)");
+            }
+        }
+        return irqchip;
     }
 
     private static boolean parseLog(String v) {
