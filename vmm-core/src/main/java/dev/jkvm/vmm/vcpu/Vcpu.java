@@ -226,9 +226,11 @@ public final class Vcpu implements Runnable {
         long t = System.nanoTime();
         while (true) {
             if (control.stopping()) {
+                kickSeen(System.nanoTime());
                 return;
             }
             if (control.pauseRequested()) {
+                kickSeen(System.nanoTime());
                 control.park(this);
                 if (!control.stopping()) {
                     fd.setImmediateExit(false);
@@ -242,11 +244,7 @@ public final class Vcpu implements Runnable {
             long t1 = System.nanoTime();
             counters.inKvmRun(t1 - t);
             if (reason == VcpuFd.INTERRUPTED) {
-                long k = kickedAt;
-                if (k != 0) {
-                    lastKickLatencyNanos = t1 - k;
-                    kickedAt = 0;
-                }
+                kickSeen(t1);
                 counters.interrupted();
                 Libc.consumePendingSignal(KICK_SIGNAL);
                 if (!control.stopping() && !control.pauseRequested()) {
@@ -258,6 +256,15 @@ public final class Vcpu implements Runnable {
             }
             t = System.nanoTime();
             counters.outside(t - t1);
+        }
+    }
+
+    /** The vCPU is out of the guest after a {@link #kick()}: how long that took. */
+    private void kickSeen(long now) {
+        long k = kickedAt;
+        if (k != 0) {
+            lastKickLatencyNanos = now - k;
+            kickedAt = 0;
         }
     }
 
