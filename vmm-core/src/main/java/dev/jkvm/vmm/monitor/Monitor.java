@@ -53,6 +53,9 @@ public final class Monitor {
         infos.put("status", new Command("", "whether the VM runs", a -> infoStatus()));
         infos.put("devices", new Command("", "the emulated devices with their ports, IRQs and state",
                 a -> machine.devices().describe()));
+        if (machine != null) {
+            new MemoryCommands(machine).install(this);
+        }
     }
 
     /** Adds a command (for parts of jkvm that bring their own, e.g. memory inspection). */

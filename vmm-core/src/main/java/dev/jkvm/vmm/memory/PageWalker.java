@@ -1,0 +1,233 @@
+package dev.jkvm.vmm.memory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The guest's own page tables, walked by jkvm from CR3 through guest memory, as the MMU does: the
+ * first of the chapter's two translations (guest-virtual to guest-physical). Handles paging off,
+ * 32-bit two-level paging (with 4 MiB pages), PAE, and 4- and 5-level long mode (with 2 MiB and
+ * 1 GiB pages). Reads only guest memory through {@link GuestMemory}; an entry outside it ends the
+ * walk as a fault, never a read elsewhere.
+ *
+ * <pre>{@code
+ * PageWalker w = new PageWalker(memory, sregs.cr0(), sregs.cr3(), sregs.cr4(), sregs.efer());
+ * w.walk(0xffffffff81000000L).gpa();     // OptionalLong of the guest-physical address
+ * }</pre>
+ */
+public final class PageWalker {
+
+    private static final long CR0_PG = 1L << 31;
+    private static final long CR4_PSE = 1L << 4;
+    private static final long CR4_PAE = 1L << 5;
+    private static final long CR4_LA57 = 1L << 12;
+    private static final long EFER_LMA = 1L << 10;
+    /** Physical-address bits of an entry (bits 12..51). */
+    private static final long ADDRESS_MASK = 0x000f_ffff_ffff_f000L;
+
+    /** Entry flag bits, as the SDM names them. */
+    public static final long P = 1, RW = 1 << 1, US = 1 << 2, PWT = 1 << 3, PCD = 1 << 4, A = 1 << 5, D = 1 << 6,
+            PS = 1 << 7, G = 1 << 8, NX = 1L << 63;
+
+    /** The paging mode the control registers select. */
+    public enum Mode { NONE, TWO_LEVEL, PAE, FOUR_LEVEL, FIVE_LEVEL }
+
+    /**
+     * One level of a walk.
+     *
+     * @param level the SDM's name of the entry ({@code PML4E}, {@code PDPTE}, {@code PDE}, {@code PTE}, ...)
+     * @param entryAddress the guest-physical address of the entry
+     * @param entry its value
+     */
+    public record Step(String level, long entryAddress, long entry) {
+        /** Whether the entry maps a page (rather than pointing to the next table). */
+        public boolean present() {
+            return (entry & P) != 0;
+        }
+
+        /** The flags in the {@code info tlb} style. */
+        public String flags() {
+            return flagString(entry);
+        }
+    }
+
+    /**
+     * A walk: the entries read, and the guest-physical address (empty when not mapped).
+     *
+     * @param pageSize the size of the page that maps the address (4 KiB, 2/4 MiB, 1 GiB)
+     */
+    public record Walk(long gva, List<Step> steps, Optional<Long> gpa, long pageSize, long leafEntry) {
+        public Walk {
+            steps = List.copyOf(steps);
+        }
+    }
+
+    private final GuestMemory memory;
+    private final long cr3;
+    private final Mode mode;
+    private final boolean pse;
+
+    public PageWalker(GuestMemory memory, long cr0, long cr3, long cr4, long efer) {
+        this.memory = memory;
+        this.cr3 = cr3;
+        if ((cr0 & CR0_PG) == 0) {
+            mode = Mode.NONE;
+        } else if ((efer & EFER_LMA) != 0) {
+            mode = (cr4 & CR4_LA57) != 0 ? Mode.FIVE_LEVEL : Mode.FOUR_LEVEL;
+        } else if ((cr4 & CR4_PAE) != 0) {
+            mode = Mode.PAE;
+        } else {
+            mode = Mode.TWO_LEVEL;
+        }
+        this.pse = (cr4 & CR4_PSE) != 0;
+    }
+
+    /** The paging mode. */
+    public Mode mode() {
+        return mode;
+    }
+
+    /** Translates {@code gva}, recording every entry read. */
+    public Walk walk(long gva) {
+        List<Step> steps = new ArrayList<>();
+        switch (mode) {
+            case NONE -> {
+                return new Walk(gva, steps, Optional.of(gva & 0xffff_ffffL), 4096, 0);
+            }
+            case TWO_LEVEL -> {
+                long pde = step(steps, "PDE", (cr3 & 0xffff_f000L) + ((gva >>> 22) & 0x3ff) * 4, 4);
+                if ((pde & P) == 0) {
+                    return fault(gva, steps);
+                }
+                if ((pde & PS) != 0 && pse) {
+                    long base = (pde & 0xffc0_0000L) | ((pde >>> 13) & 0xffL) << 32; // PSE-36
+                    return new Walk(gva, steps, Optional.of(base | (gva & 0x3f_ffffL)), 4L << 20, pde);
+                }
+                long pte = step(steps, "PTE", (pde & 0xffff_f000L) + ((gva >>> 12) & 0x3ff) * 4, 4);
+                if ((pte & P) == 0) {
+                    return fault(gva, steps);
+                }
+                return new Walk(gva, steps, Optional.of((pte & 0xffff_f000L) | (gva & 0xfff)), 4096, pte);
+            }
+            default -> {
+                String[] names;
+                int[] shifts;
+                long table;
+                if (mode == Mode.PAE) {
+                    long pdpte = step(steps, "PDPTE", (cr3 & 0xffff_ffe0L) + ((gva >>> 30) & 3) * 8, 8);
+                    if ((pdpte & P) == 0) {
+                        return fault(gva, steps);
+                    }
+                    names = new String[] {"PDE", "PTE"};
+                    shifts = new int[] {21, 12};
+                    table = pdpte & ADDRESS_MASK;
+                } else {
+                    names = mode == Mode.FIVE_LEVEL ? new String[] {"PML5E", "PML4E", "PDPTE", "PDE", "PTE"}
+                            : new String[] {"PML4E", "PDPTE", "PDE", "PTE"};
+                    shifts = mode == Mode.FIVE_LEVEL ? new int[] {48, 39, 30, 21, 12} : new int[] {39, 30, 21, 12};
+                    table = cr3 & ADDRESS_MASK;
+                }
+                for (int i = 0; i < names.length; i++) {
+                    long e = step(steps, names[i], table + ((gva >>> shifts[i]) & 0x1ff) * 8, 8);
+                    if ((e & P) == 0) {
+                        return fault(gva, steps);
+                    }
+                    boolean leaf = shifts[i] == 12 || ((e & PS) != 0 && (shifts[i] == 21 || shifts[i] == 30));
+                    if (leaf) {
+                        long size = 1L << shifts[i];
+                        long base = e & ADDRESS_MASK & -size;
+                        return new Walk(gva, steps, Optional.of(base | (gva & (size - 1))), size, e);
+                    }
+                    table = e & ADDRESS_MASK;
+                }
+                return fault(gva, steps);
+            }
+        }
+    }
+
+    private static Walk fault(long gva, List<Step> steps) {
+        return new Walk(gva, steps, Optional.empty(), 0, 0);
+    }
+
+    /** Reads one entry; an entry outside guest memory reads as not present (0). */
+    private long step(List<Step> steps, String level, long address, int size) {
+        long v = 0;
+        if (memory.isBacked(address, size)) {
+            byte[] b = memory.read(address, size);
+            for (int i = size - 1; i >= 0; i--) {
+                v = v << 8 | (b[i] & 0xff);
+            }
+        }
+        steps.add(new Step(level, address, v));
+        return v;
+    }
+
+    /** QEMU's {@code info tlb} flag letters: X G P D A C T U W, '-' where clear. */
+    public static String flagString(long e) {
+        return new String(new char[] {(e & NX) != 0 ? 'X' : '-', (e & G) != 0 ? 'G' : '-', (e & PS) != 0 ? 'P' : '-',
+                (e & D) != 0 ? 'D' : '-', (e & A) != 0 ? 'A' : '-', (e & PCD) != 0 ? 'C' : '-', (e & PWT) != 0 ? 'T' : '-',
+                (e & US) != 0 ? 'U' : '-', (e & RW) != 0 ? 'W' : '-'});
+    }
+
+    /**
+     * Every mapped page of the address space, in address order, merged into runs of equal access
+     * rights: what {@code info mem} prints. Walks the tables, not the addresses, so a 48-bit space
+     * costs what is mapped. Only long mode and paging off are supported (test kernels run there).
+     *
+     * @param visitor receives each leaf: its virtual address, size, physical address and effective entry bits
+     */
+    public void forEachMapping(MappingVisitor visitor) {
+        switch (mode) {
+            case NONE -> visitor.page(0, 1L << 32, 0, P | RW | US);
+            case FOUR_LEVEL -> table(cr3 & ADDRESS_MASK, 39, 0, P | RW | US, visitor);
+            case FIVE_LEVEL -> table(cr3 & ADDRESS_MASK, 48, 0, P | RW | US, visitor);
+            default -> {
+                for (long va = 0; va < 1L << 32; va += 4096) {
+                    Walk w = walk(va);
+                    if (w.gpa().isPresent()) {
+                        visitor.page(va, 4096, w.gpa().get(), w.leafEntry());
+                    }
+                }
+            }
+        }
+    }
+
+    /** Receives a mapped page (or large page). */
+    @FunctionalInterface
+    public interface MappingVisitor {
+        void page(long gva, long size, long gpa, long entry);
+    }
+
+    private void table(long table, int shift, long vaBase, long inherited, MappingVisitor visitor) {
+        for (int i = 0; i < 512; i++) {
+            long address = table + i * 8L;
+            if (!memory.isBacked(address, 8)) {
+                return;
+            }
+            byte[] b = memory.read(address, 8);
+            long e = 0;
+            for (int k = 7; k >= 0; k--) {
+                e = e << 8 | (b[k] & 0xff);
+            }
+            if ((e & P) == 0) {
+                continue;
+            }
+            long va = canonical(vaBase | (long) i << shift);
+            // Rights narrow down the walk: writable and user only where every level says so.
+            long eff = (e & ~(RW | US)) | (e & inherited & (RW | US)) | (inherited & NX);
+            boolean leaf = shift == 12 || ((e & PS) != 0 && (shift == 21 || shift == 30));
+            if (leaf) {
+                long size = 1L << shift;
+                visitor.page(va, size, e & ADDRESS_MASK & -size, eff);
+            } else if (shift > 12) {
+                table(e & ADDRESS_MASK, shift - 9, va, eff, visitor);
+            }
+        }
+    }
+
+    private long canonical(long va) {
+        int bits = mode == Mode.FIVE_LEVEL ? 57 : 48;
+        return va << (64 - bits) >> (64 - bits);
+    }
+}

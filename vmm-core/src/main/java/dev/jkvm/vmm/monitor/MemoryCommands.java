@@ -1,0 +1,261 @@
+package dev.jkvm.vmm.monitor;
+
+import dev.jkvm.kvm.Sregs;
+import dev.jkvm.vmm.Machine;
+import dev.jkvm.vmm.memory.GuestMemory;
+import dev.jkvm.vmm.memory.HostPages;
+import dev.jkvm.vmm.memory.PageWalker;
+import dev.jkvm.vmm.memory.Region;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * The monitor's memory commands, with QEMU's names and output: {@code xp}/{@code x} (dump
+ * guest-physical / guest-virtual memory), {@code gva2gpa} (with {@code -v}: every level of the
+ * guest's page walk, then on to the host), {@code gpa2hva}, {@code gpa2hpa}, {@code info mem},
+ * {@code info tlb} and {@code info mtree}: the whole GVA to GPA to HVA to HPA chain of the
+ * chapter, on a live guest.
+ */
+final class MemoryCommands {
+
+    private static final Duration ANSWER = Duration.ofSeconds(2);
+
+    private final Machine machine;
+
+    MemoryCommands(Machine machine) {
+        this.machine = machine;
+    }
+
+    void install(Monitor monitor) {
+        monitor.addCommand("xp", "/fmt addr", "dump guest-physical memory (fmt: count, x|d|u|c, b|h|w|g)", a -> dump(a, true));
+        monitor.addCommand("x", "/fmt addr", "dump guest-virtual memory through the guest's page tables", a -> dump(a, false));
+        monitor.addCommand("gva2gpa", "[-v] addr", "guest-virtual to guest-physical (-v: every table entry walked)", this::gva2gpa);
+        monitor.addCommand("gpa2hva", "addr", "guest-physical to jkvm's host-virtual address", this::gpa2hva);
+        monitor.addCommand("gpa2hpa", "addr", "guest-physical to host-physical address (/proc/self/pagemap)", this::gpa2hpa);
+        monitor.addInfo("mem", "", "the guest's active virtual mappings", a -> infoMem());
+        monitor.addInfo("tlb", "", "the guest's page-table leaves, virtual to physical with their flags", a -> infoTlb());
+        monitor.addInfo("mtree", "", "the guest-physical memory map: KVM slots and MMIO", a -> infoMtree());
+    }
+
+    private PageWalker walker() {
+        Sregs s = machine.vcpus().get(0).call(fd -> fd.sregs(), ANSWER);
+        return new PageWalker(machine.memory(), s.cr0(), s.cr3(), s.cr4(), s.efer());
+    }
+
+    static long parseAddress(String text) {
+        String t = text.toLowerCase(Locale.ROOT);
+        try {
+            return t.startsWith("0x") ? Long.parseUnsignedLong(t.substring(2), 16) : Long.parseLong(t);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("invalid address '" + text + "'");
+        }
+    }
+
+    /** {@code xp /8xb 0x1000}: count, format, unit size. */
+    private String dump(String[] args, boolean physical) {
+        if (args.length == 0) {
+            throw new IllegalArgumentException("address expected");
+        }
+        int count = 1;
+        char format = 'x';
+        int size = 4;
+        String addr = args[0];
+        if (args[0].startsWith("/")) {
+            if (args.length < 2) {
+                throw new IllegalArgumentException("address expected");
+            }
+            String f = args[0].substring(1);
+            int i = 0;
+            while (i < f.length() && Character.isDigit(f.charAt(i))) {
+                i++;
+            }
+            if (i > 0) {
+                count = Integer.parseInt(f.substring(0, i));
+            }
+            for (char c : f.substring(i).toCharArray()) {
+                switch (c) {
+                    case 'x', 'd', 'u', 'c', 'o' -> format = c;
+                    case 'b' -> size = 1;
+                    case 'h' -> size = 2;
+                    case 'w' -> size = 4;
+                    case 'g' -> size = 8;
+                    default -> throw new IllegalArgumentException("invalid char in format: '" + c + "'");
+                }
+            }
+            addr = args[1];
+        }
+        if (format == 'c') {
+            size = 1;
+        }
+        long start = parseAddress(addr);
+        PageWalker walker = physical ? null : walker();
+        GuestMemory memory = machine.memory();
+        StringBuilder sb = new StringBuilder();
+        int perLine = Math.max(1, 16 / size);
+        for (int n = 0; n < count; n++) {
+            long a = start + (long) n * size;
+            if (n % perLine == 0) {
+                if (n > 0) {
+                    sb.append('\n');
+                }
+                sb.append(String.format(Locale.ROOT, "%016x:", a));
+            }
+            long gpa = a;
+            if (!physical) {
+                Optional<Long> t = walker.walk(a).gpa();
+                if (t.isEmpty()) {
+                    sb.append("\nCannot access memory\n");
+                    return sb.toString();
+                }
+                gpa = t.get();
+            }
+            if (!memory.isBacked(gpa, size)) {
+                sb.append(String.format(Locale.ROOT, "\nCannot access memory at 0x%x (not backed by guest RAM or ROM)\n", gpa));
+                return sb.toString();
+            }
+            byte[] b = memory.read(gpa, size);
+            long v = 0;
+            for (int k = size - 1; k >= 0; k--) {
+                v = v << 8 | (b[k] & 0xff);
+            }
+            sb.append(switch (format) {
+                case 'd' -> String.format(Locale.ROOT, " %d", size == 8 ? v : (v << (64 - 8 * size)) >> (64 - 8 * size));
+                case 'u' -> " " + Long.toUnsignedString(v);
+                case 'o' -> " 0" + Long.toOctalString(v);
+                case 'c' -> " '" + (v >= 32 && v < 127 ? Character.toString((int) v) : String.format("\\x%02x", v)) + "'";
+                default -> String.format(Locale.ROOT, " 0x%0" + (2 * size) + "x", v);
+            });
+        }
+        return sb.append('\n').toString();
+    }
+
+    private String gva2gpa(String[] args) {
+        boolean verbose = args.length > 0 && args[0].equals("-v");
+        if (args.length < (verbose ? 2 : 1)) {
+            throw new IllegalArgumentException("address expected");
+        }
+        long gva = parseAddress(args[verbose ? 1 : 0]);
+        PageWalker walker = walker();
+        PageWalker.Walk w = walker.walk(gva);
+        StringBuilder sb = new StringBuilder();
+        if (verbose) {
+            sb.append(String.format(Locale.ROOT, "gva 0x%x, paging: %s%n", gva, walker.mode()));
+            for (PageWalker.Step s : w.steps()) {
+                sb.append(String.format(Locale.ROOT, "  %-6s at gpa 0x%09x = 0x%016x %s%s%n", s.level(), s.entryAddress(),
+                        s.entry(), s.flags(), s.present() ? "" : " (not present)"));
+            }
+        }
+        if (w.gpa().isEmpty()) {
+            return sb.append("Unmapped\n").toString();
+        }
+        long gpa = w.gpa().get();
+        sb.append(String.format(Locale.ROOT, "gpa: 0x%x%n", gpa));
+        // KVM walks the same tables itself: say so if it disagrees with jkvm's walk.
+        long kvm = machine.vcpus().get(0).call(fd -> fd.translate(gva), ANSWER);
+        if (kvm != gpa) {
+            sb.append(String.format(Locale.ROOT, "note: KVM_TRANSLATE says 0x%x%n", kvm));
+        }
+        if (verbose) {
+            sb.append(String.format(Locale.ROOT, "  page size %s%n", human(w.pageSize())));
+            sb.append(hostChain(gpa));
+        }
+        return sb.toString();
+    }
+
+    private String hostChain(long gpa) {
+        GuestMemory memory = machine.memory();
+        if (!memory.isBacked(gpa, 1)) {
+            return String.format(Locale.ROOT, "  gpa 0x%x is not guest RAM or ROM (MMIO)%n", gpa);
+        }
+        long hva = memory.slice(gpa, 1).address();
+        OptionalLong hpa = HostPages.physical(hva);
+        return String.format(Locale.ROOT, "  hva: 0x%x (%s)%n  hpa: %s%n", hva, regionName(gpa),
+                hpa.isPresent() ? String.format(Locale.ROOT, "0x%x", hpa.getAsLong()) : "none (the host has not backed this page yet)");
+    }
+
+    private String regionName(long gpa) {
+        return machine.memory().map().regionOf(gpa, 1).map(Region::name).orElse("?");
+    }
+
+    private String gpa2hva(String[] args) {
+        if (args.length < 1) {
+            throw new IllegalArgumentException("address expected");
+        }
+        long gpa = parseAddress(args[0]);
+        if (!machine.memory().isBacked(gpa, 1)) {
+            return String.format(Locale.ROOT, "No memory is mapped at address 0x%x%n", gpa);
+        }
+        return String.format(Locale.ROOT, "Host virtual address for 0x%x (%s) is 0x%x%n", gpa, regionName(gpa),
+                machine.memory().slice(gpa, 1).address());
+    }
+
+    private String gpa2hpa(String[] args) {
+        if (args.length < 1) {
+            throw new IllegalArgumentException("address expected");
+        }
+        long gpa = parseAddress(args[0]);
+        if (!machine.memory().isBacked(gpa, 1)) {
+            return String.format(Locale.ROOT, "No memory is mapped at address 0x%x%n", gpa);
+        }
+        OptionalLong hpa = HostPages.physical(machine.memory().slice(gpa, 1).address());
+        if (hpa.isEmpty()) {
+            return "No host physical address for this page (not touched yet, or /proc/self/pagemap hides frames)\n";
+        }
+        return String.format(Locale.ROOT, "Host physical address for 0x%x (%s) is 0x%x%n", gpa, regionName(gpa), hpa.getAsLong());
+    }
+
+    private String infoMem() {
+        StringBuilder sb = new StringBuilder();
+        long[] run = {-1, -1, 0}; // start, end, rights
+        walker().forEachMapping((gva, size, gpa, entry) -> {
+            long rights = entry & (PageWalker.US | PageWalker.RW);
+            if (run[0] >= 0 && run[1] == gva && run[2] == rights) {
+                run[1] = gva + size;
+                return;
+            }
+            flush(sb, run);
+            run[0] = gva;
+            run[1] = gva + size;
+            run[2] = rights;
+        });
+        flush(sb, run);
+        return sb.toString();
+    }
+
+    private static void flush(StringBuilder sb, long[] run) {
+        if (run[0] >= 0) {
+            sb.append(String.format(Locale.ROOT, "%016x-%016x %016x %c%c%c%n", run[0], run[1], run[1] - run[0],
+                    (run[2] & PageWalker.US) != 0 ? 'u' : '-', 'r', (run[2] & PageWalker.RW) != 0 ? 'w' : '-'));
+        }
+    }
+
+    private String infoTlb() {
+        StringBuilder sb = new StringBuilder();
+        walker().forEachMapping((gva, size, gpa, entry) ->
+                sb.append(String.format(Locale.ROOT, "%016x: %016x %s%n", gva, gpa, PageWalker.flagString(entry))));
+        return sb.toString();
+    }
+
+    private String infoMtree() {
+        StringBuilder sb = new StringBuilder("address-space: memory\n  0000000000000000-ffffffffffffffff (prio 0, i/o): system\n");
+        int slot = 0;
+        for (Region r : machine.memory().map().regions()) {
+            String kind = switch (r.kind()) {
+                case RAM -> "ram";
+                case ROM -> "rom";
+                case ROM_ALIAS -> "rom alias";
+            };
+            sb.append(String.format(Locale.ROOT, "    %016x-%016x (prio 0, %s): %s (KVM slot %d)%n", r.base(), r.end() - 1,
+                    kind, r.name(), slot++));
+        }
+        sb.append("    00000000fec00000-00000000fec00fff (prio 1, i/o): ioapic (in KVM)\n");
+        sb.append("    00000000fee00000-00000000feefffff (prio 1, i/o): apic (in KVM)\n");
+        return sb.toString();
+    }
+
+    private static String human(long bytes) {
+        return bytes >= 1L << 30 ? (bytes >> 30) + " GiB" : bytes >= 1L << 20 ? (bytes >> 20) + " MiB" : (bytes >> 10) + " KiB";
+    }
+}
