@@ -237,6 +237,62 @@ public final class Machine implements AutoCloseable {
         irqLine(irq).set(level);
     }
 
+    /**
+     * ISA interrupt {@code irq} as a line a device drives (a device a test adds raises it, the
+     * in-kernel PIC and I/O APIC deliver it).
+     *
+     * <pre>{@code
+     * IrqLine line = machine.irq(5);
+     * machine.ports().register(0x300, 4, new MyDevice(line));
+     * }</pre>
+     */
+    public IrqLine irq(int irq) {
+        return irqLine(irq);
+    }
+
+    /** Copies guest-physical memory out (RAM or ROM). */
+    public byte[] readPhysical(long gpa, int length) {
+        return memory.read(gpa, length);
+    }
+
+    /** Copies bytes into guest-physical memory. */
+    public void writePhysical(long gpa, byte[] data) {
+        memory.write(gpa, data);
+    }
+
+    /**
+     * Reads guest-virtual memory through the page tables vCPU {@code vcpu} uses now (jkvm walks
+     * them itself); page by page, so a range may cross pages mapped anywhere.
+     *
+     * @throws IllegalArgumentException when a page of the range is not mapped
+     */
+    public byte[] readVirtual(int vcpu, long gva, int length) {
+        dev.jkvm.kvm.Sregs s = vcpus().get(vcpu).call(fd -> fd.sregs(), VCPU_ANSWER_TIMEOUT);
+        dev.jkvm.vmm.memory.PageWalker walker =
+                new dev.jkvm.vmm.memory.PageWalker(memory, s.cr0(), s.cr3(), s.cr4(), s.efer());
+        byte[] out = new byte[length];
+        int done = 0;
+        while (done < length) {
+            long va = gva + done;
+            long gpa = walker.walk(va).gpa().orElseThrow(
+                    () -> new IllegalArgumentException(String.format("guest-virtual 0x%x is not mapped", va)));
+            int chunk = (int) Math.min(length - done, 4096 - (va & 0xfff));
+            System.arraycopy(memory.read(gpa, chunk), 0, out, done, chunk);
+            done += chunk;
+        }
+        return out;
+    }
+
+    /** The general registers of vCPU {@code vcpu} (asked of its thread when it runs). */
+    public dev.jkvm.kvm.Regs registers(int vcpu) {
+        return vcpus().get(vcpu).call(fd -> fd.regs(), VCPU_ANSWER_TIMEOUT);
+    }
+
+    /** The special registers (segments, control registers, EFER) of vCPU {@code vcpu}. */
+    public dev.jkvm.kvm.Sregs specialRegisters(int vcpu) {
+        return vcpus().get(vcpu).call(fd -> fd.sregs(), VCPU_ANSWER_TIMEOUT);
+    }
+
     /** The vCPUs of the current power-on, in index order. */
     public List<Vcpu> vcpus() {
         return session.vcpus();
@@ -330,7 +386,14 @@ public final class Machine implements AutoCloseable {
             last = RunResult.of(RunResult.Reason.CLOSED, 1, "interrupted");
         }
         RunResult requested = stopRequest;
-        finalResult = requested != null && last.reason() == RunResult.Reason.CLOSED ? requested : last;
+        RunResult end = requested != null && last.reason() == RunResult.Reason.CLOSED ? requested : last;
+        List<VcpuReport> reports;
+        try {
+            reports = reports();
+        } catch (RuntimeException e) {
+            reports = List.of();
+        }
+        finalResult = end.with(serial.transcript(), reports);
         finished.countDown();
     }
 

@@ -1,6 +1,8 @@
 package dev.jkvm.vmm;
 
 import dev.jkvm.vmm.vcpu.ExitReport;
+import dev.jkvm.vmm.stats.VcpuReport;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -15,8 +17,31 @@ import java.util.Optional;
  * @param exitStatus the status the CLI exits with (see {@link Reason})
  * @param report the register and code report when the guest crashed
  * @param message one line for people
+ * @param serial what the guest wrote on COM1 (empty until the machine ended)
+ * @param vcpus each vCPU's exits by mode as the run ended (empty until the machine ended)
  */
-public record RunResult(Reason reason, int exitStatus, Optional<ExitReport> report, String message) {
+public record RunResult(Reason reason, int exitStatus, Optional<ExitReport> report, String message, String serial,
+                        List<VcpuReport> vcpus) {
+
+    public RunResult {
+        vcpus = List.copyOf(vcpus);
+    }
+
+    /** The same end, with what the guest printed and its statistics. */
+    public RunResult with(String serialTranscript, List<VcpuReport> reports) {
+        return new RunResult(reason, exitStatus, report, message, serialTranscript, reports);
+    }
+
+    /** For a debug-exit: the value the guest wrote to port 0xf4 ({@code exitStatus >> 1}), else -1. */
+    public int debugExitValue() {
+        return reason == Reason.DEBUG_EXIT ? exitStatus >> 1 : -1;
+    }
+
+    /** The last {@code n} lines the guest printed, for failure messages. */
+    public String serialTail(int n) {
+        List<String> lines = serial.lines().toList();
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - n), lines.size()));
+    }
 
     /** Exit status of a crashed guest (triple fault, emulation failure, failed entry). */
     public static final int CRASH_STATUS = 2;
@@ -54,10 +79,10 @@ public record RunResult(Reason reason, int exitStatus, Optional<ExitReport> repo
     }
 
     public static RunResult of(Reason reason, int exitStatus, String message) {
-        return new RunResult(reason, exitStatus, Optional.empty(), message);
+        return new RunResult(reason, exitStatus, Optional.empty(), message, "", List.of());
     }
 
     public static RunResult crash(Reason reason, ExitReport report) {
-        return new RunResult(reason, CRASH_STATUS, Optional.of(report), report.headline());
+        return new RunResult(reason, CRASH_STATUS, Optional.of(report), report.headline(), "", List.of());
     }
 }
