@@ -30,8 +30,8 @@ class PageWalkerTest {
     /** PML4 at 0x1000 -> PDPT 0x2000 -> PD 0x3000: a 2 MiB page at VA 2 MiB, a 4 KiB page at VA 0x5000 via PT 0x4000. */
     private PageWalker fourLevel() {
         long rw = PageWalker.P | PageWalker.RW;
-        entry(0x1000, 0x2000 | rw);
-        entry(0x2000, 0x3000 | rw);
+        entry(0x1000, 0x2000 | rw | PageWalker.US);
+        entry(0x2000, 0x3000 | rw | PageWalker.US);
         entry(0x3000 + 8, 0x600000 | rw | PageWalker.PS);      // VA 0x200000 -> 0x600000 (2 MiB)
         entry(0x3000, 0x4000 | rw | PageWalker.US);
         entry(0x4000 + 5 * 8, 0x9000 | PageWalker.P | PageWalker.US); // VA 0x5000 -> 0x9000, read-only
@@ -59,7 +59,7 @@ class PageWalkerTest {
         List<String> seen = new ArrayList<>();
         fourLevel().forEachMapping((gva, size, gpa, e) -> seen.add(Long.toHexString(gva) + "->" + Long.toHexString(gpa)
                 + " " + size + " " + PageWalker.flagString(e)));
-        // the 4 KiB page is user but read-only; the large page writable, supervisor only
+        // the 4 KiB page is user but read-only (its PTE says so); the large page writable, supervisor only (its PDE)
         assertEquals(List.of("5000->9000 4096 -------U-", "200000->600000 2097152 --P-----W"), seen);
     }
 
