@@ -2,6 +2,7 @@ package dev.jkvm.vmm.monitor;
 
 import dev.jkvm.kvm.Regs;
 import dev.jkvm.kvm.Sregs;
+import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.vmm.Machine;
 import dev.jkvm.vmm.RunResult;
 import dev.jkvm.vmm.SharedKvm;
@@ -137,8 +138,13 @@ public final class Monitor {
         for (Vcpu v : machine.vcpus()) {
             String halted = "";
             try {
-                if (v.state() == Vcpu.State.RUNNING && v.probeDeadHalt(ANSWER)) {
-                    halted = " (halted)";
+                if (v.state() == Vcpu.State.RUNNING) {
+                    halted = switch (v.call(fd -> fd.mpState(), ANSWER)) {
+                        case KvmConstants.KVM_MP_STATE_HALTED -> " (halted)";
+                        case KvmConstants.KVM_MP_STATE_UNINITIALIZED, KvmConstants.KVM_MP_STATE_INIT_RECEIVED ->
+                                " (waiting for INIT/SIPI)";
+                        default -> "";
+                    };
                 }
             } catch (IllegalStateException e) {
                 halted = " (not answering)";
