@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Locale;
 
 /**
  * A file a loader reads ({@code -kernel}, {@code -initrd}, a Multiboot module): read by ranges,
@@ -78,7 +79,7 @@ final class ImageFile implements AutoCloseable {
 
     /** A size for a message: {@code 7.9 MiB}. */
     static String mib(long bytes) {
-        return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / (double) (1 << 20));
+        return String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1 << 20));
     }
 
     /** The refusal of this file: one line, {@code "-kernel FILE: why"}. */

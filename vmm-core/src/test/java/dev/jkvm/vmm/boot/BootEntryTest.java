@@ -9,6 +9,8 @@ import dev.jkvm.kvm.DescriptorTable;
 import dev.jkvm.kvm.Regs;
 import dev.jkvm.kvm.Segment;
 import dev.jkvm.kvm.Sregs;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -83,7 +85,7 @@ class BootEntryTest {
 
     @Test
     void pageTablesMapTheFirst4GibOntoItself() {
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(PageTables.identity4g(0x9000)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.wrap(PageTables.identity4g(0x9000)).order(ByteOrder.LITTLE_ENDIAN);
         assertEquals(6 * 4096, b.capacity());
         assertEquals(0xa003, b.getLong(0));
         assertEquals(0, b.getLong(8), "only the first 512 GiB slot");

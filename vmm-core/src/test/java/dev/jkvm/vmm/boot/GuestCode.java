@@ -56,6 +56,11 @@ final class GuestCode {
         return imm32(0);
     }
 
+    /** {@code mov esi, imm32}. */
+    GuestCode movEsiImm(int value) {
+        return bytes(0xbe).imm32(value);
+    }
+
     /** {@code cmp eax, imm32}. */
     GuestCode cmpEax(int value) {
         return bytes(0x3d).imm32(value);

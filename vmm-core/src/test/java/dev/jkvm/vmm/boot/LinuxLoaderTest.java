@@ -13,6 +13,7 @@ import dev.jkvm.vmm.memory.E820;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -97,7 +98,7 @@ class LinuxLoaderTest {
     @Test
     void theInitrdRespectsInitrdAddrMax() throws IOException {
         byte[] image = TestKernels.linux64BzImage();
-        ByteBuffer.wrap(image).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0x22c, 0x37ffffff);
+        ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN).putInt(0x22c, 0x37ffffff);
         Path kernel = TestImages.write(dir, "bzImage", image);
         Path initrd = initrd("y");
         try (TestGuest g = new TestGuest(2048 * MIB)) {
@@ -174,7 +175,7 @@ class LinuxLoaderTest {
     }
 
     private static byte[] patched(byte[] image, int at, int value, int size) {
-        ByteBuffer b = ByteBuffer.wrap(image.clone()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.wrap(image.clone()).order(ByteOrder.LITTLE_ENDIAN);
         switch (size) {
             case 1 -> b.put(at, (byte) value);
             case 2 -> b.putShort(at, (short) value);

@@ -15,6 +15,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -193,7 +194,7 @@ class MultibootLoaderTest {
     @Test
     void refusesATruncatedElf() throws IOException {
         byte[] elf = TestKernels.multibootElf();
-        byte[] cut = java.util.Arrays.copyOf(elf, 0x1000 + 40);
+        byte[] cut = Arrays.copyOf(elf, 0x1000 + 40);
         assertTrue(refusal(cut, null, 64 * MIB).contains("truncated"));
     }
 

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -107,7 +108,7 @@ class PvhLoaderTest {
         byte[] big = elf.clone();
         big[5] = 2;
         assertTrue(refusal(big, 64 * MIB).contains("big-endian"));
-        assertTrue(refusal(java.util.Arrays.copyOf(elf, 100), 64 * MIB).contains("truncated"));
+        assertTrue(refusal(Arrays.copyOf(elf, 100), 64 * MIB).contains("truncated"));
         byte[] noPhdrs = elf.clone();
         noPhdrs[56] = 0;
         noPhdrs[57] = 0;

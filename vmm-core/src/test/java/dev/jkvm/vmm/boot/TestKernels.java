@@ -95,9 +95,8 @@ final class TestKernels {
                 .bytes(0x83, 0xf8, 0xff)       // cmp eax, -1
                 .jne("bad32")
                 .print("ok")
-                .movEsiFromEsi(LinuxSetupHeader.CMD_LINE_PTR).puts().print("nl")
-                .bytes(0xbe).bytes(intBytes((int) BootLayout.INFO + LinuxSetupHeader.RAMDISK_IMAGE)) // mov esi, &ramdisk_image
-                .bytes(0x8b, 0x36)             // mov esi, [rsi]
+                .movEsiImm((int) BootLayout.INFO).movEsiFromEsi(LinuxSetupHeader.CMD_LINE_PTR).puts().print("nl")
+                .movEsiImm((int) BootLayout.INFO).movEsiFromEsi(LinuxSetupHeader.RAMDISK_IMAGE)
                 .puts()
                 .halt()
                 .label("bad").print("badmsg").halt()
@@ -112,9 +111,5 @@ final class TestKernels {
         byte[] code = linux64Code(BootLayout.KERNEL_LOAD + LinuxLoader.STARTUP_64_OFFSET);
         return TestImages.bzImage(TestImages.concat(new byte[(int) LinuxLoader.STARTUP_64_OFFSET], code), 0x020f, 0x3,
                 16 << 20);
-    }
-
-    private static int[] intBytes(int v) {
-        return new int[] {v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24};
     }
 }
