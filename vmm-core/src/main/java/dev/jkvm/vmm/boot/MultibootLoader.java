@@ -1,0 +1,223 @@
+package dev.jkvm.vmm.boot;
+
+import dev.jkvm.vmm.JkvmException;
+import dev.jkvm.vmm.memory.E820;
+import dev.jkvm.vmm.memory.GuestMemory;
+import dev.jkvm.vmm.memory.MemoryMap;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Boots a Multiboot (v1) kernel as QEMU's {@code -kernel} does: loads it by its ELF32 program
+ * headers, or by the header's a.out-kludge address fields (flag 16, which wins when set), loads
+ * the {@code -initrd} modules page-aligned after it, and enters it in 32-bit protected mode with
+ * paging off, {@code EAX = 0x2BADB002} and {@code EBX} = the Multiboot information structure.
+ *
+ * <p>Placement: the information structure and module list at {@link BootLayout#INFO}, the mmap
+ * at {@link BootLayout#MEMORY_MAP}, the command lines (the kernel's is QEMU's: the kernel path, a
+ * space, {@code -append}) and the loader name at {@link BootLayout#COMMAND_LINES}, the GDT at
+ * {@link BootLayout#GDT}; the kernel where it asks (refused if that is not RAM or overlaps those);
+ * modules from the first page past the kernel upwards, below 4 GiB.
+ *
+ * <pre>{@code
+ * BootEntry entry = MultibootLoader.load(new BootRequest(kernel, "mod1 arg,mod2", "debug"), memory, e820);
+ * }</pre>
+ */
+public final class MultibootLoader {
+
+    public static final String FORMAT = "Multiboot";
+
+    /** Info flags jkvm provides: memory, cmdline, mods, mmap, boot_loader_name. */
+    static final int INFO_MEMORY = 1;
+    static final int INFO_CMDLINE = 1 << 2;
+    static final int INFO_MODS = 1 << 3;
+    static final int INFO_MMAP = 1 << 6;
+    static final int INFO_LOADER_NAME = 1 << 9;
+    /** Bytes reserved for the information structure (it is 116 bytes long) before the module list. */
+    static final int INFO_SIZE = 128;
+    static final int MODULE_ENTRY_SIZE = 16;
+    static final int MAX_MODULES = (4096 - INFO_SIZE) / MODULE_ENTRY_SIZE;
+    static final long LIMIT_32 = 1L << 32;
+
+    /** A contiguous part of the kernel: file bytes at {@code paddr}, zeros up to {@code memSize}. */
+    private record Piece(long fileOffset, long paddr, long fileSize, long memSize) {
+    }
+
+    private MultibootLoader() {
+    }
+
+    /**
+     * Loads the Multiboot kernel of {@code request} into {@code memory}.
+     *
+     * @throws dev.jkvm.vmm.JkvmException with one line naming the file for anything wrong with it
+     */
+    public static BootEntry load(BootRequest request, GuestMemory memory, E820 e820) {
+        try (ImageFile kernel = ImageFile.open("-kernel", request.kernel())) {
+            kernel.requireAtMost(memory.map().ramSize());
+            return load(kernel, kernel.head(MultibootHeader.SEARCH_LIMIT), request, memory, e820);
+        }
+    }
+
+    static BootEntry load(ImageFile kernel, byte[] head, BootRequest request, GuestMemory memory, E820 e820) {
+        MultibootHeader header = MultibootHeader.parse(kernel, head);
+        List<Piece> pieces = new ArrayList<>();
+        long entry = header.hasAddresses() ? aoutKludge(kernel, header, pieces) : elf(kernel, head, pieces);
+
+        RamPlanner plan = new RamPlanner(e820);
+        plan.takeBootData("GDT", BootLayout.GDT, 32);
+        plan.takeBootData("boot stack", 0x1000, BootLayout.STACK_TOP - 0x1000);
+        plan.takeBootData("Multiboot info", BootLayout.INFO, 4096);
+        plan.takeBootData("Multiboot mmap", BootLayout.MEMORY_MAP, 4096);
+        plan.takeBootData("command lines", BootLayout.COMMAND_LINES, CommandLines.CAPACITY);
+        long kernelEnd = 0;
+        for (Piece p : pieces) {
+            checkKernelRange(kernel, plan, memory.map(), p.paddr(), p.memSize());
+            plan.take("kernel", p.paddr(), p.memSize());
+            kernelEnd = Math.max(kernelEnd, p.paddr() + p.memSize());
+        }
+        long entryAt = entry;
+        if (pieces.stream().noneMatch(p -> entryAt >= p.paddr() && entryAt < p.paddr() + p.memSize())) {
+            throw kernel.refuse(String.format("the entry point 0x%x is outside what the kernel loads", entry));
+        }
+
+        List<MultibootModules.Module> specs = MultibootModules.parse(request.initrd());
+        if (specs.size() > MAX_MODULES) {
+            throw new JkvmException("-initrd: " + specs.size() + " Multiboot modules, jkvm passes at most " + MAX_MODULES);
+        }
+        List<ImageFile> modules = new ArrayList<>();
+        try {
+            List<Long> moduleAt = new ArrayList<>();
+            for (MultibootModules.Module spec : specs) {
+                ImageFile f = ImageFile.open("-initrd", spec.path());
+                modules.add(f);
+                f.requireAtMost(memory.map().ramSize());
+                long at = plan.lowest(f.size(), RamPlanner.PAGE, RamPlanner.alignUp(kernelEnd, RamPlanner.PAGE));
+                if (at < 0 || at + f.size() > LIMIT_32) {
+                    throw f.refuse("too large for the guest's RAM: no room for this " + ImageFile.mib(f.size())
+                            + " module below 4 GiB after the kernel and the modules before it (give more -m)");
+                }
+                plan.take("module " + spec.path(), at, f.size());
+                moduleAt.add(at);
+            }
+
+            CommandLines strings = new CommandLines();
+            long cmdline = strings.add(request.kernel() + " " + request.append());
+            List<Long> moduleStrings = new ArrayList<>();
+            for (MultibootModules.Module spec : specs) {
+                moduleStrings.add(strings.add(spec.commandLine()));
+            }
+            long loaderName = strings.add(BootLayout.LOADER_NAME);
+            if (!strings.fits()) {
+                throw kernel.refuse("the command lines take " + strings.size() + " bytes, more than the "
+                        + CommandLines.CAPACITY + " jkvm has room for");
+            }
+            byte[] mmap = e820.multiboot();
+            if (mmap.length > 4096) {
+                throw new IllegalStateException(e820.entries().size() + " e820 entries do not fit the Multiboot mmap page");
+            }
+
+            // Everything is planned and checked: from here on, only writes.
+            Gdt.write(memory, Gdt.flat(false));
+            for (Piece p : pieces) {
+                kernel.copyTo(memory, p.paddr(), p.fileOffset(), p.fileSize());
+                if (p.memSize() > p.fileSize()) {
+                    memory.slice(p.paddr() + p.fileSize(), p.memSize() - p.fileSize()).fill((byte) 0);
+                }
+            }
+            ByteBuffer mods = Elf.le(new byte[specs.size() * MODULE_ENTRY_SIZE]);
+            for (int i = 0; i < modules.size(); i++) {
+                ImageFile f = modules.get(i);
+                long at = moduleAt.get(i);
+                f.copyTo(memory, at, 0, f.size());
+                mods.putInt(i * MODULE_ENTRY_SIZE, (int) at)
+                        .putInt(i * MODULE_ENTRY_SIZE + 4, (int) (at + f.size()))
+                        .putInt(i * MODULE_ENTRY_SIZE + 8, moduleStrings.get(i).intValue());
+            }
+            memory.write(BootLayout.COMMAND_LINES, strings.bytes());
+            memory.write(BootLayout.MEMORY_MAP, mmap);
+            memory.write(BootLayout.INFO, info(e820, cmdline, specs.size(), mmap.length, loaderName));
+            memory.write(BootLayout.INFO + INFO_SIZE, mods.array());
+            return BootEntry.protected32(FORMAT, entry, Integer.toUnsignedLong(MultibootHeader.BOOTLOADER_MAGIC),
+                    BootLayout.INFO, 0, plan.placements());
+        } finally {
+            modules.forEach(ImageFile::close);
+        }
+    }
+
+    /** The Multiboot information structure (the fields jkvm fills; the rest zero). */
+    static byte[] info(E820 e820, long cmdline, int moduleCount, int mmapLength, long loaderName) {
+        ByteBuffer b = Elf.le(new byte[INFO_SIZE]);
+        b.putInt(0, INFO_MEMORY | INFO_CMDLINE | INFO_MODS | INFO_MMAP | INFO_LOADER_NAME);
+        b.putInt(4, (int) (e820.usableFrom(0) / 1024));
+        b.putInt(8, (int) Math.min(e820.usableFrom(MemoryMap.HIGH_RAM_START) / 1024, 0xffff_ffffL));
+        b.putInt(16, (int) cmdline);
+        b.putInt(20, moduleCount);
+        b.putInt(24, (int) (BootLayout.INFO + INFO_SIZE));
+        b.putInt(44, mmapLength);
+        b.putInt(48, (int) BootLayout.MEMORY_MAP);
+        b.putInt(64, (int) loaderName);
+        return b.array();
+    }
+
+    /** The kernel as the header's address fields describe it; returns the entry point. */
+    private static long aoutKludge(ImageFile kernel, MultibootHeader h, List<Piece> pieces) {
+        if (h.headerAddr() < h.loadAddr()) {
+            throw kernel.refuse(String.format("Multiboot header_addr 0x%x is below load_addr 0x%x", h.headerAddr(), h.loadAddr()));
+        }
+        long fileOffset = h.offset() - (h.headerAddr() - h.loadAddr());
+        if (fileOffset < 0) {
+            throw kernel.refuse(String.format("Multiboot load_addr 0x%x would start before the file", h.loadAddr()));
+        }
+        long loadEnd = h.loadEndAddr() == 0 ? h.loadAddr() + (kernel.size() - fileOffset) : h.loadEndAddr();
+        if (loadEnd <= h.loadAddr()) {
+            throw kernel.refuse(String.format("Multiboot load_end_addr 0x%x is not above load_addr 0x%x", loadEnd, h.loadAddr()));
+        }
+        long fileSize = loadEnd - h.loadAddr();
+        if (fileOffset + fileSize > kernel.size()) {
+            throw kernel.refuse(String.format("truncated: the Multiboot header asks for 0x%x bytes from file offset 0x%x, the file has %d",
+                    fileSize, fileOffset, kernel.size()));
+        }
+        long bssEnd = h.bssEndAddr() == 0 ? loadEnd : h.bssEndAddr();
+        if (bssEnd < loadEnd) {
+            throw kernel.refuse(String.format("Multiboot bss_end_addr 0x%x is below load_end_addr 0x%x", bssEnd, loadEnd));
+        }
+        pieces.add(new Piece(fileOffset, h.loadAddr(), fileSize, bssEnd - h.loadAddr()));
+        return h.entryAddr();
+    }
+
+    /** The kernel as its ELF32 program headers describe it; returns the physical entry point. */
+    private static long elf(ImageFile kernel, byte[] head, List<Piece> pieces) {
+        if (!Elf.isElf(head)) {
+            throw kernel.refuse("the Multiboot header has no address fields (flag 16) and the file is not ELF: nothing says where to load it");
+        }
+        Elf elf = Elf.parse(kernel);
+        if (elf.bits() != 32) {
+            throw kernel.refuse("a 64-bit ELF Multiboot kernel without address fields (flag 16): give a 32-bit ELF, as QEMU asks");
+        }
+        if (elf.machine() != Elf.EM_386) {
+            throw kernel.refuse("an ELF32 file for machine " + elf.machine() + ", not x86 (3)");
+        }
+        for (Elf.Segment s : elf.segments()) {
+            pieces.add(new Piece(s.offset(), s.paddr(), s.fileSize(), s.memSize()));
+        }
+        // An entry given as a virtual address inside a segment runs at that segment's physical address.
+        Elf.Segment s = elf.segmentWithVaddr(elf.entry());
+        return s == null ? elf.entry() : s.paddr() + (elf.entry() - s.vaddr());
+    }
+
+    private static void checkKernelRange(ImageFile kernel, RamPlanner plan, MemoryMap map, long base, long size) {
+        if (base + size > LIMIT_32) {
+            throw kernel.refuse(String.format("loads at 0x%x-0x%x, above 4 GiB", base, base + size - 1));
+        }
+        if (!plan.isUsable(base, size)) {
+            throw kernel.refuse(String.format("too large for the guest's RAM: it loads at 0x%x-0x%x, which is not all RAM in a %s guest (give more -m)",
+                    base, base + size - 1, ImageFile.mib(map.ramSize())));
+        }
+        BootEntry.Placement clash = plan.overlapping(base, size);
+        if (clash != null) {
+            throw kernel.refuse(String.format("loads at 0x%x-0x%x, over the %s jkvm puts at 0x%x", base,
+                    base + size - 1, clash.what(), clash.base()));
+        }
+    }
+}
