@@ -3,6 +3,7 @@
  */
 #include "kernel.h"
 
+
 #define PIT_CH0  0x40
 #define PIT_CH2  0x42
 #define PIT_CMD  0x43
@@ -30,8 +31,14 @@ static void pit_wait_ticks(uint32_t ticks)
     outb(PIT_CH2, ticks & 0xff);
     outb(PIT_CH2, (ticks >> 8) & 0xff);
     outb(PORT_61, (p61 & ~0x02) | 0x01);   /* gate high: counting starts */
-    while (!(inb(PORT_61) & 0x20))
+    /* A VMM without a PIT would leave OUT2 low forever: give up after 2^34
+     * TSC cycles (seconds at any clock rate) with a clear line. */
+    uint64_t start = rdtsc();
+    while (!(inb(PORT_61) & 0x20)) {
+        if (rdtsc() - start > (1ull << 34))
+            fail("PIT channel 2 does not count (port 0x61 bit 5 never set)");
         pause();
+    }
     outb(PORT_61, p61 & ~0x03);
 }
 

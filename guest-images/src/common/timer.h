@@ -11,7 +11,8 @@
 
 /* Channel 0, mode 2 (rate generator), `hz` interrupts per second on IRQ 0. */
 void pit_periodic(unsigned hz);
-/* Busy-waits with channel 2 (gate via port 0x61, polls OUT2); no interrupts. */
+/* Busy-waits with channel 2 (gate via port 0x61, polls OUT2); no interrupts.
+ * Fails the run if OUT2 never rises (no PIT). */
 void pit_delay_us(uint32_t us);
 
 uint8_t cmos_read(uint8_t reg);
