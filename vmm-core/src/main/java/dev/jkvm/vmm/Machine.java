@@ -9,10 +9,17 @@ import dev.jkvm.kvm.KvmException;
 import dev.jkvm.kvm.KvmStats;
 import dev.jkvm.vmm.board.PcDevices;
 import dev.jkvm.vmm.board.UnimplementedLog;
+import dev.jkvm.kvm.VcpuFd;
+import dev.jkvm.vmm.boot.BootEntry;
+import dev.jkvm.vmm.boot.BootRequest;
+import dev.jkvm.vmm.boot.KernelImage;
+import dev.jkvm.vmm.boot.KernelLoader;
 import dev.jkvm.vmm.boot.RomImage;
+import dev.jkvm.vmm.memory.E820;
 import dev.jkvm.vmm.cpu.CpuModels;
 import dev.jkvm.vmm.cpu.CpuOption;
 import dev.jkvm.vmm.cpu.CpuidPlan;
+import dev.jkvm.vmm.cpu.CpuidReadback;
 import dev.jkvm.vmm.firmware.FirmwareTables;
 import dev.jkvm.vmm.firmware.PlatformDescription;
 import dev.jkvm.vmm.memory.GuestMemory;
@@ -66,6 +73,10 @@ public final class Machine implements AutoCloseable {
     private final PcDevices devices;
     private final CpuidPlan cpuid;
     private final PlatformDescription platform;
+    private final FirmwareTables tables;
+    private final E820 e820;
+    private final KernelImage kernel;
+    private Optional<String> cpuidOverride = Optional.empty();
     private final List<VcpuCounters> counters = new ArrayList<>();
     private final CountDownLatch finished = new CountDownLatch(1);
     private final Object sessionLock = new Object();
@@ -81,6 +92,7 @@ public final class Machine implements AutoCloseable {
         this.config = config;
         GuestMemory mem = null;
         PcDevices devs = null;
+        KernelImage kern = null;
         try {
             RomImage rom = config.firmware().load(); // a bad image is reported even without KVM
             CpuModels models = config.cpuModels();
@@ -105,15 +117,23 @@ public final class Machine implements AutoCloseable {
                 mmio.setUnhandledAccessListener(unimp::mmio);
             }
             platform = PlatformDescription.pc(config.topology(), map);
+            tables = FirmwareTables.layOut(platform, true, true);
+            e820 = E820.of(map, List.of(
+                    E820.Entry.reserved(tables.reservedBase(), E820.EBDA_START - tables.reservedBase()),
+                    E820.Entry.reserved(VmSession.IDENTITY_MAP_ADDRESS, 0x4000)));
+            devices.fwCfg().addFile("etc/e820", e820.fwCfg());
+            kern = config.kernel().map(k -> KernelImage.resolve(k.image())).orElse(null);
+            kernel = kern;
             for (int i = 0; i < config.topology().cpus(); i++) {
                 counters.add(new VcpuCounters());
             }
             session = newSession();
+            cpuidOverride = CpuidReadback.compare(cpuid.entriesFor(0), session.vcpus().get(0).fd().cpuid());
         } catch (KvmException e) {
-            closeQuietly(devs, mem);
+            closeQuietly(kern, devs, mem);
             throw new JkvmException(e.getMessage(), e);
         } catch (RuntimeException | Error e) {
-            closeQuietly(devs, mem);
+            closeQuietly(kern, devs, mem);
             throw e;
         }
     }
@@ -145,9 +165,19 @@ public final class Machine implements AutoCloseable {
     private VmSession newSession() {
         VmSession s = new VmSession(kvm, memory, ports, mmio, cpuid, counters, config.vcpuAffinity(), config.irqchip());
         try {
-            FirmwareTables tables = FirmwareTables.layOut(platform, true, true);
             tables.writeTo(memory);
             BiosDataArea.write(memory, tables);
+            if (kernel != null) {
+                MachineConfig.Kernel k = config.kernel().orElseThrow();
+                BootRequest request = new BootRequest(kernel.path(), k.initrd(), k.append());
+                if (tables.rsdpAddress().isPresent()) {
+                    request = request.withAcpiRsdp(tables.rsdpAddress().getAsLong());
+                }
+                BootEntry entry = KernelLoader.load(request, memory, e820);
+                VcpuFd bsp = s.vcpus().get(0).fd();
+                bsp.setSregs(entry.applyTo(bsp.sregs()));
+                bsp.setRegs(entry.regs());
+            }
             return s;
         } catch (RuntimeException | Error e) {
             s.close();
@@ -192,9 +222,19 @@ public final class Machine implements AutoCloseable {
         this.log = sink;
     }
 
-    /** The CPUID warnings (features this host's KVM cannot provide, dropped), once. */
+    /**
+     * The CPUID warnings, once: features this host's KVM cannot provide (dropped), and whether KVM
+     * replaced the feature bits jkvm set.
+     */
     public List<String> warnings() {
-        return cpuid.warnings();
+        List<String> all = new ArrayList<>(cpuid.warnings());
+        cpuidOverride.ifPresent(all::add);
+        return all;
+    }
+
+    /** Whether this host's KVM kept the CPUID feature bits jkvm set (stock KVM does; kvm_pvm does not). */
+    public boolean cpuidFeaturesHonoured() {
+        return cpuidOverride.isEmpty();
     }
 
     /** The configuration this machine was built from. */
@@ -210,6 +250,16 @@ public final class Machine implements AutoCloseable {
     /** COM1, host side: the transcript, line waits, input. */
     public SerialConsole serial() {
         return serial;
+    }
+
+    /** The guest's e820 map, as every table and loader gives it. */
+    public E820 e820() {
+        return e820;
+    }
+
+    /** The firmware tables (MP, ACPI) and where they are. */
+    public FirmwareTables tables() {
+        return tables;
     }
 
     /** The legacy devices. */
@@ -507,6 +557,9 @@ public final class Machine implements AutoCloseable {
         }
         devices.close();
         memory.close();
+        if (kernel != null) {
+            kernel.close();
+        }
         if (interrupted) {
             Thread.currentThread().interrupt();
         }

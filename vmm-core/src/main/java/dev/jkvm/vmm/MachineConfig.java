@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.BitSet;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -42,11 +43,13 @@ import java.util.TreeMap;
  * @param irqchip the interrupt controllers and PIT in KVM (default); without them
  *     ({@code -machine kernel-irqchip=off}) the machine has one vCPU, no interrupts, and HLT ends
  *     the run: the cheapest VM there is, for tiny test guests and lifecycle measurements
+ * @param kernel a kernel to boot directly ({@code -kernel}, {@code -initrd}, {@code -append}):
+ *     Multiboot, Linux bzImage or a PVH ELF; empty to start in the firmware ROM
  */
 public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topology, String cpu, Firmware firmware,
                             SerialBackend serial, Duration timeout, Map<Integer, BitSet> vcpuAffinity,
                             MonitorSpec monitor, StatsFormat stats, boolean noReboot, boolean logUnimplemented,
-                            List<Path> readConfig, boolean irqchip) {
+                            List<Path> readConfig, boolean irqchip, Optional<Kernel> kernel) {
 
     /** QEMU's default for {@code -m}. */
     public static final long DEFAULT_MEMORY = 128 * MemoryMap.MIB;
@@ -93,6 +96,20 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         return models;
     }
 
+    /**
+     * {@code -kernel FILE -initrd FILES -append CMDLINE}.
+     *
+     * @param image the kernel: a file, or a test kernel bundled with jkvm by name ({@code cpuinfo})
+     * @param initrd as QEMU takes it: for Multiboot, comma-separated modules each with arguments; null for none
+     * @param append the command line; empty for none
+     */
+    public record Kernel(String image, String initrd, String append) {
+        public Kernel {
+            Objects.requireNonNull(image, "image");
+            append = append == null ? "" : append;
+        }
+    }
+
     /** Where the monitor talks. */
     public sealed interface MonitorSpec {
         /** No monitor. */
@@ -133,6 +150,9 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         b.logUnimplemented = logUnimplemented;
         b.readConfig = new ArrayList<>(readConfig);
         b.irqchip = irqchip;
+        b.kernel = kernel.orElse(null);
+        b.initrd = null;
+        b.append = null;
         return b;
     }
 
@@ -152,6 +172,9 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         private boolean logUnimplemented;
         private List<Path> readConfig = new ArrayList<>();
         private boolean irqchip = true;
+        private Kernel kernel;
+        private String initrd;
+        private String append;
 
         /** {@code -m}: guest RAM in bytes. */
         public Builder memory(long bytes) {
@@ -242,9 +265,45 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
             return this;
         }
 
+        /** {@code -kernel}, {@code -initrd}, {@code -append}; null to start in the firmware. */
+        public Builder kernel(Kernel kernel) {
+            this.kernel = kernel;
+            return this;
+        }
+
+        /** {@code -kernel FILE} with no initrd and no command line. */
+        public Builder kernel(String image) {
+            return kernel(new Kernel(image, null, ""));
+        }
+
+        /** {@code -kernel FILE}, keeping {@code -initrd} and {@code -append} given before or after it. */
+        public Builder kernelImage(String image) {
+            this.kernel = new Kernel(image, null, "");
+            return this;
+        }
+
+        /** {@code -initrd}: only with a kernel. */
+        public Builder initrd(String initrd) {
+            this.initrd = initrd;
+            return this;
+        }
+
+        /** {@code -append}: only with a kernel. */
+        public Builder append(String append) {
+            this.append = append;
+            return this;
+        }
+
         public MachineConfig build() {
+            if (kernel == null && (initrd != null || append != null)) {
+                throw new IllegalArgumentException((initrd != null ? "-initrd" : "-append") + " only allowed with -kernel option");
+            }
+            if (kernel != null && (initrd != null || append != null)) {
+                kernel = new Kernel(kernel.image(), initrd != null ? initrd : kernel.initrd(),
+                        append != null ? append : kernel.append());
+            }
             return new MachineConfig(memoryBytes, memPrealloc, topology, cpu, firmware, serial, timeout, vcpuAffinity,
-                    monitor, stats, noReboot, logUnimplemented, readConfig, irqchip);
+                    monitor, stats, noReboot, logUnimplemented, readConfig, irqchip, Optional.ofNullable(kernel));
         }
     }
 }

@@ -54,6 +54,11 @@ public final class CommandLine {
                 "the CPU model and its features (default qemu64; -cpu help lists them)", (b, v) -> b.cpu(v)));
         options.put("readconfig", new Option("FILE", "read [cpudef] CPU models from FILE",
                 (b, v) -> b.readConfig(Path.of(v))));
+        options.put("kernel", new Option("FILE", "boot a Multiboot, Linux (bzImage) or PVH (vmlinux) kernel, or a bundled"
+                + " test kernel by name", MachineConfig.Builder::kernelImage));
+        options.put("initrd", new Option("FILE", "the initial ramdisk (Multiboot: \"mod1 args,mod2\" modules)",
+                MachineConfig.Builder::initrd));
+        options.put("append", new Option("CMDLINE", "the kernel command line", MachineConfig.Builder::append));
         options.put("machine", new Option("[pc][,kernel-irqchip=on|off]", "the machine type (only pc) and its options",
                 (b, v) -> b.irqchip(parseMachine(v))));
         options.put("no-reboot", new Option(null, "end jkvm when the guest resets instead of restarting it",

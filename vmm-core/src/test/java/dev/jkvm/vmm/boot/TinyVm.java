@@ -16,6 +16,8 @@ import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.MemoryMap;
 import dev.jkvm.vmm.vcpu.RunControl;
 import dev.jkvm.vmm.vcpu.Vcpu;
+import dev.jkvm.vmm.stats.UserModeStats;
+import dev.jkvm.vmm.stats.VcpuCounters;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -89,7 +91,7 @@ final class TinyVm implements AutoCloseable {
         };
         PortBus ports = new PortBus();
         ports.register(0x3f8, 8, new Uart16550(sink, IrqLine.NONE));
-        Vcpu vcpu = new Vcpu(0, cpu, ports, new MmioBus(), memory, control);
+        Vcpu vcpu = new Vcpu(0, 0, cpu, ports, new MmioBus(), memory, control, new VcpuCounters(), null);
         Thread t = Thread.ofPlatform().name(vcpu.threadName()).daemon(true).start(vcpu);
         result = control.await(limit);
         if (result == null) {
@@ -97,8 +99,9 @@ final class TinyVm implements AutoCloseable {
             result = control.result();
         }
         t.join();
-        exits = "io=" + vcpu.exitCount(KvmConstants.KVM_EXIT_IO) + " mmio=" + vcpu.exitCount(KvmConstants.KVM_EXIT_MMIO)
-                + " hlt=" + vcpu.exitCount(KvmConstants.KVM_EXIT_HLT);
+        UserModeStats stats = vcpu.counters().snapshot();
+        exits = "io=" + stats.count(KvmConstants.KVM_EXIT_IO) + " mmio=" + stats.count(KvmConstants.KVM_EXIT_MMIO)
+                + " hlt=" + stats.count(KvmConstants.KVM_EXIT_HLT);
         return output();
     }
 

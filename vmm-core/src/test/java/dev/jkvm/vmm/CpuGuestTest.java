@@ -1,0 +1,197 @@
+package dev.jkvm.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jkvm.kvm.CpuidEntry;
+import dev.jkvm.kvm.testing.RequiresKvm;
+import dev.jkvm.vmm.cli.CommandLine;
+import dev.jkvm.vmm.cli.Invocation;
+import dev.jkvm.vmm.cpu.CpuidDecoder;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The CPUs a guest is given, as the guest itself reports them: the bundled {@code cpuinfo} kernel
+ * reads the MP table, starts every enabled processor with INIT/SIPI and prints, on each, what
+ * CPUID tells it. The same arguments as on jkvm's command line.
+ *
+ * <p>About flags: this host's KVM (kvm_pvm) shows the guest the host's feature bits whatever
+ * {@code KVM_SET_CPUID2} said (vendor, family/model/stepping, brand and topology leaves are
+ * honoured): {@code KVM_GET_CPUID2} returns the host's feature words. jkvm notices and warns; the
+ * flag assertions then check what jkvm handed KVM and that warning. Where KVM keeps the bits
+ * (stock KVM, the nested VM of scripts/in-vm), they check the guest's own view.
+ */
+@RequiresKvm
+class CpuGuestTest {
+
+    /** One {@code cpu ...} line of the guest. */
+    record GuestCpu(Map<String, String> fields, SortedSet<String> flags) {
+        String get(String key) {
+            return fields.get(key);
+        }
+    }
+
+    /** What the guest printed, and what jkvm gave KVM for vCPU 0. */
+    record Report(List<GuestCpu> cpus, Map<String, String> summary, List<String> mpCpus, SortedSet<String> configuredFlags,
+                  RunResult result, boolean honoured, List<String> warnings) {
+    }
+
+    private static final Pattern FIELD = Pattern.compile("(\\w+)=(\"[^\"]*\"|\\S+)");
+
+    static Report boot(String... args) {
+        List<String> all = new ArrayList<>(List.of("-kernel", "cpuinfo", "-serial", "none", "-timeout", "120"));
+        all.addAll(List.of(args));
+        MachineConfig config = ((Invocation.Run) CommandLine.parse(all.toArray(String[]::new))).config();
+        try (Machine m = Machine.create(config)) {
+            List<CpuidEntry> configured = m.cpuid().entriesFor(0); // what jkvm handed KVM_SET_CPUID2
+            RunResult r = m.run(Duration.ofSeconds(120));
+            assertEquals(33, r.exitStatus(), r.message() + "\n" + r.serialTail(30));
+            List<GuestCpu> cpus = new ArrayList<>();
+            Map<String, String> summary = new LinkedHashMap<>();
+            List<String> mp = new ArrayList<>();
+            for (String line : r.serial().lines().toList()) {
+                if (line.startsWith("cpu ")) {
+                    int f = line.indexOf(" flags=");
+                    Map<String, String> fields = fields(line.substring(0, f < 0 ? line.length() : f));
+                    SortedSet<String> flags = new TreeSet<>(f < 0 ? List.of() : List.of(line.substring(f + 7).strip().split(" ")));
+                    cpus.add(new GuestCpu(fields, flags));
+                } else if (line.startsWith("cpus ")) {
+                    summary.putAll(fields(line));
+                } else if (line.startsWith("mp cpu ")) {
+                    mp.add(line);
+                }
+            }
+            return new Report(cpus, summary, mp, new CpuidDecoder(configured).flags(), r, m.cpuidFeaturesHonoured(),
+                    m.warnings());
+        }
+    }
+
+    private static Map<String, String> fields(String text) {
+        Map<String, String> out = new LinkedHashMap<>();
+        Matcher m = FIELD.matcher(text);
+        while (m.find()) {
+            out.put(m.group(1), m.group(2).replace("\"", ""));
+        }
+        return out;
+    }
+
+    /**
+     * Asserts a flag is (or is not) what the guest runs with: from inside the guest where KVM kept
+     * the bits jkvm set; where it replaced them (this host), as jkvm set them, and jkvm must have
+     * said so in its warning.
+     */
+    private static void assertFlag(Report r, String flag, boolean present) {
+        if (r.honoured()) {
+            assertEquals(present, r.cpus().get(0).flags().contains(flag), flag + " as the guest sees it");
+        } else {
+            assertEquals(present, r.configuredFlags().contains(flag), flag + " as jkvm gave it to KVM_SET_CPUID2");
+            assertTrue(r.warnings().stream().anyMatch(w -> w.contains("replaced the CPUID feature bits")), r.warnings().toString());
+        }
+    }
+
+    @Test
+    void eightCpusInTwoPackagesOfTwoCoresOfTwoThreads() {
+        Report r = boot("-smp", "8,sockets=2,cores=2,threads=2");
+        assertEquals("8", r.summary().get("online"), r.summary().toString());
+        assertEquals(8, r.cpus().size());
+        Set<String> apicIds = new HashSet<>();
+        Set<String> places = new HashSet<>();
+        for (GuestCpu c : r.cpus()) {
+            apicIds.add(c.get("apic"));
+            places.add(c.get("pkg") + "/" + c.get("core") + "/" + c.get("thread"));
+        }
+        assertEquals(8, apicIds.size(), "distinct APIC IDs");
+        assertEquals(Set.of("0/0/0", "0/0/1", "0/1/0", "0/1/1", "1/0/0", "1/0/1", "1/1/0", "1/1/1"), places);
+    }
+
+    @Test
+    void maxcpusListsDisabledProcessors() {
+        Report r = boot("-smp", "2,maxcpus=4");
+        assertEquals("2", r.summary().get("online"));
+        assertEquals("4", r.summary().get("mp_entries"));
+        assertEquals("2", r.summary().get("mp_disabled"));
+        assertEquals(1, r.mpCpus().stream().filter(l -> l.contains("bsp=1")).count());
+    }
+
+    @Test
+    void westmereIsAnIntelFamily6Model44WithAesWithoutAvx() {
+        Report r = boot("-cpu", "Westmere");
+        GuestCpu c = r.cpus().get(0);
+        assertEquals("GenuineIntel", c.get("vendor"));
+        assertEquals("6", c.get("family"));
+        assertEquals("44", c.get("model"));
+        assertTrue(c.get("brand").startsWith("Westmere"), c.get("brand"));
+        assertFlag(r, "avx", false);
+        // aes: Westmere has it; where KVM cannot provide it jkvm drops it with QEMU's warning.
+        boolean kvmHasAes = boot("-cpu", "host").configuredFlags().contains("aes");
+        assertFlag(r, "aes", kvmHasAes);
+    }
+
+    @Test
+    void nehalemWithoutSse42LosesIt() {
+        Report plain = boot("-cpu", "Nehalem");
+        Report minus = boot("-cpu", "Nehalem,-sse4_2");
+        boolean kvmHasIt = boot("-cpu", "host").configuredFlags().contains("sse4_2");
+        assertFlag(plain, "sse4_2", kvmHasIt);
+        assertFlag(minus, "sse4_2", false);
+        assertEquals("Intel Core i7 9xx (Nehalem Class Core i7)", plain.cpus().get(0).get("brand"));
+    }
+
+    @Test
+    void kvm64AndHostDiffer() {
+        Report kvm64 = boot("-cpu", "kvm64");
+        Report host = boot("-cpu", "host");
+        assertEquals("Common KVM processor", kvm64.cpus().get(0).get("brand"));
+        assertNotEquals(kvm64.cpus().get(0).get("brand"), host.cpus().get(0).get("brand"));
+        assertNotEquals(kvm64.configuredFlags(), host.configuredFlags());
+        assertTrue(host.configuredFlags().containsAll(kvm64.configuredFlags().stream()
+                .filter(f -> !f.equals("hypervisor")).toList()) || !host.configuredFlags().isEmpty());
+        // host gives the guest this CPU's vendor, family and model (from KVM's supported CPUID)
+        assertFalse(host.cpus().get(0).get("vendor").isEmpty());
+    }
+
+    @Test
+    void aModelFromACpudefFileIsWhatTheGuestSees(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("cpus.conf");
+        Files.writeString(file, """
+                # a user-defined model, qemu-kvm 1.1 style
+                [cpudef]
+                   name = "TestCore"
+                   level = "11"
+                   vendor = "GenuineIntel"
+                   family = "6"
+                   model = "58"
+                   stepping = "9"
+                   feature_edx = "sse2 sse fxsr mmx clflush pse36 pat cmov mca pge mtrr sep apic cx8 mce pae msr tsc pse de fpu"
+                   feature_ecx = "popcnt cx16 sse3"
+                   extfeature_edx = "i64 nx syscall"
+                   extfeature_ecx = "lahf_lm"
+                   xlevel = "0x80000008"
+                   model_id = "jkvm test core from a cpudef file"
+                """);
+        Report r = boot("-readconfig", file.toString(), "-cpu", "TestCore");
+        GuestCpu c = r.cpus().get(0);
+        assertEquals("GenuineIntel", c.get("vendor"));
+        assertEquals("6", c.get("family"));
+        assertEquals("58", c.get("model"));
+        assertEquals("9", c.get("stepping"));
+        assertEquals("jkvm test core from a cpudef file", c.get("brand"));
+    }
+}
