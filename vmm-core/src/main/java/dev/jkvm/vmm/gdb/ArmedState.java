@@ -39,9 +39,8 @@ record ArmedState(long[] breakpoints, HardwareBreakpoints.Slot[] slots, GuestDeb
         if (exception != GuestDebug.ExceptionVector.DB) {
             return null;
         }
-        if ((dr6 & GuestDebug.ExceptionVector.DR6_BS) != 0 && cpu < debug.length && debug[cpu].singleStep()) {
-            return new StopReason.SingleStep();
-        }
+        // Debug-register hits first: a step whose instruction wrote a watched location is told
+        // as the watchpoint (gdb ends the step there too).
         for (int n = 0; n < slots.length; n++) {
             HardwareBreakpoints.Slot s = slots[n];
             if ((dr6 & (1L << n)) != 0 && s != null) {
@@ -49,6 +48,9 @@ record ArmedState(long[] breakpoints, HardwareBreakpoints.Slot[] slots, GuestDeb
                         ? new StopReason.HardwareBreakpoint(s.requestAddress())
                         : new StopReason.Watchpoint(s.kind(), s.requestAddress());
             }
+        }
+        if ((dr6 & GuestDebug.ExceptionVector.DR6_BS) != 0 && cpu < debug.length && debug[cpu].singleStep()) {
+            return new StopReason.SingleStep();
         }
         return null;
     }

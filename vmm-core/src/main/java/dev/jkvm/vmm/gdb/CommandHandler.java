@@ -43,7 +43,7 @@ final class CommandHandler {
     boolean physical;
     boolean swbreakFeature;
     boolean hwbreakFeature;
-    StopEvent lastStop = new StopEvent(0, new StopReason.Halted());
+    StopEvent lastStop = new StopEvent(0, new StopReason.Paused());
 
     CommandHandler(DebugTarget target) {
         this.target = target;

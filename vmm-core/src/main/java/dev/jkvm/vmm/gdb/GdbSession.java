@@ -54,9 +54,11 @@ final class GdbSession {
         this.out = connection.output();
     }
 
-    void run() throws InterruptedException {
+    /** Runs until the debugger leaves, the guest ends or the server closes (or interrupts this thread). */
+    void run() {
         stub.log("gdb: debugger connected from " + connection.peer());
         Thread reader = Thread.ofPlatform().daemon().name("gdb-reader").start(this::read);
+        boolean abandoned = false;
         try {
             if (stub.exited()) {
                 targetGone = true;
@@ -66,13 +68,31 @@ final class GdbSession {
             while (!done) {
                 handle(stub.inputs().take());
             }
+        } catch (InterruptedException e) {
+            // The server gave up waiting (a vCPU never came back to its checkpoint): waiting again would hang too.
+            abandoned = true;
         } finally {
             try {
-                leaveGuest();
+                if (abandoned) {
+                    releaseGuest();
+                } else {
+                    leaveGuest();
+                }
             } finally {
                 connection.close();
-                reader.join();
+                awaitReader(reader);
             }
+        }
+        if (abandoned) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void awaitReader(Thread reader) {
+        try {
+            reader.join(); // ends promptly: its socket is closed
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -270,13 +290,11 @@ final class GdbSession {
     }
 
     /** Removes every trace of the debugger and lets the guest run, unless the guest is gone. */
-    private void leaveGuest() throws InterruptedException {
+    private void leaveGuest() {
         if (targetGone || stub.exited()) {
             stub.arm(ArmedState.none(cpus));
             return;
         }
-        BitSet all = new BitSet();
-        all.set(0, cpus);
         try {
             gate.pauseAll();
             int failed = commands.software.removeAll();
@@ -290,12 +308,22 @@ final class GdbSession {
             if (failed > 0) {
                 stub.log("gdb: " + failed + " breakpoint(s) could not be removed from guest memory");
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stub.log("gdb: interrupted while removing the debugger's breakpoints");
         } catch (RuntimeException e) {
             stub.log("gdb: could not remove the debugger's breakpoints: " + e.getMessage());
         } finally {
-            stub.arm(ArmedState.none(cpus));
-            gate.resume(all);
+            releaseGuest();
         }
+    }
+
+    /** Disarms and lets every vCPU go, touching neither guest memory nor the vCPUs. */
+    private void releaseGuest() {
+        stub.arm(ArmedState.none(cpus));
+        BitSet all = new BitSet();
+        all.set(0, cpus);
+        gate.resume(all);
     }
 
     // ---- output

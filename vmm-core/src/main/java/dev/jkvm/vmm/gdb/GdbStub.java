@@ -127,8 +127,6 @@ public final class GdbStub {
         try {
             inputs.removeIf(i -> !(i instanceof SessionInput.Exited));
             new GdbSession(this, connection).run();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } finally {
             attached.set(false);
         }

@@ -35,6 +35,6 @@ sealed interface StopReason {
     }
 
     /** Stopped without an event of its own: on attach, or held at the first instruction by -S. */
-    record Halted() implements StopReason {
+    record Paused() implements StopReason {
     }
 }

@@ -10,20 +10,19 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import org.junit.jupiter.api.Test;
 
 /**
- * Holding and releasing vCPU threads. The "vCPUs" are threads that count iterations and wait
- * for a kick like a halted vCPU in KVM_RUN would, so every wait here ends by an event, not a delay.
+ * Holding and releasing vCPU threads. Each "vCPU" counts an iteration and then sits like a
+ * halted vCPU in KVM_RUN until kicked, so it is "in the guest" between iterations and every
+ * wait here ends by an event (no spinning, no deadline).
  */
 class AllStopGateTest {
 
-    /** Two looping "vCPUs"; cpu 1 sits "halted" until kicked. */
     private static final class Loops implements AutoCloseable {
         final AtomicLongArray iterations = new AtomicLongArray(2);
         final ConcurrentLinkedQueue<Integer> kicks = new ConcurrentLinkedQueue<>();
-        final Object halt = new Object();
         final boolean[] kicked = new boolean[2];
         final AllStopGate gate;
-        volatile boolean stop;
         final Thread[] threads = new Thread[2];
+        volatile boolean stop;
 
         Loops(boolean startPaused) {
             gate = new AllStopGate(2, this::kick, startPaused);
@@ -33,18 +32,14 @@ class AllStopGateTest {
                     while (!stop) {
                         gate.checkpoint(cpu);
                         iterations.incrementAndGet(cpu);
-                        if (cpu == 1) {
-                            awaitKick(cpu);
-                        } else {
-                            Thread.onSpinWait();
-                        }
+                        awaitKick(cpu);
                     }
                     gate.finished(cpu);
                 });
             }
         }
 
-        /** Waits (by short sleeps, no deadline) until {@code cpu} has run {@code n} iterations. */
+        /** Waits (short sleeps, no deadline) until {@code cpu} has counted {@code n} iterations. */
         void awaitIterations(int cpu, long n) throws InterruptedException {
             while (iterations.get(cpu) < n) {
                 Thread.sleep(1);
@@ -53,17 +48,17 @@ class AllStopGateTest {
 
         void kick(int cpu) {
             kicks.add(cpu);
-            synchronized (halt) {
+            synchronized (kicked) {
                 kicked[cpu] = true;
-                halt.notifyAll();
+                kicked.notifyAll();
             }
         }
 
         void awaitKick(int cpu) {
-            synchronized (halt) {
+            synchronized (kicked) {
                 while (!kicked[cpu] && !stop) {
                     try {
-                        halt.wait();
+                        kicked.wait();
                     } catch (InterruptedException e) {
                         return;
                     }
@@ -76,8 +71,8 @@ class AllStopGateTest {
         public void close() throws InterruptedException {
             stop = true;
             gate.shutdown();
-            synchronized (halt) {
-                halt.notifyAll();
+            synchronized (kicked) {
+                kicked.notifyAll();
             }
             for (Thread t : threads) {
                 t.join();
@@ -85,59 +80,79 @@ class AllStopGateTest {
         }
     }
 
-    private static BitSet all() {
+    private static BitSet cpus(int... set) {
         BitSet b = new BitSet();
-        b.set(0, 2);
+        for (int i : set) {
+            b.set(i);
+        }
         return b;
     }
 
     @Test
     void pauseAllKicksAndHoldsEveryVcpu() throws Exception {
         try (Loops l = new Loops(false)) {
-            l.awaitIterations(1, 1); // cpu 1 is now "in the guest", halted
+            l.awaitIterations(0, 1);
+            l.awaitIterations(1, 1); // both now sit "in the guest"
             l.gate.pauseAll();
+            assertTrue(l.kicks.contains(0) && l.kicks.contains(1), "both had to be kicked out: " + l.kicks);
             assertTrue(l.gate.isOutside(0));
             assertTrue(l.gate.isOutside(1));
-            assertTrue(l.kicks.contains(1), "the halted vCPU had to be kicked out");
-            long before0 = l.iterations.get(0);
-            long before1 = l.iterations.get(1);
-            l.gate.pauseAll(); // idempotent while held
-            assertEquals(before0, l.iterations.get(0), "no vCPU moves while held");
-            assertEquals(before1, l.iterations.get(1));
-            l.gate.resume(all());
-            l.awaitIterations(0, before0 + 1); // ends only if the resumed vCPU runs again
+            long held0 = l.iterations.get(0);
+            long held1 = l.iterations.get(1);
+            l.kick(0);
+            l.kick(1);
+            l.gate.pauseAll(); // idempotent while held; waits for nothing
+            assertEquals(held0, l.iterations.get(0), "a held vCPU does not run, kicked or not");
+            assertEquals(held1, l.iterations.get(1));
+            l.gate.resume(cpus(0, 1));
+            l.awaitIterations(0, held0 + 1); // ends only because the resumed vCPUs run again
+            l.awaitIterations(1, held1 + 1);
             l.gate.pauseAll();
-            assertTrue(l.gate.isOutside(0));
+            assertTrue(l.gate.isOutside(0) && l.gate.isOutside(1));
         }
     }
 
     @Test
     void startPausedHoldsBeforeTheFirstIteration() throws Exception {
         try (Loops l = new Loops(true)) {
-            l.gate.pauseAll(); // returns once both threads reached their first checkpoint or never left it
+            l.gate.pauseAll();
             assertEquals(0, l.iterations.get(0));
             assertEquals(0, l.iterations.get(1));
-            l.gate.resume(all());
+            assertTrue(l.kicks.isEmpty(), "nobody was in the guest to kick");
+            l.gate.resume(cpus(0, 1));
             l.awaitIterations(0, 1);
             l.awaitIterations(1, 1);
-            l.gate.pauseAll();
-            assertTrue(l.gate.isOutside(1));
         }
     }
 
     @Test
     void resumeOnlyASubset() throws Exception {
         try (Loops l = new Loops(false)) {
+            l.awaitIterations(1, 1);
             l.gate.pauseAll();
-            long held = l.iterations.get(1);
-            BitSet only0 = new BitSet();
-            only0.set(0);
+            long held1 = l.iterations.get(1);
             long ran0 = l.iterations.get(0);
-            l.gate.resume(only0);
+            l.gate.resume(cpus(0));
             l.kick(1); // even a stray kick does not let a vCPU that was not resumed run
             l.awaitIterations(0, ran0 + 1);
             l.gate.pauseAll();
-            assertEquals(held, l.iterations.get(1));
+            assertEquals(held1, l.iterations.get(1));
+            l.gate.resume(cpus(1));
+            l.awaitIterations(1, held1 + 1);
+        }
+    }
+
+    @Test
+    void requestPauseFromAVcpuKicksTheOthersOnly() throws Exception {
+        try (Loops l = new Loops(false)) {
+            l.awaitIterations(0, 1);
+            l.awaitIterations(1, 1);
+            l.gate.requestPause(0);
+            assertEquals(java.util.List.of(1), java.util.List.copyOf(l.kicks), "only the other vCPU is kicked");
+            // The asking vCPU stops at its next checkpoint; cpu 1 got its kick and stops at its own.
+            l.kick(0);
+            l.gate.pauseAll();
+            assertTrue(l.gate.isOutside(0) && l.gate.isOutside(1));
         }
     }
 
@@ -145,26 +160,13 @@ class AllStopGateTest {
     void shutdownReleasesEverythingForGood() throws Exception {
         try (Loops l = new Loops(true)) {
             l.gate.shutdown();
-            l.awaitIterations(0, 1); // the vCPU held by -S runs
-            l.gate.pauseAll();       // returns at once: nothing is held any more
+            l.awaitIterations(0, 1); // held by -S before, running now (and sitting in the guest)
+            l.gate.pauseAll();       // returns at once, kicking and holding nobody
+            assertTrue(l.kicks.isEmpty());
+            assertFalse(l.gate.isOutside(0));
             long now = l.iterations.get(0);
+            l.kick(0);
             l.awaitIterations(0, now + 1);
-            assertFalse(l.gate.isOutside(0) && l.gate.isOutside(1) && l.iterations.get(0) == now);
-        }
-    }
-
-    @Test
-    void requestPauseFromAVcpuKicksTheOthersOnly() throws Exception {
-        try (Loops l = new Loops(false)) {
-            l.gate.pauseAll();
-            l.kicks.clear();
-            l.gate.resume(all());
-            l.awaitIterations(1, l.iterations.get(1) + 1);
-            l.gate.requestPause(0);
-            assertFalse(l.kicks.contains(0), "the vCPU that asked is not kicked");
-            assertTrue(l.kicks.contains(1), "the other, halted in the guest, is");
-            l.gate.pauseAll();
-            assertTrue(l.gate.isOutside(0));
         }
     }
 }

@@ -33,6 +33,8 @@ class ArmedStateTest {
         assertEquals(new StopReason.Watchpoint(BreakpointKind.WRITE, 0x6002), a.classify(1, 1, 0x7777, 0x4));
         assertEquals(new StopReason.Watchpoint(BreakpointKind.WRITE, 0x6002), a.classify(1, 1, 0x7777, 0x2));
         assertNull(a.classify(1, 1, 0x7777, 0x8), "slot 3 is not the debugger's");
+        assertEquals(new StopReason.Watchpoint(BreakpointKind.WRITE, 0x6002), a.classify(0, 1, 0x7777, 0x4004),
+                "a step that wrote a watched location reports the watchpoint");
         assertNull(a.classify(1, 6, 0x7777, 0), "neither #DB nor #BP");
         assertNull(ArmedState.none(2).classify(0, 3, 0x1000, 0));
     }
@@ -47,7 +49,7 @@ class ArmedStateTest {
         assertEquals("T05thread:03;awatch:10;", new StopEvent(2, new StopReason.Watchpoint(BreakpointKind.ACCESS, 0x10)).reply(true, true));
         assertEquals("T05thread:01;", new StopEvent(0, new StopReason.SingleStep()).reply(true, true));
         assertEquals("T02thread:01;", new StopEvent(0, new StopReason.Interrupted()).reply(true, true));
-        assertEquals("T05thread:10;", new StopEvent(15, new StopReason.Halted()).reply(true, true));
+        assertEquals("T05thread:10;", new StopEvent(15, new StopReason.Paused()).reply(true, true));
     }
 
     @Test
