@@ -15,6 +15,10 @@ import java.util.Arrays;
  * abridged tag byte (one bit per physical register, set = in use), the last instruction and
  * operand pointers, XMM0-15 (16 bytes each, little-endian) and MXCSR.
  *
+ * <p>x86 {@code KVM_GET_FPU}/{@code KVM_SET_FPU} never transfer MXCSR (a long-standing KVM
+ * omission): through them it reads 0 and writes are dropped. A target that wants the real value
+ * reads it from {@code KVM_GET_XSAVE} (bytes 24-27 of the legacy area) and puts it in here.
+ *
  * <pre>{@code
  * FpuState f = FpuState.fromKvm(vcpuFd.fpu());
  * vcpuFd.setFpu(f.withMxcsr(0x1f80).toKvm());

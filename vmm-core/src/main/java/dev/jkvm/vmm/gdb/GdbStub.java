@@ -16,7 +16,8 @@ import java.util.function.Consumer;
  * <p>The vCPU run loop calls {@link #checkpoint} at the top of every iteration (before
  * {@code KVM_RUN}; it blocks while the debugger holds the machine), {@link #debugExit} on
  * {@code KVM_EXIT_DEBUG} (then simply loops: the checkpoint holds the vCPU if the exit was the
- * debugger's), and {@link #vcpuFinished} when the thread leaves its loop. The machine calls
+ * debugger's), {@link #emulationFailure} on an emulation failure before reporting it as a crash,
+ * and {@link #vcpuFinished} when the thread leaves its loop. The machine calls
  * {@link #guestExited} when the run ends, whatever the reason.
  *
  * <pre>{@code
@@ -84,9 +85,33 @@ public final class GdbStub {
             }
             return false;
         }
+        stopFor(cpu, why);
+        return true;
+    }
+
+    /**
+     * vCPU thread, on {@code KVM_EXIT_INTERNAL_ERROR} with suberror
+     * {@code KVM_INTERNAL_ERROR_EMULATION}. Where KVM runs the guest in its instruction emulator
+     * (PVM hosts: no VMX/SVM) an int3 outside real mode cannot be emulated and ends up here,
+     * RIP on it, instead of as a #BP debug exit. When RIP is on one of the debugger's
+     * breakpoints, this is that breakpoint: the machine stops for the debugger as for
+     * {@link #debugExit} and the run loop simply goes on.
+     *
+     * @param linearRip CS base + RIP (RIP in 64-bit mode)
+     * @return whether the debugger took the exit; if not, it is a real emulation failure
+     */
+    public boolean emulationFailure(int cpu, long linearRip) {
+        StopReason why = armed.classify(cpu, GuestDebug.ExceptionVector.BP, linearRip, 0);
+        if (why == null) {
+            return false;
+        }
+        stopFor(cpu, why);
+        return true;
+    }
+
+    private void stopFor(int cpu, StopReason why) {
         gate.requestPause(cpu);
         inputs.add(new SessionInput.Stopped(new StopEvent(cpu, why)));
-        return true;
     }
 
     /** {@link #debugExit(int, int, long, long)} with the fields read from the vCPU's {@code kvm_run}. */
