@@ -7,6 +7,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import dev.jkvm.kvm.abi.Errno;
 import dev.jkvm.kvm.abi.KvmCpuid2;
 import dev.jkvm.kvm.abi.KvmCpuidEntry2;
+import dev.jkvm.kvm.abi.KvmFpu;
+import dev.jkvm.kvm.abi.KvmGuestDebug;
+import dev.jkvm.kvm.abi.KvmGuestDebugArch;
 import dev.jkvm.kvm.abi.KvmIoctls;
 import dev.jkvm.kvm.abi.KvmMpState;
 import dev.jkvm.kvm.abi.KvmRegs;
@@ -210,6 +213,46 @@ public final class VcpuFd implements AutoCloseable {
     /** {@code KVM_GET_STATS_FD}: this vCPU's binary statistics (the caller closes them). */
     public KvmStats stats() {
         return new KvmStats(Libc.ioctl(fd, KvmIoctls.KVM_GET_STATS_FD, 0L));
+    }
+
+    /**
+     * {@code KVM_SET_GUEST_DEBUG}: {@code control} is a set of {@code KVM_GUESTDBG_*} flags (0 turns
+     * debugging off), {@code debugreg} up to 8 values for {@code arch.debugreg} (DR0-3 addresses,
+     * DR7 at index 7; missing entries are 0).
+     */
+    public void setGuestDebug(int control, long[] debugreg) {
+        if (debugreg.length > KvmGuestDebugArch.DEBUGREG_LENGTH) {
+            throw new IllegalArgumentException("at most " + KvmGuestDebugArch.DEBUGREG_LENGTH + " debug registers");
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(KvmGuestDebug.SIZEOF, 8);
+            buf.set(JAVA_INT, KvmGuestDebug.CONTROL, control);
+            for (int i = 0; i < debugreg.length; i++) {
+                buf.set(JAVA_LONG, KvmGuestDebug.ARCH + KvmGuestDebugArch.DEBUGREG + 8L * i, debugreg[i]);
+            }
+            Libc.ioctl(fd, KvmIoctls.KVM_SET_GUEST_DEBUG, buf);
+        }
+    }
+
+    /** {@code KVM_GET_FPU}: the raw {@code struct kvm_fpu} (read it with the offsets in {@link KvmFpu}). */
+    public byte[] fpu() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(KvmFpu.SIZEOF, 8);
+            Libc.ioctl(fd, KvmIoctls.KVM_GET_FPU, buf);
+            return buf.toArray(JAVA_BYTE);
+        }
+    }
+
+    /** {@code KVM_SET_FPU} from a raw {@code struct kvm_fpu} of {@link KvmFpu#SIZEOF} bytes. */
+    public void setFpu(byte[] kvmFpu) {
+        if (kvmFpu.length != KvmFpu.SIZEOF) {
+            throw new IllegalArgumentException("struct kvm_fpu is " + KvmFpu.SIZEOF + " bytes, not " + kvmFpu.length);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(KvmFpu.SIZEOF, 8);
+            MemorySegment.copy(kvmFpu, 0, buf, JAVA_BYTE, 0, kvmFpu.length);
+            Libc.ioctl(fd, KvmIoctls.KVM_SET_FPU, buf);
+        }
     }
 
     @Override

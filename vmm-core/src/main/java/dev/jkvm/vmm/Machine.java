@@ -21,6 +21,8 @@ import dev.jkvm.vmm.cpu.CpuOption;
 import dev.jkvm.vmm.cpu.CpuidPlan;
 import dev.jkvm.vmm.cpu.CpuidReadback;
 import dev.jkvm.vmm.firmware.FirmwareTables;
+import dev.jkvm.vmm.gdb.GdbServer;
+import dev.jkvm.vmm.gdb.GdbStub;
 import dev.jkvm.vmm.firmware.PlatformDescription;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.MemoryMap;
@@ -77,6 +79,8 @@ public final class Machine implements AutoCloseable {
     private final E820 e820;
     private final KernelImage kernel;
     private Optional<String> cpuidOverride = Optional.empty();
+    private final GdbStub gdbStub;
+    private GdbServer gdbServer;
     private final List<VcpuCounters> counters = new ArrayList<>();
     private final CountDownLatch finished = new CountDownLatch(1);
     private final Object sessionLock = new Object();
@@ -122,6 +126,9 @@ public final class Machine implements AutoCloseable {
                     E820.Entry.reserved(tables.reservedBase(), E820.EBDA_START - tables.reservedBase()),
                     E820.Entry.reserved(VmSession.IDENTITY_MAP_ADDRESS, 0x4000)));
             devices.fwCfg().addFile("etc/e820", e820.fwCfg());
+            gdbStub = config.gdb().isPresent()
+                    ? new GdbStub(new MachineDebugTarget(this), config.startPaused(), line -> log.accept("jkvm: " + line))
+                    : null;
             kern = config.kernel().map(k -> KernelImage.resolve(k.image())).orElse(null);
             kernel = kern;
             for (int i = 0; i < config.topology().cpus(); i++) {
@@ -129,11 +136,17 @@ public final class Machine implements AutoCloseable {
             }
             session = newSession();
             cpuidOverride = CpuidReadback.compare(cpuid.entriesFor(0), session.vcpus().get(0).fd().cpuid());
+            if (config.startPaused() && gdbStub == null) {
+                session.control().holdAtStart();
+            }
+            if (gdbStub != null) {
+                gdbServer = GdbServer.start(config.gdb().orElseThrow(), gdbStub, line -> log.accept("jkvm: " + line));
+            }
         } catch (KvmException e) {
-            closeQuietly(kern, devs, mem);
+            closeQuietly(gdbServer, kern, devs, mem);
             throw new JkvmException(e.getMessage(), e);
         } catch (RuntimeException | Error e) {
-            closeQuietly(kern, devs, mem);
+            closeQuietly(gdbServer, session, kern, devs, mem);
             throw e;
         }
     }
@@ -163,7 +176,8 @@ public final class Machine implements AutoCloseable {
 
     /** A new VM over this machine's memory and devices, with the firmware tables and boot state written. */
     private VmSession newSession() {
-        VmSession s = new VmSession(kvm, memory, ports, mmio, cpuid, counters, config.vcpuAffinity(), config.irqchip());
+        VmSession s = new VmSession(kvm, memory, ports, mmio, cpuid, counters, config.vcpuAffinity(), config.irqchip(),
+                gdbStub == null ? null : new GdbHook(gdbStub));
         try {
             tables.writeTo(memory);
             BiosDataArea.write(memory, tables);
@@ -275,6 +289,12 @@ public final class Machine implements AutoCloseable {
     /** The MMIO bus. */
     public MmioBus mmio() {
         return mmio;
+    }
+
+    /** The TCP port the GDB stub listens on, when it listens on one ({@code -gdb tcp::0} picks a free port). */
+    public java.util.OptionalInt gdbPort() {
+        return gdbServer == null || gdbServer.port() <= 0 ? java.util.OptionalInt.empty()
+                : java.util.OptionalInt.of(gdbServer.port());
     }
 
     /** The CPUs the guest was given. */
@@ -435,6 +455,9 @@ public final class Machine implements AutoCloseable {
         } catch (InterruptedException e) {
             last = RunResult.of(RunResult.Reason.CLOSED, 1, "interrupted");
         }
+        if (gdbStub != null) {
+            gdbStub.guestExited(last.exitStatus());
+        }
         RunResult requested = stopRequest;
         RunResult end = requested != null && last.reason() == RunResult.Reason.CLOSED ? requested : last;
         List<VcpuReport> reports;
@@ -508,7 +531,13 @@ public final class Machine implements AutoCloseable {
             if (stopRequest == null) {
                 stopRequest = why;
             }
-            session.control().end(why);
+            VmSession s = session;
+            if (s != null) {
+                s.control().end(why);
+            }
+        }
+        if (gdbStub != null) {
+            gdbStub.guestExited(why.exitStatus()); // releases vCPUs the debugger holds
         }
     }
 
@@ -551,6 +580,9 @@ public final class Machine implements AutoCloseable {
             } catch (InterruptedException e) {
                 interrupted = true;
             }
+        }
+        if (gdbServer != null) {
+            gdbServer.close(); // before the vCPU descriptors and memory it reaches go away
         }
         synchronized (sessionLock) {
             session.close();

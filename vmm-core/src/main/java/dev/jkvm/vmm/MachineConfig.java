@@ -45,11 +45,15 @@ import java.util.TreeMap;
  *     the run: the cheapest VM there is, for tiny test guests and lifecycle measurements
  * @param kernel a kernel to boot directly ({@code -kernel}, {@code -initrd}, {@code -append}):
  *     Multiboot, Linux bzImage or a PVH ELF; empty to start in the firmware ROM
+ * @param gdb where the GDB stub listens ({@code -gdb}, {@code -s}); empty for none
+ * @param startPaused vCPUs wait before their first instruction ({@code -S}) until the debugger
+ *     continues or the monitor's {@code cont}
  */
 public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topology, String cpu, Firmware firmware,
                             SerialBackend serial, Duration timeout, Map<Integer, BitSet> vcpuAffinity,
                             MonitorSpec monitor, StatsFormat stats, boolean noReboot, boolean logUnimplemented,
-                            List<Path> readConfig, boolean irqchip, Optional<Kernel> kernel) {
+                            List<Path> readConfig, boolean irqchip, Optional<Kernel> kernel,
+                            Optional<dev.jkvm.vmm.gdb.GdbEndpoint> gdb, boolean startPaused) {
 
     /** QEMU's default for {@code -m}. */
     public static final long DEFAULT_MEMORY = 128 * MemoryMap.MIB;
@@ -153,6 +157,8 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         b.kernel = kernel.orElse(null);
         b.initrd = null;
         b.append = null;
+        b.gdb = gdb.orElse(null);
+        b.startPaused = startPaused;
         return b;
     }
 
@@ -175,6 +181,8 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         private Kernel kernel;
         private String initrd;
         private String append;
+        private dev.jkvm.vmm.gdb.GdbEndpoint gdb;
+        private boolean startPaused;
 
         /** {@code -m}: guest RAM in bytes. */
         public Builder memory(long bytes) {
@@ -294,6 +302,18 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
             return this;
         }
 
+        /** {@code -gdb DEV}, {@code -s} (= tcp::1234); null for no debugger. */
+        public Builder gdb(dev.jkvm.vmm.gdb.GdbEndpoint endpoint) {
+            this.gdb = endpoint;
+            return this;
+        }
+
+        /** {@code -S}. */
+        public Builder startPaused(boolean on) {
+            this.startPaused = on;
+            return this;
+        }
+
         public MachineConfig build() {
             if (kernel == null && (initrd != null || append != null)) {
                 throw new IllegalArgumentException((initrd != null ? "-initrd" : "-append") + " only allowed with -kernel option");
@@ -303,7 +323,8 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
                         append != null ? append : kernel.append());
             }
             return new MachineConfig(memoryBytes, memPrealloc, topology, cpu, firmware, serial, timeout, vcpuAffinity,
-                    monitor, stats, noReboot, logUnimplemented, readConfig, irqchip, Optional.ofNullable(kernel));
+                    monitor, stats, noReboot, logUnimplemented, readConfig, irqchip, Optional.ofNullable(kernel),
+                    Optional.ofNullable(gdb), startPaused);
         }
     }
 }

@@ -59,6 +59,11 @@ public final class CommandLine {
         options.put("initrd", new Option("FILE", "the initial ramdisk (Multiboot: \"mod1 args,mod2\" modules)",
                 MachineConfig.Builder::initrd));
         options.put("append", new Option("CMDLINE", "the kernel command line", MachineConfig.Builder::append));
+        options.put("gdb", new Option("tcp::PORT|tcp:HOST:PORT|unix:PATH", "wait for a GDB connection (loopback unless a host is given)",
+                (b, v) -> b.gdb(dev.jkvm.vmm.gdb.GdbEndpoint.parse(v).orElse(null))));
+        options.put("s", new Option(null, "shorthand for -gdb tcp::1234", (b, v) -> b.gdb(dev.jkvm.vmm.gdb.GdbEndpoint.DEFAULT)));
+        options.put("S", new Option(null, "do not start the vCPUs until the debugger or the monitor's cont says so",
+                (b, v) -> b.startPaused(true)));
         options.put("machine", new Option("[pc][,kernel-irqchip=on|off]", "the machine type (only pc) and its options",
                 (b, v) -> b.irqchip(parseMachine(v))));
         options.put("no-reboot", new Option(null, "end jkvm when the guest resets instead of restarting it",

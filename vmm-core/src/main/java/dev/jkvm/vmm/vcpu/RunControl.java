@@ -86,6 +86,11 @@ public final class RunControl {
         return n;
     }
 
+    /** Before the vCPUs start: they park before their first instruction ({@code -S}). */
+    public void holdAtStart() {
+        paused = true;
+    }
+
     /** Lets parked vCPUs go back into the guest. */
     public void resume() {
         synchronized (parkLock) {

@@ -78,6 +78,7 @@ public final class Vcpu implements Runnable {
     private final VcpuCounters counters;
     private final AtomicReference<Request> mailbox = new AtomicReference<>();
     private final BitSet affinity;
+    private final DebugHook debug;
     private final Object stateLock = new Object();
     private State state = State.NEW;
     private Thread thread;
@@ -86,6 +87,8 @@ public final class Vcpu implements Runnable {
     private volatile long kickedAt;
     private volatile long lastKickLatencyNanos = -1;
     private volatile boolean deadHalt;
+    /** Set while the debugger holds this vCPU before KVM_RUN: its descriptor is free for other threads then. */
+    private volatile boolean heldByDebugger;
     private volatile ThreadTimes finalTimes;
 
     /**
@@ -94,6 +97,13 @@ public final class Vcpu implements Runnable {
      */
     public Vcpu(int index, int apicId, VcpuFd fd, PortBus ports, MmioBus mmio, GuestMemory memory,
                 RunControl control, VcpuCounters counters, BitSet affinity) {
+        this(index, apicId, fd, ports, mmio, memory, control, counters, affinity, null);
+    }
+
+    /** @param debug the debugger's hook into the run loop, or null */
+    public Vcpu(int index, int apicId, VcpuFd fd, PortBus ports, MmioBus mmio, GuestMemory memory,
+                RunControl control, VcpuCounters counters, BitSet affinity, DebugHook debug) {
+        this.debug = debug;
         this.counters = counters;
         this.index = index;
         this.apicId = apicId;
@@ -213,6 +223,9 @@ public final class Vcpu implements Runnable {
         } catch (RuntimeException | Error e) {
             control.end(RunResult.of(RunResult.Reason.ERROR, 1, "CPU " + index + ": " + e));
         } finally {
+            if (debug != null) {
+                debug.finished(index);
+            }
             finalTimes = ThreadTimes.of(tid);
             tid = 0;
             synchronized (stateLock) {
@@ -239,6 +252,17 @@ public final class Vcpu implements Runnable {
                 counters.outside(now - t);
                 t = now;
                 continue;
+            }
+            if (debug != null) {
+                heldByDebugger = true;
+                try {
+                    debug.checkpoint(index);
+                } finally {
+                    heldByDebugger = false;
+                }
+                if (control.stopping()) {
+                    continue;
+                }
             }
             int reason = fd.run();
             long t1 = System.nanoTime();
@@ -281,8 +305,19 @@ public final class Vcpu implements Runnable {
             case KvmConstants.KVM_EXIT_HLT ->
                     control.end(RunResult.of(RunResult.Reason.HALTED, 0, "CPU " + index + " halted"));
             case KvmConstants.KVM_EXIT_SHUTDOWN -> control.end(RunResult.crash(RunResult.Reason.TRIPLE_FAULT, report(reason)));
-            case KvmConstants.KVM_EXIT_INTERNAL_ERROR ->
+            case KvmConstants.KVM_EXIT_INTERNAL_ERROR -> {
+                if (debug == null || run.get(JAVA_INT, KvmRun.INTERNAL_SUBERROR) != KvmConstants.KVM_INTERNAL_ERROR_EMULATION
+                        || !debug.emulationFailure(index, linearRip())) {
                     control.end(RunResult.crash(RunResult.Reason.INTERNAL_ERROR, report(reason)));
+                }
+            }
+            case KvmConstants.KVM_EXIT_DEBUG -> {
+                if (debug == null) {
+                    control.end(RunResult.crash(RunResult.Reason.UNHANDLED_EXIT, report(reason)));
+                } else {
+                    debug.debugExit(index, run);
+                }
+            }
             case KvmConstants.KVM_EXIT_FAIL_ENTRY -> control.end(RunResult.crash(RunResult.Reason.FAIL_ENTRY, report(reason)));
             case KvmConstants.KVM_EXIT_SYSTEM_EVENT -> handleSystemEvent();
             case KvmConstants.KVM_EXIT_INTR -> {
@@ -373,6 +408,13 @@ public final class Vcpu implements Runnable {
         return ExitReport.of(index, reason, run, regs, sregs, codeAddress, code);
     }
 
+    /** CS base + RIP (off the hot path: two ioctls). */
+    private long linearRip() {
+        Sregs sregs = fd.sregs();
+        long rip = fd.regs().rip();
+        return (sregs.cs().l() ? 0 : sregs.cs().base()) + rip;
+    }
+
     /** The guest-physical address of CS:RIP, or -1 if the page tables do not map it. */
     private long codeAddress(Regs regs, Sregs sregs) {
         boolean protectedMode = (sregs.cr0() & 1) != 0;
@@ -416,8 +458,8 @@ public final class Vcpu implements Runnable {
     @SuppressWarnings("unchecked")
     public <T> T call(Function<VcpuFd, T> function, Duration timeout) {
         synchronized (stateLock) {
-            if (state != State.RUNNING) {
-                return function.apply(fd);
+            if (state != State.RUNNING || heldByDebugger) {
+                return function.apply(fd); // the thread is not in (and not about to enter) KVM_RUN
             }
         }
         Request request = new Request(function, new CompletableFuture<>());

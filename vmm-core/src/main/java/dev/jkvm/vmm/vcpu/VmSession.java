@@ -51,7 +51,7 @@ public final class VmSession implements AutoCloseable {
      * @param counters one per vCPU index, kept by the machine across sessions
      */
     public VmSession(Kvm kvm, GuestMemory memory, PortBus ports, MmioBus mmio, CpuidPlan cpuid,
-                     List<VcpuCounters> counters, Map<Integer, BitSet> affinity, boolean irqchip) {
+                     List<VcpuCounters> counters, Map<Integer, BitSet> affinity, boolean irqchip, DebugHook debug) {
         this.irqchip = irqchip;
         try {
             vm = own(kvm.createVm());
@@ -73,7 +73,7 @@ public final class VmSession implements AutoCloseable {
                 VcpuFd fd = own(vm.createVcpu(apicId));
                 fd.setCpuid(cpuid.entriesFor(i));
                 stats.add(openStats(fd));
-                vcpus.add(new Vcpu(i, apicId, fd, ports, mmio, memory, control, counters.get(i), affinity.get(i)));
+                vcpus.add(new Vcpu(i, apicId, fd, ports, mmio, memory, control, counters.get(i), affinity.get(i), debug));
             }
         } catch (RuntimeException | Error e) {
             close();

@@ -1,0 +1,63 @@
+package dev.jkvm.vmm.gdb;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+
+/**
+ * One debugger connection: a byte stream each way. Closing it ends a blocked read.
+ *
+ * <pre>{@code
+ * Connection c = Connection.of(socketChannel);
+ * }</pre>
+ */
+interface Connection extends AutoCloseable {
+
+    InputStream input();
+
+    OutputStream output();
+
+    /** Where the debugger connects from, for log lines. */
+    String peer();
+
+    @Override
+    void close();
+
+    static Connection of(java.nio.channels.SocketChannel channel) {
+        InputStream in = java.nio.channels.Channels.newInputStream(channel);
+        OutputStream out = java.nio.channels.Channels.newOutputStream(channel);
+        String peer;
+        try {
+            java.net.SocketAddress remote = channel.getRemoteAddress();
+            peer = remote == null || remote.toString().isEmpty() ? "a local socket" : remote.toString();
+        } catch (IOException e) {
+            peer = "an unknown peer";
+        }
+        String from = peer;
+        return new Connection() {
+            @Override
+            public InputStream input() {
+                return in;
+            }
+
+            @Override
+            public OutputStream output() {
+                return out;
+            }
+
+            @Override
+            public String peer() {
+                return from;
+            }
+
+            @Override
+            public void close() {
+                try {
+                    channel.close();
+                } catch (IOException e) {
+                    // Closing a broken connection: nothing left to do.
+                }
+            }
+        };
+    }
+}
