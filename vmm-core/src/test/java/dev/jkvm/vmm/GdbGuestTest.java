@@ -29,7 +29,18 @@ import org.junit.jupiter.api.Test;
 @RequiresKvm
 class GdbGuestTest {
 
-    private static final Path SYMBOLS = Path.of("..", "guest-images", "target", "obj", "meminfo", "meminfo.elf64");
+    private static final Path SYMBOLS = symbols();
+
+    /** The kernel's ELF with symbols, found from the module or the checkout's top (the nested runner runs there). */
+    private static Path symbols() {
+        Path rel = Path.of("guest-images", "target", "obj", "meminfo", "meminfo.elf64");
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            if (Files.exists(dir.resolve(rel))) {
+                return dir.resolve(rel);
+            }
+        }
+        return rel;
+    }
 
     @BeforeAll
     static void haveGdbAndSymbols() {
