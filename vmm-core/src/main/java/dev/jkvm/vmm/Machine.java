@@ -86,6 +86,9 @@ public final class Machine implements AutoCloseable {
     private final Object sessionLock = new Object();
     private volatile VmSession session;
     private volatile RunResult stopRequest;
+    private volatile boolean suspended;
+    private final Object wakeLock = new Object();
+    private boolean wakeRequested;
     private volatile RunResult finalResult;
     private volatile Consumer<String> log = line -> { };
     private Thread supervisor;
@@ -120,8 +123,8 @@ public final class Machine implements AutoCloseable {
                 ports.setUnhandledAccessListener(unimp::port);
                 mmio.setUnhandledAccessListener(unimp::mmio);
             }
-            platform = PlatformDescription.pc(config.topology(), map);
-            tables = FirmwareTables.layOut(platform, true, true);
+            platform = PlatformDescription.pc(config.topology(), map).withS3(config.s3());
+            tables = FirmwareTables.layOut(platform, config.acpi(), true);
             e820 = E820.of(map, List.of(
                     E820.Entry.reserved(tables.reservedBase(), E820.EBDA_START - tables.reservedBase()),
                     E820.Entry.reserved(VmSession.IDENTITY_MAP_ADDRESS, 0x4000)));
@@ -215,6 +218,8 @@ public final class Machine implements AutoCloseable {
             public void sleep(int slpTyp) {
                 if (slpTyp == 0) { // \_S5 in jkvm's DSDT
                     powerOff();
+                } else if (slpTyp == 1 && config.s3()) { // \_S3
+                    session.control().end(RunResult.of(RunResult.Reason.SUSPEND, 0, "the guest suspended to RAM"));
                 } else {
                     log.accept("jkvm: the guest asked for sleep state type " + slpTyp + ", which this machine does not offer");
                 }
@@ -224,11 +229,28 @@ public final class Machine implements AutoCloseable {
 
     private IrqLine irqLine(int irq) {
         return level -> {
+            if (suspended && level && irq == PlatformDescription.RTC_IRQ) {
+                wakeup(); // the alarm the guest armed before it suspended
+                return;
+            }
             VmSession s = session;
             if (s != null) {
                 s.irqLine(irq, level);
             }
         };
+    }
+
+    /** Whether the guest is suspended to RAM (ACPI S3), waiting for a wake event. */
+    public boolean suspended() {
+        return suspended;
+    }
+
+    /** A wake event ({@code system_wakeup}, the RTC alarm, the power button) for a suspended guest; ignored otherwise. */
+    public void wakeup() {
+        synchronized (wakeLock) {
+            wakeRequested = true;
+            wakeLock.notifyAll();
+        }
     }
 
     /** Where the machine reports what happens along the way (resets, unimplemented accesses); default nowhere. */
@@ -427,6 +449,13 @@ public final class Machine implements AutoCloseable {
                     }
                     default -> false;
                 };
+                if (r.reason() == RunResult.Reason.SUSPEND && stopRequest == null) {
+                    if (!suspendAndResume(s)) {
+                        last = stopRequest != null ? stopRequest : r;
+                        break;
+                    }
+                    continue;
+                }
                 if (!reboot) {
                     last = r;
                     break;
@@ -468,6 +497,63 @@ public final class Machine implements AutoCloseable {
         }
         finalResult = end.with(serial.transcript(), reports);
         finished.countDown();
+    }
+
+    /**
+     * ACPI S3: every vCPU has left the guest; memory stays as it is. Waits for a wake event, then
+     * starts the machine again the way firmware resumes a PC: devices reset, a fresh VM over the
+     * same memory, the BSP in real mode at the FACS firmware waking vector, the other vCPUs waiting
+     * for INIT/SIPI. Returns false when the run was stopped instead.
+     */
+    private boolean suspendAndResume(VmSession s) throws InterruptedException {
+        log.accept("jkvm: the guest suspended to RAM (S3); waiting for a wake event (RTC alarm, system_wakeup)");
+        synchronized (sessionLock) {
+            s.close();
+        }
+        synchronized (wakeLock) {
+            wakeRequested = false;
+            suspended = true;
+            try {
+                while (!wakeRequested && stopRequest == null) {
+                    wakeLock.wait(100);
+                }
+            } finally {
+                suspended = false;
+            }
+        }
+        if (stopRequest != null) {
+            return false;
+        }
+        synchronized (sessionLock) {
+            devices.reset();
+            devices.pm().wake(); // WAK_STS, as the chipset sets it on resume
+            VmSession next = new VmSession(kvm, memory, ports, mmio, cpuid, counters, config.vcpuAffinity(), config.irqchip(),
+                    gdbStub == null ? null : new GdbHook(gdbStub));
+            long vector = wakingVector();
+            VcpuFd bsp = next.vcpus().get(0).fd();
+            dev.jkvm.kvm.Sregs sr = bsp.sregs();
+            dev.jkvm.kvm.Segment cs = sr.cs();
+            long segment = vector >>> 4;
+            bsp.setSregs(new dev.jkvm.kvm.Sregs(new dev.jkvm.kvm.Segment(segment << 4, 0xffff, (int) segment, cs.type(),
+                    cs.present(), cs.dpl(), cs.db(), cs.s(), cs.l(), cs.g(), cs.avl(), cs.unusable()), sr.ds(), sr.es(), sr.fs(),
+                    sr.gs(), sr.ss(), sr.tr(), sr.ldt(), sr.gdt(), sr.idt(), sr.cr0(), sr.cr2(), sr.cr3(), sr.cr4(), sr.cr8(),
+                    sr.efer(), sr.apicBase()));
+            bsp.setRegs(bsp.regs().withRip(vector & 0xf));
+            session = next;
+        }
+        log.accept(String.format("jkvm: resuming from S3 at the waking vector 0x%x", wakingVector()));
+        return true;
+    }
+
+    /** The FACS firmware waking vector the guest left (offset 12 of the FACS), 0 when unset. */
+    private long wakingVector() {
+        for (var t : tables.acpiTables()) {
+            if (t.signature().equals("FACS")) {
+                byte[] b = memory.read(t.address() + 12, 4);
+                return (b[0] & 0xff) | (b[1] & 0xff) << 8 | (b[2] & 0xff) << 16 | (long) (b[3] & 0xff) << 24;
+            }
+        }
+        return 0;
     }
 
     /**
@@ -538,6 +624,9 @@ public final class Machine implements AutoCloseable {
         }
         if (gdbStub != null) {
             gdbStub.guestExited(why.exitStatus()); // releases vCPUs the debugger holds
+        }
+        synchronized (wakeLock) {
+            wakeLock.notifyAll(); // a suspended machine ends too
         }
     }
 

@@ -48,12 +48,16 @@ import java.util.TreeMap;
  * @param gdb where the GDB stub listens ({@code -gdb}, {@code -s}); empty for none
  * @param startPaused vCPUs wait before their first instruction ({@code -S}) until the debugger
  *     continues or the monitor's {@code cont}
+ * @param acpi the ACPI tables ({@code -no-acpi} leaves them out: the MP table alone describes the machine)
+ * @param s3 suspend-to-RAM offered in the DSDT ({@code \_S3}); QEMU's default, off with
+ *     {@code -global PIIX4_PM.disable_s3=1}
  */
 public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topology, String cpu, Firmware firmware,
                             SerialBackend serial, Duration timeout, Map<Integer, BitSet> vcpuAffinity,
                             MonitorSpec monitor, StatsFormat stats, boolean noReboot, boolean logUnimplemented,
                             List<Path> readConfig, boolean irqchip, Optional<Kernel> kernel,
-                            Optional<dev.jkvm.vmm.gdb.GdbEndpoint> gdb, boolean startPaused) {
+                            Optional<dev.jkvm.vmm.gdb.GdbEndpoint> gdb, boolean startPaused, boolean acpi,
+                            boolean s3) {
 
     /** QEMU's default for {@code -m}. */
     public static final long DEFAULT_MEMORY = 128 * MemoryMap.MIB;
@@ -80,6 +84,9 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         }
         vcpuAffinity = java.util.Collections.unmodifiableMap(copy);
         readConfig = List.copyOf(readConfig);
+        if (!acpi && s3) {
+            throw new IllegalArgumentException("-no-acpi: suspend to RAM (PIIX4_PM.disable_s3=0) needs ACPI");
+        }
         if (!irqchip && topology.cpus() > 1) {
             throw new IllegalArgumentException("kernel-irqchip=off: a machine without interrupt controllers has one vCPU"
                     + " (application processors need INIT/SIPI), not " + topology.cpus());
@@ -159,6 +166,8 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         b.append = null;
         b.gdb = gdb.orElse(null);
         b.startPaused = startPaused;
+        b.acpi = acpi;
+        b.s3 = s3;
         return b;
     }
 
@@ -183,6 +192,9 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         private String append;
         private dev.jkvm.vmm.gdb.GdbEndpoint gdb;
         private boolean startPaused;
+        private boolean acpi = true;
+        /** null: QEMU's default (offered when there is ACPI). */
+        private Boolean s3;
 
         /** {@code -m}: guest RAM in bytes. */
         public Builder memory(long bytes) {
@@ -308,6 +320,18 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
             return this;
         }
 
+        /** {@code -no-acpi} (false): no ACPI tables. */
+        public Builder acpi(boolean on) {
+            this.acpi = on;
+            return this;
+        }
+
+        /** {@code -global PIIX4_PM.disable_s3=0|1}: offer suspend-to-RAM or not (default: offered with ACPI). */
+        public Builder s3(boolean offered) {
+            this.s3 = offered;
+            return this;
+        }
+
         /** {@code -S}. */
         public Builder startPaused(boolean on) {
             this.startPaused = on;
@@ -324,7 +348,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
             }
             return new MachineConfig(memoryBytes, memPrealloc, topology, cpu, firmware, serial, timeout, vcpuAffinity,
                     monitor, stats, noReboot, logUnimplemented, readConfig, irqchip, Optional.ofNullable(kernel),
-                    Optional.ofNullable(gdb), startPaused);
+                    Optional.ofNullable(gdb), startPaused, acpi, s3 != null ? s3 : acpi);
         }
     }
 }

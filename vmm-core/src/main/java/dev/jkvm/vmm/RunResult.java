@@ -58,6 +58,8 @@ public record RunResult(Reason reason, int exitStatus, Optional<ExitReport> repo
         POWER_OFF,
         /** The guest reset the machine; without reset support this ends the run (status 0, QEMU's {@code -no-reboot}). */
         RESET,
+        /** The guest suspended to RAM (ACPI S3): the machine waits for a wake event; never a final result. */
+        SUSPEND,
         /** Triple fault: KVM_EXIT_SHUTDOWN (status 2, with a report). */
         TRIPLE_FAULT,
         /** KVM_EXIT_INTERNAL_ERROR, e.g. an instruction KVM's emulator cannot run (status 2, with a report). */

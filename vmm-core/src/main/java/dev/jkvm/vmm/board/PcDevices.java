@@ -118,6 +118,11 @@ public final class PcDevices implements AutoCloseable {
         return pm;
     }
 
+    /** A system reset, as the reset control register's: the machine restarts (or ends, with -no-reboot). */
+    public void requestReset() {
+        cf9.write(0, 1, 0x06);
+    }
+
     /** Resets every device as a PC reset does (CMOS RAM and time are kept). */
     public void reset() {
         com1.reset();

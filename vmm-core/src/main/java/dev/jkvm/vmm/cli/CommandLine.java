@@ -66,6 +66,10 @@ public final class CommandLine {
                 (b, v) -> b.startPaused(true)));
         options.put("machine", new Option("[pc][,kernel-irqchip=on|off]", "the machine type (only pc) and its options",
                 (b, v) -> b.irqchip(parseMachine(v))));
+        options.put("no-acpi", new Option(null, "no ACPI tables: the MP table alone describes the machine",
+                (b, v) -> b.acpi(false)));
+        options.put("global", new Option("PIIX4_PM.disable_s3=0|1", "offer suspend-to-RAM (S3) or not (default: offered)",
+                (b, v) -> b.s3(parseGlobal(v))));
         options.put("no-reboot", new Option(null, "end jkvm when the guest resets instead of restarting it",
                 (b, v) -> b.noReboot(true)));
         options.put("vcpu-affinity", new Option("N@[CPUS],...", "pin vCPU N to host CPUs (e.g. 0@[2,3],1@[4-5])",
@@ -189,6 +193,15 @@ public final class CommandLine {
             }
         }
         return irqchip;
+    }
+
+    /** {@code -global PIIX4_PM.disable_s3=N}: the one device property jkvm has; returns whether S3 is offered. */
+    private static boolean parseGlobal(String v) {
+        return switch (v) {
+            case "PIIX4_PM.disable_s3=0" -> true;
+            case "PIIX4_PM.disable_s3=1" -> false;
+            default -> throw new JkvmException("-global " + v + ": unsupported (jkvm has PIIX4_PM.disable_s3=0|1)");
+        };
     }
 
     private static boolean parseLog(String v) {

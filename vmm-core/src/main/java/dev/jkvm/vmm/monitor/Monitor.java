@@ -47,11 +47,22 @@ public final class Monitor {
         commands.put("stop", new Command("", "stop the emulation: every vCPU parked outside the guest", a -> stop()));
         commands.put("cont", new Command("", "resume the emulation", a -> cont()));
         commands.put("quit", new Command("", "quit the emulator", a -> quit()));
+        commands.put("system_powerdown", new Command("", "press the power button (an ACPI guest shuts itself down)",
+                a -> powerdown()));
+        commands.put("system_wakeup", new Command("", "wake a guest suspended to RAM (S3)", a -> {
+            machine.wakeup();
+            return "";
+        }));
+        commands.put("system_reset", new Command("", "reset the machine", a -> {
+            machine.devices().requestReset();
+            return "";
+        }));
         infos.put("kvm", new Command("", "KVM support, its module and paging mode, isolated host CPUs", a -> infoKvm()));
         infos.put("cpus", new Command("", "the vCPUs with their host thread ids", a -> infoCpus()));
         infos.put("registers", new Command("[-a]", "the registers of vCPU 0 (all vCPUs with -a)", this::infoRegisters));
         infos.put("exits", new Command("", "exits per vCPU in user, kernel and guest mode", a -> StatsFormatter.table(machine.reports())));
         infos.put("status", new Command("", "whether the VM runs", a -> infoStatus()));
+        infos.put("acpi", new Command("", "the ACPI tables with their addresses and lengths", a -> infoAcpi()));
         infos.put("devices", new Command("", "the emulated devices with their ports, IRQs and state",
                 a -> machine.devices().describe()));
         if (machine != null) {
@@ -171,7 +182,28 @@ public final class Monitor {
         return sb.toString();
     }
 
+    private String powerdown() {
+        if (machine.suspended()) {
+            machine.wakeup(); // the power button wakes a sleeping PC
+        } else {
+            machine.devices().pm().pressPowerButton();
+        }
+        return "";
+    }
+
+    private String infoAcpi() {
+        if (machine.tables().acpiTables().isEmpty()) {
+            return "no ACPI tables (-no-acpi)\n";
+        }
+        StringBuilder sb = new StringBuilder();
+        machine.tables().acpiTables().forEach(t -> sb.append(t).append('\n'));
+        return sb.toString();
+    }
+
     private String infoStatus() {
+        if (machine.suspended()) {
+            return "VM status: paused (suspended)\n";
+        }
         if (machine.ended()) {
             return "VM status: shutdown (" + machine.result().orElseThrow().message() + ")\n";
         }
