@@ -145,17 +145,28 @@ final class MachineDebugTarget implements DebugTarget {
     }
 
     /**
-     * On kvm_pvm the guest runs in KVM's instruction emulator, which single-steps and honours
-     * execution breakpoints (DR0-3) but never checks data breakpoints (measured on such a host).
+     * What KVM_SET_GUEST_DEBUG really does on this host, measured once (at the first attach) on a
+     * throwaway VM: hosts accept the ioctl but differ in what then stops the guest.
      */
     @Override
     public java.util.List<String> attachNotes() {
-        String module = dev.jkvm.vmm.host.KvmModule.detect().module();
-        if (module.equals("kvm_pvm")) {
-            return java.util.List.of("this host's KVM (kvm_pvm) runs the guest in its instruction emulator: watchpoints"
-                    + " (Z2/Z3/Z4) are set but never fire; breakpoints and single-step work");
+        java.util.List<String> missing = probe().missing();
+        if (missing.isEmpty()) {
+            return java.util.List.of();
         }
-        return java.util.List.of();
+        String why = dev.jkvm.vmm.host.KvmModule.detect().module().equals("kvm_pvm")
+                ? " (kvm_pvm runs the guest in KVM's instruction emulator)" : "";
+        return java.util.List.of("this host's KVM accepts KVM_SET_GUEST_DEBUG but never stops the guest for: "
+                + String.join(", ", missing) + why + "; measured at attach");
+    }
+
+    private dev.jkvm.vmm.gdb.GuestDebugProbe probe;
+
+    synchronized dev.jkvm.vmm.gdb.GuestDebugProbe probe() {
+        if (probe == null) {
+            probe = dev.jkvm.vmm.gdb.GuestDebugProbe.run(SharedKvm.get());
+        }
+        return probe;
     }
 
     @Override

@@ -49,7 +49,12 @@ class BundledGuestsTest {
             String text = report.format();
             assertTrue(text.contains("triple fault (KVM_EXIT_SHUTDOWN)"), text);
             assertTrue(text.contains("RIP="), text);
-            assertTrue(text.matches("(?s).*code at [0-9a-f]+: 0f 0b.*"), text); // the ud2 that started it
+            if (text.contains("KVM reset this vCPU before reporting the shutdown")) {
+                // AMD SVM: the report can only show the reset state (the reset vector's far jump)
+                assertTrue(text.matches("(?s).*RIP=000000000000fff0.*code at [0-9a-f]*fff0: ea .*"), text);
+            } else {
+                assertTrue(text.matches("(?s).*code at [0-9a-f]+: 0f 0b.*"), text); // the ud2 that started it
+            }
         }
     }
 

@@ -79,6 +79,12 @@ public record ExitReport(int vcpu, int exitReason, long rip, String headline, Li
             default -> "unexpected exit " + KvmConstants.exitReasonName(exitReason) + " (" + exitReason + ")";
         };
         Segment cs = sregs.cs();
+        if (exitReason == KvmConstants.KVM_EXIT_SHUTDOWN && regs.rip() == 0xfff0 && cs.base() == 0xffff0000L) {
+            // AMD's SVM leaves the guest state undefined after a shutdown intercept, so KVM resets
+            // the vCPU before it reports the exit: these are reset values, not the faulting state.
+            details.add("KVM reset this vCPU before reporting the shutdown (AMD SVM): the registers below are"
+                    + " its reset state, not where it faulted");
+        }
         details.add(String.format("RIP=%016x CS=%04x (base %x) %s", regs.rip(), cs.selector(), cs.base(), mode(sregs)));
         details.add(String.format("RAX=%016x RBX=%016x RCX=%016x RDX=%016x", regs.rax(), regs.rbx(), regs.rcx(), regs.rdx()));
         details.add(String.format("RSI=%016x RDI=%016x RBP=%016x RSP=%016x", regs.rsi(), regs.rdi(), regs.rbp(), regs.rsp()));

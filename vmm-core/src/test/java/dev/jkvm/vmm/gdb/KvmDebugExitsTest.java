@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -98,6 +99,20 @@ class KvmDebugExitsTest {
 
     private static final boolean NATIVE = hostRunsGuestsNatively();
 
+    /**
+     * What this host's KVM really delivers (QEMU's software SVM, in scripts/in-vm, has SVM but
+     * delivers no debug intercept): where a feature is missing, each test checks that nothing
+     * stops the guest, which is what the stub tells a debugger at attach.
+     */
+    private static final GuestDebugProbe DEBUG = GuestDebugProbe.run(dev.jkvm.vmm.SharedKvm.get());
+
+    /** Runs armed and checks the guest was not stopped for the debugger (the feature is missing here). */
+    private void assertNotStopped(boolean stepping) {
+        arm(stepping);
+        int reason = cpu.run();
+        assertTrue(reason != KvmConstants.KVM_EXIT_DEBUG, "a debug exit where the probe found none: " + exitDescription(reason));
+    }
+
     private GuestDebug arm(boolean stepping) {
         GuestDebug debug = commands.guestDebug(stepping);
         cpu.setGuestDebug(debug.control(), debug.debugreg());
@@ -159,6 +174,10 @@ class KvmDebugExitsTest {
     void softwareBreakpointStopsWithRipOnTheInt3() {
         load(0x1000, NOP, NOP, NOP, NOP, HLT);
         assertEquals("OK", reply("Z0,1002,1"));
+        if (!DEBUG.softwareBreakpoints()) {
+            assertNotStopped(false);
+            return;
+        }
         assertEquals(new StopReason.SoftwareBreakpoint(0x1002), runIntoInt3());
         assertEquals(0x1002, cpu.regs().rip());
         assertEquals("90", reply("m1002,1"));
@@ -167,6 +186,10 @@ class KvmDebugExitsTest {
     @Test
     void singleStepStopsAfterOneInstruction() {
         load(0x1000, NOP, NOP, HLT);
+        if (!DEBUG.singleStep()) {
+            assertNotStopped(true);
+            return;
+        }
         assertEquals(new StopReason.SingleStep(), runArmed(true));
         assertEquals(0x1001, cpu.regs().rip());
         assertEquals(new StopReason.SingleStep(), runArmed(true));
@@ -177,6 +200,10 @@ class KvmDebugExitsTest {
     void hardwareBreakpointStopsBeforeTheInstruction() {
         load(0x1000, NOP, NOP, NOP, NOP, HLT);
         assertEquals("OK", reply("Z1,1003,1"));
+        if (!DEBUG.hardwareBreakpoints()) {
+            assertNotStopped(false);
+            return;
+        }
         assertEquals(new StopReason.HardwareBreakpoint(0x1003), runArmed(false));
         assertEquals(0x1003, cpu.regs().rip());
     }
@@ -187,11 +214,11 @@ class KvmDebugExitsTest {
         load(0x1000, (byte) 0x88, (byte) 0x04, (byte) 0x25, (byte) 0x02, (byte) 0x20, (byte) 0, (byte) 0, NOP, HLT);
         assertEquals("OK", reply("Z2,2000,4"));
         cpu.setRegs(new Regs(0x77, 0, 0, 0, 0, 0, 0x8000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x1000, 0x2));
-        if (NATIVE) {
+        if (DEBUG.watchpoints()) {
             assertEquals(new StopReason.Watchpoint(BreakpointKind.WRITE, 0x2000), runArmed(false));
             assertEquals(0x1007, cpu.regs().rip());
         } else {
-            // KVM's emulator does not check data breakpoints: the write happens, nothing stops.
+            // KVM's emulator (kvm_pvm) and QEMU's SVM do not stop on data breakpoints: the write happens.
             arm(false);
             int reason = cpu.run();
             assertEquals(KvmConstants.KVM_EXIT_HLT, reason, exitDescription(reason));
@@ -205,6 +232,10 @@ class KvmDebugExitsTest {
         load(0x1000, NOP, NOP, (byte) 0xcc, NOP, HLT);
         load(0x1100, HLT);
         assertEquals("OK", reply("Z0,1004,1")); // a breakpoint elsewhere makes KVM intercept every #BP
+        if (!DEBUG.softwareBreakpoints()) {
+            assertNotStopped(false); // nothing is intercepted: the guest has its own #BP anyway
+            return;
+        }
         assertNull(runIntoInt3(), "the int3 at 0x1002 is the guest's");
         assertEquals(0x1002, cpu.regs().rip());
         if (!NATIVE) {
