@@ -81,6 +81,17 @@ for via in pic ioapic; do
     check "echo via=$via" $PASS $st '^echo ready$' '^echo: HELLO WORLD$' '^echo: QUIT$' '^echo bye$'
 done
 
+# acpi: SeaBIOS's tables (ACPI 1.0 RSDP, FADT revision 1); S3 wakes on the RTC alarm.
+qemu acpi "" -smp 4,maxcpus=8 -m 256M
+check "acpi" $PASS $st '^rsdp addr=0x[0-9a-f]+ rev=0 oem="BOCHS " .* checksum=ok$' '^table sig=APIC .* checksum=ok$' \
+    '^madt cpus=8 enabled=4 ' '^madt iso bus=0 irq=0 gsi=2 flags=0x0$' \
+    '^fadt rev=1 sci=9 smi_cmd=0xb2 pm1a_evt=0x600 pm1a_cnt=0x604 pm_tmr=0x608 pm_tmr_len=4 tmr_val_ext=0 ' \
+    '^sleep s3=1 s5=0$' '^pmtimer ticks=[0-9]+ interval_ms=100 rate_hz=[0-9]+ ' '^acpi ok$'
+qemu acpi "power=s5" -m 256M
+check "acpi power=s5" 0 $st '^s5 now$'
+qemu acpi "power=s3" -m 256M
+check "acpi power=s3 (RTC alarm wakes, SeaBIOS jumps to the FACS vector)" $PASS $st '^s3 now$' '^woke up$'
+
 # reboot: without -no-reboot QEMU resets and boots the kernel again each time
 timeout "$T" qemu-system-x86_64 -accel "$ACCEL" -cpu "$CPU" -display none -serial stdio -net none \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "$IMG/reboot.elf" </dev/null >"$out.raw" 2>/dev/null

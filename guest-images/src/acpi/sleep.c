@@ -1,0 +1,194 @@
+/*
+ * sleep.c - entering S5 (soft off) and S3 (suspend to RAM) as an OS does:
+ * SLP_TYP from the DSDT's \_Sx package into PM1a_CNT, then SLP_EN
+ * (ACPI 6.3, 7.4.2 / 16.1.3: two writes, SCI_EN kept as read).
+ *
+ * For S3 the kernel also does what a resume needs: a waking routine in low
+ * memory (wake.S) whose address goes into FACS.firmware_waking_vector, and
+ * a wake event: the CMOS RTC alarm 2 seconds ahead (AIE in status B), with
+ * RTC_EN in PM1_EN unless the FADT says the RTC wake status is not in the
+ * fixed registers (FIX_RTC).
+ */
+#include "acpi.h"
+
+#define WAKE_ADDR 0x6000ull
+#define WAKE_AHEAD_SECONDS 2
+#define RTC_ALARM_SECONDS 0x01
+#define RTC_ALARM_MINUTES 0x03
+#define RTC_ALARM_HOURS   0x05
+#define RTC_B_AIE  0x20
+#define RTC_B_SET  0x80
+#define RTC_B_BIN  0x04
+#define RTC_B_24H  0x02
+
+extern char wake_start[], wake_end[], wake_long[], wake_cr3[], wake_stack[], wake_entry[];
+
+/* Written before sleeping, compared after: memory kept across S3. */
+static volatile uint64_t s3_marker;
+#define S3_MARKER 0x6b656570206d656dull     /* "mem keep" */
+static uint32_t image_sum;
+static struct acpi_pm resume_pm;
+static uint8_t resume_stack[16384] __attribute__((aligned(16)));
+
+static void sleep_enter(const struct acpi_pm *pm, int slp_typ)
+{
+    uint16_t cnt = inw(pm->pm1a_cnt) & ~(PM1_CNT_SLP_TYP_MASK | PM1_CNT_SLP_EN);
+    cnt |= (uint16_t)(slp_typ << PM1_CNT_SLP_TYP_SHIFT);
+    outw(pm->pm1a_cnt, cnt);
+    outw(pm->pm1a_cnt, cnt | PM1_CNT_SLP_EN);
+}
+
+/* Gives the VMM time to stop the vCPU; the line only comes if it does not. */
+static void wait_then_fail(const char *what, unsigned seconds)
+{
+    for (unsigned i = 0; i < seconds * 10; i++)
+        pit_delay_us(100000);
+    fail("%s", what);
+}
+
+void sleep_s5(const struct acpi_pm *pm, int slp_typ)
+{
+    kprintf("s5 now\n");
+    sleep_enter(pm, slp_typ);
+    wait_then_fail("s5 did not power off", 5);
+}
+
+static uint8_t rtc_encode(unsigned v, uint8_t status_b)
+{
+    return (status_b & RTC_B_BIN) ? (uint8_t)v : (uint8_t)((v / 10) << 4 | (v % 10));
+}
+
+/* Hours as the RTC keeps them: 24-hour, or 1-12 with bit 7 for PM. */
+static uint8_t rtc_encode_hour(unsigned h, uint8_t status_b)
+{
+    if (status_b & RTC_B_24H)
+        return rtc_encode(h, status_b);
+    unsigned h12 = h % 12 == 0 ? 12 : h % 12;
+    return rtc_encode(h12, status_b) | (h >= 12 ? 0x80 : 0);
+}
+
+static void rtc_arm_alarm(unsigned ahead)
+{
+    struct rtc_time now;
+    rtc_read(&now);
+    unsigned s = now.second + ahead, m = now.minute, h = now.hour;
+    m += s / 60;
+    s %= 60;
+    h += m / 60;
+    m %= 60;
+    h %= 24;
+    uint8_t b = cmos_read(RTC_STATUS_B);
+    cmos_write(RTC_STATUS_B, b & ~RTC_B_AIE);
+    cmos_write(RTC_ALARM_SECONDS, rtc_encode(s, b));
+    cmos_write(RTC_ALARM_MINUTES, rtc_encode(m, b));
+    cmos_write(RTC_ALARM_HOURS, rtc_encode_hour(h, b));
+    uint8_t c = cmos_read(RTC_STATUS_C);      /* reading clears the pending flags */
+    cmos_write(RTC_STATUS_B, (b & ~RTC_B_SET) | RTC_B_AIE);
+    kprintf("rtc alarm now=%02u:%02u:%02u at=%02u:%02u:%02u status_b=0x%02x status_c_was=0x%02x\n", now.hour,
+            now.minute, now.second, h, m, s, cmos_read(RTC_STATUS_B), c);
+}
+
+static uint32_t kernel_image_sum(void)
+{
+    extern char __kernel_start[], __bss_start[];
+    uint32_t sum = 0;
+    for (const uint32_t *p = (const uint32_t *)__kernel_start; p < (const uint32_t *)__bss_start; p++)
+        sum = sum * 31 + *p;
+    return sum;
+}
+
+static void *wake_field(char *field)
+{
+    return (void *)(WAKE_ADDR + (uint64_t)(field - wake_start));
+}
+
+/*
+ * The waking routine's page tables: the first GiB identity-mapped with
+ * 2 MiB pages, in low memory next to it rather than the kernel's own (in
+ * .bss), so that the routine reaches long mode even when the kernel's
+ * memory was not kept - and s3_resumed can say so instead of a triple
+ * fault. (QEMU re-copies a -kernel ELF's segment, .bss included, into RAM
+ * at every system reset, a wake from S3 too.)
+ */
+#define WAKE_PML4 0x7000ull
+#define WAKE_PDPT 0x8000ull
+#define WAKE_PD   0x9000ull
+#define PTE_P  0x1ull
+#define PTE_RW 0x2ull
+#define PTE_PS 0x80ull
+
+static void build_wake_page_tables(void)
+{
+    uint64_t *pml4 = (uint64_t *)WAKE_PML4, *pdpt = (uint64_t *)WAKE_PDPT, *pd = (uint64_t *)WAKE_PD;
+    memset(pml4, 0, 4096);
+    memset(pdpt, 0, 4096);
+    pml4[0] = WAKE_PDPT | PTE_P | PTE_RW;
+    pdpt[0] = WAKE_PD | PTE_P | PTE_RW;
+    for (uint64_t i = 0; i < 512; i++)
+        pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_PS;
+}
+
+static uint64_t kernel_cr3;
+
+/* Back in long mode after S3 (resume=long), on the waking routine's page
+ * tables and stack; every device was reset. Nothing in the kernel's
+ * memory is trusted before the marker says it was kept. */
+static NORETURN void s3_resumed(void)
+{
+    serial_init();
+    if (s3_marker != S3_MARKER) {
+        kprintf("s3 resumed memory=LOST marker=0x%lx\n", s3_marker);
+        fail("s3 the kernel's memory was not kept across suspend");
+    }
+    __asm__ volatile("mov %0, %%cr3" :: "r"(kernel_cr3) : "memory");
+    idt_load();
+    const struct acpi_pm *pm = &resume_pm;
+    uint16_t sts = inw(pm->pm1a_evt), en = inw(pm->pm1a_evt + pm->pm1_evt_len / 2);
+    uint16_t cnt = inw(pm->pm1a_cnt);
+    bool kept = kernel_image_sum() == image_sum;
+    kprintf("s3 resumed pm1_sts=0x%x wak_sts=%d rtc_sts=%d pm1_en=0x%x pm1_cnt=0x%x memory=%s\n", sts,
+            (sts & PM1_STS_WAK) != 0, (sts & PM1_STS_RTC) != 0, en, cnt, kept ? "kept" : "CHANGED");
+    outw(pm->pm1a_evt, PM1_STS_WAK | PM1_STS_RTC);     /* write 1 to clear */
+    if (!kept)
+        fail("s3 the kernel image changed across suspend");
+    if (!(sts & PM1_STS_WAK))
+        fail("s3 resumed without PM1_STS.WAK_STS");
+    exit_pass();
+}
+
+void sleep_s3(const struct acpi_pm *pm, uint64_t facs_addr, int slp_typ, bool resume_long)
+{
+    struct acpi_facs *facs = (struct acpi_facs *)facs_addr;
+    if (!facs) {
+        problem("s3 needs a FACS for the waking vector");
+        return;
+    }
+    memcpy((void *)WAKE_ADDR, wake_start, (size_t)(wake_end - wake_start));
+    build_wake_page_tables();
+    kernel_cr3 = read_cr3();
+    *(uint64_t *)wake_field(wake_cr3) = WAKE_PML4;
+    *(uint64_t *)wake_field(wake_stack) = (uint64_t)(resume_stack + sizeof(resume_stack));
+    *(uint64_t *)wake_field(wake_entry) = (uint64_t)s3_resumed;
+    *(uint8_t *)wake_field(wake_long) = resume_long;
+    resume_pm = *pm;
+    s3_marker = S3_MARKER;
+    image_sum = kernel_image_sum();
+
+    facs->firmware_waking_vector = (uint32_t)WAKE_ADDR;
+    facs->x_firmware_waking_vector = 0;
+    kprintf("s3 slp_typ=%d waking_vector=0x%x facs=0x%lx resume=%s\n", slp_typ, facs->firmware_waking_vector,
+            facs_addr, resume_long ? "long" : "real");
+
+    rtc_arm_alarm(WAKE_AHEAD_SECONDS);
+    uint16_t en_port = pm->pm1a_evt + pm->pm1_evt_len / 2;
+    outw(pm->pm1a_evt, PM1_STS_WAK | PM1_STS_RTC);
+    bool rtc_en = !(pm->fadt_flags & FADT_F_FIX_RTC);
+    if (rtc_en)
+        outw(en_port, inw(en_port) | PM1_EN_RTC);
+    kprintf("s3 rtc_en=%d pm1_sts=0x%x pm1_en=0x%x\n", rtc_en, inw(pm->pm1a_evt), inw(en_port));
+
+    kprintf("s3 now\n");
+    __asm__ volatile("wbinvd" ::: "memory");
+    sleep_enter(pm, slp_typ);
+    wait_then_fail("s3 did not suspend", 10);
+}
