@@ -250,6 +250,21 @@ public final class AcpiPmBlock {
         }
     }
 
+    /** Whether the guest enabled wake-up by the RTC alarm (PM1_EN.RTC_EN). */
+    public boolean rtcWakeEnabled() {
+        synchronized (lock) {
+            return (pm1Enable & RTC_STS) != 0;
+        }
+    }
+
+    /** The RTC alarm fired: RTC_STS, and the SCI if RTC_EN is set (as the PIIX4 routes it). */
+    public void rtcAlarm() {
+        synchronized (lock) {
+            pm1Status |= RTC_STS;
+            updateSciLocked();
+        }
+    }
+
     /** Sets WAK_STS, as waking from a sleep state does (no SCI by itself). */
     public void wake() {
         synchronized (lock) {

@@ -27,6 +27,7 @@ import dev.jkvm.vmm.firmware.PlatformDescription;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.MemoryMap;
 import dev.jkvm.vmm.serial.SerialConsole;
+import dev.jkvm.vmm.serial.SerialSocket;
 import dev.jkvm.vmm.stats.VcpuCounters;
 import dev.jkvm.vmm.stats.VcpuReport;
 import dev.jkvm.vmm.vcpu.Vcpu;
@@ -71,7 +72,8 @@ public final class Machine implements AutoCloseable {
     private final GuestMemory memory;
     private final PortBus ports = new PortBus();
     private final MmioBus mmio = new MmioBus();
-    private final SerialConsole serial;
+    private final List<SerialConsole> consoles = new ArrayList<>();
+    private final List<AutoCloseable> serialBackends = new ArrayList<>();
     private final PcDevices devices;
     private final CpuidPlan cpuid;
     private final PlatformDescription platform;
@@ -112,18 +114,37 @@ public final class Machine implements AutoCloseable {
             if (config.memPrealloc()) {
                 memory.prealloc();
             }
-            serial = new SerialConsole(config.serial().openSink());
-            devs = new PcDevices(ports, this::irqLine, systemControl(), serial.uartSink(), map, config.topology(),
+            List<java.io.OutputStream> sinks = new ArrayList<>();
+            for (SerialBackend b : config.serials()) {
+                java.io.OutputStream sink = b.openSink();
+                if (b instanceof SerialBackend.File) {
+                    serialBackends.add(sink);
+                }
+                SerialConsole console = new SerialConsole(sink);
+                consoles.add(console);
+                sinks.add(console.uartSink());
+            }
+            devs = new PcDevices(ports, this::irqLine, systemControl(), sinks, map, config.topology(),
                     status -> stop(RunResult.of(RunResult.Reason.DEBUG_EXIT, status,
                             "the guest wrote " + (status >> 1) + " to the debug-exit port")));
             devices = devs;
-            serial.attach(devices.com1());
+            for (int i = 0; i < consoles.size(); i++) {
+                consoles.get(i).attach(devices.com(i));
+                if (config.serials().get(i) instanceof SerialBackend.Unix u) {
+                    SerialSocket socket = SerialSocket.listen(u.path(), consoles.get(i));
+                    serialBackends.add(socket);
+                    consoles.get(i).forwardTo(socket.sink());
+                }
+            }
             if (config.logUnimplemented()) {
                 UnimplementedLog unimp = new UnimplementedLog(line -> log.accept(line));
                 ports.setUnhandledAccessListener(unimp::port);
                 mmio.setUnhandledAccessListener(unimp::mmio);
             }
-            platform = PlatformDescription.pc(config.topology(), map).withS3(config.s3());
+            platform = PlatformDescription.pc(config.topology(), map).withS3(config.s3())
+                    .withSerialPorts(List.of(dev.jkvm.vmm.firmware.SerialPort.COM1, dev.jkvm.vmm.firmware.SerialPort.COM2,
+                            dev.jkvm.vmm.firmware.SerialPort.COM3, dev.jkvm.vmm.firmware.SerialPort.COM4)
+                            .subList(0, config.serials().size()));
             tables = FirmwareTables.layOut(platform, config.acpi(), true);
             e820 = E820.of(map, List.of(
                     E820.Entry.reserved(tables.reservedBase(), E820.EBDA_START - tables.reservedBase()),
@@ -145,10 +166,16 @@ public final class Machine implements AutoCloseable {
             if (gdbStub != null) {
                 gdbServer = GdbServer.start(config.gdb().orElseThrow(), gdbStub, line -> log.accept("jkvm: " + line));
             }
+        } catch (java.io.IOException e) {
+            serialBackends.forEach(b -> closeQuietly(b));
+            closeQuietly(gdbServer, session, kern, devs, mem);
+            throw new JkvmException("-serial: cannot listen: " + e.getMessage(), e);
         } catch (KvmException e) {
+            serialBackends.forEach(b -> closeQuietly(b));
             closeQuietly(gdbServer, kern, devs, mem);
             throw new JkvmException(e.getMessage(), e);
         } catch (RuntimeException | Error e) {
+            serialBackends.forEach(b -> closeQuietly(b));
             closeQuietly(gdbServer, session, kern, devs, mem);
             throw e;
         }
@@ -230,7 +257,10 @@ public final class Machine implements AutoCloseable {
     private IrqLine irqLine(int irq) {
         return level -> {
             if (suspended && level && irq == PlatformDescription.RTC_IRQ) {
-                wakeup(); // the alarm the guest armed before it suspended
+                if (devices.pm().rtcWakeEnabled()) {
+                    devices.pm().rtcAlarm();
+                    wakeup(); // the alarm the guest armed, and enabled as a wake event, before it suspended
+                }
                 return;
             }
             VmSession s = session;
@@ -285,7 +315,12 @@ public final class Machine implements AutoCloseable {
 
     /** COM1, host side: the transcript, line waits, input. */
     public SerialConsole serial() {
-        return serial;
+        return consoles.getFirst();
+    }
+
+    /** COM{@code n + 1}, host side. */
+    public SerialConsole serial(int n) {
+        return consoles.get(n);
     }
 
     /** The guest's e820 map, as every table and loader gives it. */
@@ -495,7 +530,7 @@ public final class Machine implements AutoCloseable {
         } catch (RuntimeException e) {
             reports = List.of();
         }
-        finalResult = end.with(serial.transcript(), reports);
+        finalResult = end.with(serial().transcript(), reports);
         finished.countDown();
     }
 
@@ -525,7 +560,7 @@ public final class Machine implements AutoCloseable {
             return false;
         }
         synchronized (sessionLock) {
-            devices.reset();
+            devices.resetForResume();
             devices.pm().wake(); // WAK_STS, as the chipset sets it on resume
             VmSession next = new VmSession(kvm, memory, ports, mmio, cpuid, counters, config.vcpuAffinity(), config.irqchip(),
                     gdbStub == null ? null : new GdbHook(gdbStub));
@@ -677,6 +712,13 @@ public final class Machine implements AutoCloseable {
             session.close();
         }
         devices.close();
+        for (AutoCloseable b : serialBackends) {
+            try {
+                b.close();
+            } catch (Exception e) {
+                // a file or socket that will not close is no reason to keep the rest open
+            }
+        }
         memory.close();
         if (kernel != null) {
             kernel.close();

@@ -32,7 +32,8 @@ import java.util.TreeMap;
  * @param topology vCPUs and their grouping ({@code -smp}); default one vCPU
  * @param cpu the CPU model and feature list ({@code -cpu}); default {@code qemu64}
  * @param firmware the ROM the vCPU starts in ({@code -bios}); default the bundled {@code hello}
- * @param serial where COM1's output goes and its input comes from; default standard I/O
+ * @param serials the serial ports COM1 to COM4 ({@code -serial}, once per port) and where each one's
+ *     output goes and input comes from; default COM1 on standard I/O
  * @param timeout how long {@link Machine#run()} lets the guest run ({@code -timeout}); null for no limit
  * @param vcpuAffinity host CPUs per vCPU index ({@code -vcpu-affinity}); empty for none
  * @param monitor where the monitor listens ({@code -monitor}); default none
@@ -53,7 +54,7 @@ import java.util.TreeMap;
  *     {@code -global PIIX4_PM.disable_s3=1}
  */
 public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topology, String cpu, Firmware firmware,
-                            SerialBackend serial, Duration timeout, Map<Integer, BitSet> vcpuAffinity,
+                            List<SerialBackend> serials, Duration timeout, Map<Integer, BitSet> vcpuAffinity,
                             MonitorSpec monitor, StatsFormat stats, boolean noReboot, boolean logUnimplemented,
                             List<Path> readConfig, boolean irqchip, Optional<Kernel> kernel,
                             Optional<dev.jkvm.vmm.gdb.GdbEndpoint> gdb, boolean startPaused, boolean acpi,
@@ -68,7 +69,10 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         Objects.requireNonNull(topology, "topology");
         Objects.requireNonNull(cpu, "cpu");
         Objects.requireNonNull(firmware, "firmware");
-        Objects.requireNonNull(serial, "serial");
+        serials = List.copyOf(serials);
+        if (serials.isEmpty() || serials.size() > 4) {
+            throw new IllegalArgumentException("-serial: a PC has one to four serial ports, not " + serials.size());
+        }
         Objects.requireNonNull(monitor, "monitor");
         Objects.requireNonNull(stats, "stats");
         if (memoryBytes <= MemoryMap.HIGH_RAM_START || memoryBytes % MemoryMap.PAGE != 0) {
@@ -91,6 +95,11 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
             throw new IllegalArgumentException("kernel-irqchip=off: a machine without interrupt controllers has one vCPU"
                     + " (application processors need INIT/SIPI), not " + topology.cpus());
         }
+    }
+
+    /** COM1's backend. */
+    public SerialBackend serial() {
+        return serials.getFirst();
     }
 
     /**
@@ -152,7 +161,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         b.topology = topology;
         b.cpu = cpu;
         b.firmware = firmware;
-        b.serial = serial;
+        b.serials = new ArrayList<>(serials);
         b.timeout = timeout;
         b.vcpuAffinity = new TreeMap<>(vcpuAffinity);
         b.monitor = monitor;
@@ -178,7 +187,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         private Topology topology = Topology.SINGLE;
         private String cpu = DEFAULT_CPU;
         private Firmware firmware = Firmware.DEFAULT;
-        private SerialBackend serial = SerialBackend.stdio();
+        private List<SerialBackend> serials = new ArrayList<>();
         private Duration timeout;
         private Map<Integer, BitSet> vcpuAffinity = new TreeMap<>();
         private MonitorSpec monitor = new MonitorSpec.None();
@@ -231,9 +240,15 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
             return this;
         }
 
-        /** {@code -serial}. */
+        /** COM1 only, on {@code serial}. */
         public Builder serial(SerialBackend serial) {
-            this.serial = serial;
+            this.serials = new ArrayList<>(List.of(serial));
+            return this;
+        }
+
+        /** {@code -serial}: the next port (COM1, then COM2, ...). */
+        public Builder addSerial(SerialBackend serial) {
+            this.serials.add(serial);
             return this;
         }
 
@@ -346,7 +361,8 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
                 kernel = new Kernel(kernel.image(), initrd != null ? initrd : kernel.initrd(),
                         append != null ? append : kernel.append());
             }
-            return new MachineConfig(memoryBytes, memPrealloc, topology, cpu, firmware, serial, timeout, vcpuAffinity,
+            return new MachineConfig(memoryBytes, memPrealloc, topology, cpu, firmware,
+                    serials.isEmpty() ? List.of(SerialBackend.stdio()) : serials, timeout, vcpuAffinity,
                     monitor, stats, noReboot, logUnimplemented, readConfig, irqchip, Optional.ofNullable(kernel),
                     Optional.ofNullable(gdb), startPaused, acpi, s3 != null ? s3 : acpi);
         }

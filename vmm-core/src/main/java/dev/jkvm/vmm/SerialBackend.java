@@ -1,19 +1,26 @@
 package dev.jkvm.vmm;
 
+import java.io.FileOutputStream;
+import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.Path;
 
 /**
- * Where the guest's COM1 output goes.
+ * Where a serial port's output goes and its input comes from ({@code -serial}, as QEMU spells it).
  *
  * <pre>{@code
  * SerialBackend.stdio();                    // -serial stdio, the default with -nographic
- * SerialBackend.none();                     // -serial none
+ * SerialBackend.none();                     // -serial none (and null)
+ * SerialBackend.file(Path.of("com1.log"));  // -serial file:com1.log
+ * SerialBackend.unix(Path.of("/tmp/s"));    // -serial unix:/tmp/s,server,nowait
  * SerialBackend.stream(new ByteArrayOutputStream());  // embedding: collect it
  * }</pre>
+ *
+ * <p>Whatever the backend, the machine also keeps the transcript ({@code machine.serial()}).
  */
 public sealed interface SerialBackend {
 
-    /** The process's standard output. */
+    /** The process's standard output (and, for COM1, standard input). */
     static SerialBackend stdio() {
         return Stdio.INSTANCE;
     }
@@ -23,17 +30,69 @@ public sealed interface SerialBackend {
         return None.INSTANCE;
     }
 
+    /** A file, created or truncated. */
+    static SerialBackend file(Path path) {
+        return new File(path);
+    }
+
+    /** A Unix socket jkvm listens on; one client at a time reads the output and writes the input. */
+    static SerialBackend unix(Path path) {
+        return new Unix(path);
+    }
+
     /** A stream the embedding program supplies (jkvm does not close it). */
     static SerialBackend stream(OutputStream out) {
         return new Stream(out);
     }
 
-    /** The stream the port transmits into (not to be closed by the machine: it may be a caller's). */
+    /**
+     * QEMU's {@code -serial} syntax: {@code stdio}, {@code mon:stdio}, {@code none}, {@code null},
+     * {@code file:PATH}, {@code unix:PATH[,server][,nowait]}.
+     *
+     * @throws JkvmException naming what is wrong
+     */
+    static SerialBackend parse(String spec) {
+        if (spec.equals("stdio") || spec.equals("mon:stdio")) {
+            return stdio();
+        }
+        if (spec.equals("none") || spec.equals("null")) {
+            return none();
+        }
+        if (spec.startsWith("file:") && spec.length() > 5) {
+            return file(Path.of(spec.substring(5)));
+        }
+        if (spec.startsWith("unix:")) {
+            String[] parts = spec.substring(5).split(",");
+            for (int i = 1; i < parts.length; i++) {
+                if (!parts[i].equals("server") && !parts[i].equals("nowait") && !parts[i].equals("server=on")
+                        && !parts[i].equals("wait=off")) {
+                    throw new JkvmException("-serial " + spec + ": unsupported option '" + parts[i] + "' (server,nowait)");
+                }
+            }
+            if (!parts[0].isEmpty()) {
+                return unix(Path.of(parts[0]));
+            }
+        }
+        throw new JkvmException("-serial " + spec + ": unsupported serial backend (stdio, none, file:PATH, unix:PATH,server,nowait)");
+    }
+
+    /**
+     * The stream the port transmits into. The machine closes what it opened (files, sockets) when
+     * it closes, and never a caller's stream or standard output.
+     */
     default OutputStream openSink() {
         return switch (this) {
-            case Stdio s -> new java.io.FileOutputStream(java.io.FileDescriptor.out);
+            case Stdio s -> new FileOutputStream(java.io.FileDescriptor.out);
             case None n -> OutputStream.nullOutputStream();
             case Stream s -> s.out();
+            case File f -> {
+                try {
+                    yield new FileOutputStream(f.path().toFile());
+                } catch (IOException e) {
+                    throw new JkvmException("-serial file:" + f.path() + ": cannot open: " + e.getMessage());
+                }
+            }
+            case Unix u -> OutputStream.nullOutputStream(); // the socket side is wired by the machine
         };
     }
 
@@ -42,6 +101,14 @@ public sealed interface SerialBackend {
 
     /** Nowhere. */
     enum None implements SerialBackend { INSTANCE }
+
+    /** A file. */
+    record File(Path path) implements SerialBackend {
+    }
+
+    /** A Unix socket server. */
+    record Unix(Path path) implements SerialBackend {
+    }
 
     /** A caller's stream. */
     record Stream(OutputStream out) implements SerialBackend {

@@ -119,7 +119,7 @@ class AcpiGuestTest {
         line("fadt x_gpe0 space=1 bit_width=32 bit_offset=0 access_size=\\d addr=0xafe0");
         // No SMI_CMD: always in ACPI mode.
         line("pm1 sts=0x[0-9a-f]+ en=0x0 cnt=0x[0-9a-f]+ sci_en=1");
-        line("sleep s3=none s5=0");
+        line("sleep s3=1 s5=0"); // S3 offered by default, as QEMU
     }
 
     @Test
@@ -148,5 +148,56 @@ class AcpiGuestTest {
         List<String> args = new ArrayList<>(List.of(MACHINE));
         args.addAll(List.of("-append", append));
         return args.toArray(String[]::new);
+    }
+
+    @Test
+    void s3SuspendsAndTheRtcAlarmResumesAtTheWakingVectorWithMemoryKept() {
+        try (Machine m = DevicesGuestTest.machine(withAppend("power=s3 resume=long"))) {
+            List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+            m.onLog(log::add);
+            RunResult r = m.run(WAIT);
+            assertEquals(33, r.exitStatus(), r.message() + "\n" + r.serialTail(10));
+            assertTrue(r.serial().contains("sleep s3=1"), r.serial()); // \_S3 is offered, as QEMU does
+            assertTrue(r.serial().contains("s3 now\r\nwoke up"), r.serialTail(5));
+            line("s3 resumed pm1_sts=0x[0-9a-f]+ wak_sts=1 rtc_sts=1 .* memory=kept", r.serial());
+            assertTrue(log.stream().anyMatch(l -> l.contains("resuming from S3 at the waking vector 0x6000")), log.toString());
+        }
+    }
+
+    @Test
+    void systemWakeupEndsTheSuspensionAndInfoStatusShowsIt() throws InterruptedException {
+        // An alarm far ahead: only the monitor's system_wakeup can end this sleep in time.
+        try (Machine m = DevicesGuestTest.machine(withAppend("power=s3"))) {
+            m.start();
+            assertTrue(m.serial().awaitLine(Pattern.compile("s3 now"), WAIT).isPresent(), m.serial().tail(5));
+            dev.jkvm.vmm.monitor.Monitor mon = new dev.jkvm.vmm.monitor.Monitor(m);
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (!m.suspended() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals("VM status: paused (suspended)\n", mon.execute("info status"));
+            mon.execute("system_wakeup");
+            RunResult r = m.run(WAIT);
+            assertEquals(33, r.exitStatus(), r.serialTail(10));
+            assertTrue(r.serial().contains("woke up"), r.serialTail(5));
+        }
+    }
+
+    @Test
+    void withoutAcpiTheGuestFindsNoRsdp() {
+        List<String> args = new ArrayList<>(List.of(MACHINE));
+        args.add("-no-acpi");
+        try (Machine m = DevicesGuestTest.machine(args.toArray(String[]::new))) {
+            RunResult r = m.run(WAIT);
+            assertEquals(35, r.exitStatus(), r.serialTail(10)); // the kernel fails: no tables to check
+            assertTrue(r.serial().contains("rsdp"), r.serial());
+            assertTrue(m.tables().acpiTables().isEmpty());
+        }
+    }
+
+    private static String line(String regex, String text) {
+        Matcher m = Pattern.compile("(?m)^" + regex + "$").matcher(text);
+        assertTrue(m.find(), "no line matching " + regex + " in:\n" + text);
+        return m.group();
     }
 }

@@ -16,8 +16,9 @@ import dev.jkvm.vmm.firmware.PmPorts;
  * devices), 8042 when the keyboard controller is there, VGA Not Present (there is no VGA), MSI Not
  * Supported unless the platform says otherwise, and a CMOS RTC.
  *
- * <p>Flags: WBINVD (works), PROC_C1 (HLT), SLP_BUTTON (no sleep button), FIX_RTC (no RTC wake
- * status in PM1), RESET_REG_SUP, TMR_VAL_EXT for a 32-bit PM timer. PWR_BUTTON is clear: the power
+ * <p>Flags: WBINVD (works), PROC_C1 (HLT), SLP_BUTTON (no sleep button), RESET_REG_SUP,
+ * TMR_VAL_EXT for a 32-bit PM timer. FIX_RTC is clear: the RTC wake status is in PM1 (RTC_STS and
+ * RTC_EN, as on the PIIX4), which is how an S3 guest arms its wake-up. PWR_BUTTON is clear: the power
  * button is the fixed-feature one (PM1 PWRBTN_STS/EN), as on QEMU.
  */
 final class Fadt {
@@ -94,7 +95,7 @@ final class Fadt {
         w.u8(p.reset().value()); // RESET_VALUE
         w.u16(0); // ARM_BOOT_ARCH
         w.u8(MINOR_REVISION); // FADT Minor Version
-        w.u64(facs); // X_FIRMWARE_CTRL
+        w.u64(0); // X_FIRMWARE_CTRL: at most one of it and FIRMWARE_CTRL may be set; the FACS is below 4 GiB
         w.u64(dsdt); // X_DSDT
         GenericAddress.systemIo(pm.pm1aEvent(), pm.pm1aEventLength() * 8, GenericAddress.WORD).writeTo(w);
         GenericAddress.NONE.writeTo(w); // X_PM1b_EVT_BLK
@@ -116,7 +117,7 @@ final class Fadt {
     }
 
     static int flags(PlatformDescription p) {
-        return F_WBINVD | F_PROC_C1 | F_SLP_BUTTON | F_FIX_RTC | F_RESET_REG_SUP
+        return F_WBINVD | F_PROC_C1 | F_SLP_BUTTON | F_RESET_REG_SUP
                 | (p.pm().timer32Bit() ? F_TMR_VAL_EXT : 0);
     }
 }

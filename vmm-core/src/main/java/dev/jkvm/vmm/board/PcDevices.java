@@ -26,7 +26,8 @@ import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
 
 /**
- * The PC's legacy devices, as jkvm puts them on the port bus: COM1 at 0x3f8 (IRQ 4), the CMOS
+ * The PC's legacy devices, as jkvm puts them on the port bus: COM1-COM4 at 0x3f8/0x2f8/0x3e8/0x2e8
+ * (IRQ 4/3/4/3), the CMOS
  * RTC at 0x70 (IRQ 8), the i8042 at 0x60/0x64 (IRQ 1/12), fw_cfg at 0x510, PCI configuration
  * mechanism #1 at 0xcf8/0xcfc with an i440FX host bridge, the reset registers (0x92, 0xcf9),
  * POST codes at 0x80, QEMU's isa-debug-exit at 0xf4, and the ACPI PM block at 0x600 (SCI on
@@ -35,9 +36,9 @@ import java.util.function.IntFunction;
  */
 public final class PcDevices implements AutoCloseable {
 
-    /** COM1. */
-    public static final int COM1_BASE = 0x3f8;
-    public static final int COM1_IRQ = 4;
+    /** COM1 to COM4: their ports and ISA interrupts, as on a PC. */
+    public static final int[] COM_BASES = {0x3f8, 0x2f8, 0x3e8, 0x2e8};
+    public static final int[] COM_IRQS = {4, 3, 4, 3};
     /** QEMU's isa-debug-exit default iobase. */
     public static final int DEBUG_EXIT_PORT = 0xf4;
     /**
@@ -51,7 +52,7 @@ public final class PcDevices implements AutoCloseable {
     }
 
     private final ExecutorDeviceScheduler scheduler = new ExecutorDeviceScheduler();
-    private final Uart16550 com1;
+    private final List<Uart16550> coms = new ArrayList<>();
     private final CmosRtc cmos;
     private final FwCfg fwCfg;
     private final I8042 i8042;
@@ -66,9 +67,11 @@ public final class PcDevices implements AutoCloseable {
      * @param irqs the machine's interrupt lines by ISA IRQ number
      * @param debugExit called with the status {@code (v << 1) | 1} when the guest writes v to 0xf4
      */
-    public PcDevices(PortBus bus, IntFunction<IrqLine> irqs, SystemControl control, OutputStream com1Sink,
+    public PcDevices(PortBus bus, IntFunction<IrqLine> irqs, SystemControl control, List<OutputStream> comSinks,
                      MemoryMap memory, Topology topology, IntConsumer debugExit) {
-        com1 = new Uart16550("COM1", com1Sink, irqs.apply(COM1_IRQ));
+        for (int i = 0; i < comSinks.size(); i++) {
+            coms.add(new Uart16550("COM" + (i + 1), comSinks.get(i), irqs.apply(COM_IRQS[i])));
+        }
         cmos = new CmosRtc(new CmosMachineInfo(memory.ramBelow4g(), memory.ramAbove4g(), topology.cpus()), scheduler,
                 irqs.apply(PlatformDescription.RTC_IRQ));
         fwCfg = new FwCfg(memory.ramSize(), topology.cpus(), topology.maxCpus());
@@ -78,7 +81,9 @@ public final class PcDevices implements AutoCloseable {
         cf9 = new ResetControlRegister(control);
         pm = new AcpiPmBlock(PM_CONFIG, control, irqs.apply(PlatformDescription.SCI_IRQ), System::nanoTime, scheduler);
 
-        add(bus, COM1_BASE, 8, COM1_IRQ, com1);
+        for (int i = 0; i < coms.size(); i++) {
+            add(bus, COM_BASES[i], 8, COM_IRQS[i], coms.get(i));
+        }
         add(bus, 0x70, 2, PlatformDescription.RTC_IRQ, cmos);
         i8042.registerOn(bus);
         listed.add(new Listed("0x60,0x64", PlatformDescription.KEYBOARD_IRQ, i8042.dataPort()));
@@ -100,7 +105,12 @@ public final class PcDevices implements AutoCloseable {
 
     /** COM1. */
     public Uart16550 com1() {
-        return com1;
+        return coms.getFirst();
+    }
+
+    /** COM{@code n + 1}. */
+    public Uart16550 com(int n) {
+        return coms.get(n);
     }
 
     /** fw_cfg, for the boot code to add files. */
@@ -125,13 +135,26 @@ public final class PcDevices implements AutoCloseable {
 
     /** Resets every device as a PC reset does (CMOS RAM and time are kept). */
     public void reset() {
-        com1.reset();
+        coms.forEach(Uart16550::reset);
         cmos.reset();
         i8042.reset();
         pci.reset();
         portA.reset();
         cf9.reset();
         pm.reset();
+    }
+
+    /**
+     * What resuming from S3 resets: the devices that lose power while the PC sleeps. The PM block
+     * (its registers live in the suspend well, so the guest's wake enables and the wake status
+     * survive) and the CMOS (battery-backed) are kept.
+     */
+    public void resetForResume() {
+        coms.forEach(Uart16550::reset);
+        i8042.reset();
+        pci.reset();
+        portA.reset();
+        cf9.reset();
     }
 
     /** {@code info devices}: one line per device with its ports, IRQ and state. */

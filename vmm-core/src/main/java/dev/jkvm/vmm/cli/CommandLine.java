@@ -3,6 +3,7 @@ package dev.jkvm.vmm.cli;
 import dev.jkvm.vmm.Firmware;
 import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.MachineConfig;
+import dev.jkvm.vmm.SerialBackend;
 import dev.jkvm.vmm.cpu.CpuModels;
 import dev.jkvm.vmm.cpu.CpuOption;
 import dev.jkvm.vmm.cpu.SmpOption;
@@ -46,8 +47,8 @@ public final class CommandLine {
                 (b, v) -> { }));
         options.put("timeout", new Option("SECONDS", "end the guest after SECONDS (exit status 124)",
                 (b, v) -> b.timeout(parseTimeout(v))));
-        options.put("serial", new Option("stdio|none", "where COM1 goes (default stdio)",
-                (b, v) -> b.serial(parseSerial(v))));
+        options.put("serial", new Option("stdio|none|file:PATH|unix:PATH,server,nowait",
+                "the next serial port, COM1 to COM4 (default: COM1 on stdio)", (b, v) -> b.addSerial(SerialBackend.parse(v))));
         options.put("smp", new Option("[cpus=]n[,maxcpus=m][,sockets=s][,dies=d][,cores=c][,threads=t]",
                 "the vCPUs and their topology (default 1)", (b, v) -> b.topology(SmpOption.parse(v))));
         options.put("cpu", new Option("MODEL[,+feat][,-feat][,feat=on|off][,enforce][,kvm=off]",
@@ -144,14 +145,6 @@ public final class CommandLine {
         }
         CpuOption.parse(config.cpu(), models);
         return new Invocation.Run(config);
-    }
-
-    private static dev.jkvm.vmm.SerialBackend parseSerial(String v) {
-        return switch (v) {
-            case "stdio", "mon:stdio" -> dev.jkvm.vmm.SerialBackend.stdio();
-            case "none", "null" -> dev.jkvm.vmm.SerialBackend.none();
-            default -> throw new JkvmException("-serial " + v + ": unsupported serial backend (stdio, none)");
-        };
     }
 
     private static MachineConfig.MonitorSpec parseMonitor(String v) {

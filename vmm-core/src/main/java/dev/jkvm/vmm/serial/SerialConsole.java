@@ -31,7 +31,7 @@ public final class SerialConsole {
     /** How much transcript is kept: the most recent bytes beyond this are dropped from the front. */
     public static final int TRANSCRIPT_LIMIT = 4 << 20;
 
-    private final OutputStream sink;
+    private volatile OutputStream sink;
     private final Object lock = new Object();
     private final ByteArrayOutputStream transcript = new ByteArrayOutputStream();
     private final List<String> lines = new ArrayList<>();
@@ -45,6 +45,11 @@ public final class SerialConsole {
     /** @param sink where transmitted bytes go besides the transcript (standard output, a file, nothing) */
     public SerialConsole(OutputStream sink) {
         this.sink = sink;
+    }
+
+    /** Sends what the guest transmits to {@code out} instead of the backend given at construction. */
+    public void forwardTo(OutputStream out) {
+        this.sink = out;
     }
 
     /** The stream the UART transmits into. */
