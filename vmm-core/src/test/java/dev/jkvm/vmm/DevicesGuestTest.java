@@ -24,8 +24,10 @@ class DevicesGuestTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     static Machine machine(String... args) {
-        List<String> all = new ArrayList<>(List.of("-serial", "none"));
-        all.addAll(List.of(args));
+        List<String> all = new ArrayList<>(List.of(args));
+        if (!all.contains("-serial")) {
+            all.addAll(List.of("-serial", "none")); // the machine keeps the transcript anyway
+        }
         return Machine.create(((Invocation.Run) CommandLine.parse(all.toArray(String[]::new))).config());
     }
 
