@@ -39,10 +39,11 @@ public final class Bench {
     static final List<String> GROUPS = List.of("exits", "kernel", "lifecycle", "vcpus", "e2e", "alloc", "overcommit", "jmh");
 
     /** The knobs of one invocation. */
-    record Options(boolean quick, Set<String> only, int reps, Path out, Path cBinary, Path launcher) {
+    record Options(boolean quick, Set<String> only, int reps, int exitReps, Path out, Path cBinary, Path launcher) {
 
+        /** Short runs, many of them, interleaved: on a noisy shared host both sides then see the same noise. */
         int exitIterations() {
-            return quick ? 20_000 : 100_000;
+            return quick ? 10_000 : 30_000;
         }
 
         int lifecycleCount() {
@@ -87,10 +88,11 @@ public final class Bench {
                     default -> throw new IllegalArgumentException(a + ": unknown option (--quick, --only, --reps, --out, --c, --jkvm)");
                 }
             }
+            int exitReps = reps > 0 ? reps : quick ? 5 : 11;
             if (reps < 0) {
                 reps = quick ? 3 : 5;
             }
-            return new Options(quick, only, reps, out, c, launcher.toAbsolutePath());
+            return new Options(quick, only, reps, exitReps, out, c, launcher.toAbsolutePath());
         }
 
         private static String value(String[] args, int i, String option) {
@@ -193,53 +195,53 @@ public final class Bench {
 
     // ---- exits -------------------------------------------------------------------------------
 
-    private record ExitCase(String name, int kase, boolean cSide) {
+    /** @param bindings run jkvm's side on {@link BindingsLoop} instead of a Machine */
+    private record ExitCase(String name, int kase, boolean bindings) {
     }
 
     private void exits(Path rom, long tscKhz) {
         int n = options.exitIterations();
+        int reps = options.exitReps();
         List<ExitCase> cases = List.of(
-                new ExitCase("port out 0x99", BenchGuest.PORT_OUT, true),
-                new ExitCase("port in 0x99", BenchGuest.PORT_IN, true),
-                new ExitCase("mmio write 0xe0000000", BenchGuest.MMIO_WRITE, true),
-                new ExitCase("mmio read 0xe0000000", BenchGuest.MMIO_READ, true),
-                new ExitCase("empty loop (no exit)", BenchGuest.EMPTY_LOOP, true));
+                new ExitCase("port out 0x99", BenchGuest.PORT_OUT, false),
+                new ExitCase("port in 0x99", BenchGuest.PORT_IN, false),
+                new ExitCase("mmio write 0xe0000000", BenchGuest.MMIO_WRITE, false),
+                new ExitCase("mmio read 0xe0000000", BenchGuest.MMIO_READ, false),
+                new ExitCase("hlt (jkvm: bindings loop)", BenchGuest.HLT, true),
+                new ExitCase("port out, bindings loop", BenchGuest.PORT_OUT, true),
+                new ExitCase("empty loop (no exit)", BenchGuest.EMPTY_LOOP, false));
         progress("exits: warming jkvm up");
-        JkvmExits.run(rom, BenchGuest.PORT_OUT, Math.min(n, 20_000), false);
-        JkvmExits.run(rom, BenchGuest.MMIO_READ, Math.min(n, 20_000), false);
+        JkvmExits.run(rom, BenchGuest.PORT_OUT, 20_000, false);
+        JkvmExits.run(rom, BenchGuest.MMIO_READ, 20_000, false);
         BindingsLoop.run(rom, BenchGuest.HLT, 5_000);
-        Map<String, double[][]> samples = new LinkedHashMap<>();
-        for (int rep = 0; rep < options.reps(); rep++) {
-            progress("exits: repetition " + (rep + 1) + " of " + options.reps());
+        double[][][] s = new double[cases.size()][3][reps];
+        for (int rep = 0; rep < reps; rep++) {
+            progress("exits: repetition " + (rep + 1) + " of " + reps + " (" + n + " iterations per run)");
             boolean cFirst = rep % 2 == 0;
-            for (ExitCase ec : cases) {
-                double[][] s = samples.computeIfAbsent(ec.name(), k -> new double[2][options.reps()]);
+            for (int i = 0; i < cases.size(); i++) {
+                ExitCase ec = cases.get(i);
+                double[][] v = s[i];
                 int r = rep;
-                pair(cFirst,
-                        () -> s[0][r] = JkvmExits.run(rom, ec.kase(), n, false).microsPerIteration(tscKhz),
-                        () -> s[1][r] = c.exits(rom, ec.kase(), n, false).microsPerIteration(tscKhz));
+                pair(cFirst, () -> {
+                    ExitRun run = ec.bindings() ? BindingsLoop.run(rom, ec.kase(), n) : JkvmExits.run(rom, ec.kase(), n, false);
+                    v[0][r] = run.microsPerIteration(tscKhz);
+                    v[2][r] = run.outsideNanosPerExit();
+                }, () -> v[1][r] = c.exits(rom, ec.kase(), n, false).microsPerIteration(tscKhz));
             }
-            double[][] hlt = samples.computeIfAbsent("hlt (jkvm: bindings loop)", k -> new double[2][options.reps()]);
-            double[][] floor = samples.computeIfAbsent("port out, bindings loop", k -> new double[2][options.reps()]);
-            int r = rep;
-            pair(cFirst,
-                    () -> hlt[0][r] = BindingsLoop.run(rom, BenchGuest.HLT, n).microsPerIteration(tscKhz),
-                    () -> hlt[1][r] = c.exits(rom, BenchGuest.HLT, n, false).microsPerIteration(tscKhz));
-            pair(cFirst,
-                    () -> floor[0][r] = BindingsLoop.run(rom, BenchGuest.PORT_OUT, n).microsPerIteration(tscKhz),
-                    () -> floor[1][r] = c.exits(rom, BenchGuest.PORT_OUT, n, false).microsPerIteration(tscKhz));
         }
-        samples.forEach((name, s) -> {
-            boolean diagnostic = name.startsWith("empty") || name.contains("bindings loop") && !name.startsWith("hlt");
-            String note = switch (name) {
-                case "empty loop (no exit)" -> "dec+jnz only: KVM emulates the guest's instructions on this host";
-                case "hlt (jkvm: bindings loop)" -> "a Machine ends the run at HLT without irqchip: jkvm side is kvm-bindings + GuestMemory in a Java loop";
-                case "port out, bindings loop" -> "FFM floor: the same exit with kvm-bindings alone, no Machine";
-                default -> "Machine, kernel-irqchip=off, 2 MiB";
+        for (int i = 0; i < cases.size(); i++) {
+            ExitCase ec = cases.get(i);
+            boolean diagnostic = ec.kase() == BenchGuest.EMPTY_LOOP || ec.bindings() && ec.kase() != BenchGuest.HLT;
+            String note = switch (ec.kase()) {
+                case BenchGuest.EMPTY_LOOP -> "dec+jnz only, no exit: what the loop costs (KVM emulates guest code on this host)";
+                case BenchGuest.HLT -> "a Machine ends its run at HLT without irqchip: jkvm side is kvm-bindings + GuestMemory in a Java loop";
+                default -> ec.bindings() ? "FFM floor: the same exit with kvm-bindings alone, no Machine"
+                        : String.format(Locale.ROOT, "Machine, irqchip off, 2 MiB; jkvm outside KVM_RUN %s ns/exit",
+                                Format.number(Samples.median(s[i][2])));
             };
-            rows.add(new Row("exits", name, "us/iter", samples(s[0]), samples(s[1]), "C",
+            rows.add(new Row("exits", ec.name(), "us/iter", samples(s[i][0]), samples(s[i][1]), "C",
                     diagnostic ? Target.NONE : Target.ratioAtMost(1.05), "", note));
-        });
+        }
     }
 
     /** Runs the two sides in the order of this repetition. */
@@ -261,10 +263,10 @@ public final class Bench {
 
     private void inKernel(Path rom) {
         int n = options.exitIterations();
-        double[][] cpuid = new double[2][options.reps()];
-        double[][] pit = new double[2][options.reps()];
-        for (int rep = 0; rep < options.reps(); rep++) {
-            progress("in-kernel exits: repetition " + (rep + 1) + " of " + options.reps());
+        double[][] cpuid = new double[2][options.exitReps()];
+        double[][] pit = new double[2][options.exitReps()];
+        for (int rep = 0; rep < options.exitReps(); rep++) {
+            progress("in-kernel exits: repetition " + (rep + 1) + " of " + options.exitReps());
             int r = rep;
             boolean cFirst = rep % 2 == 0;
             pair(cFirst,
@@ -282,26 +284,41 @@ public final class Bench {
 
     // ---- allocation -------------------------------------------------------------------------
 
+    /**
+     * Bytes per exit on the vCPU thread. The thread also runs the machine's halt watcher's looks at
+     * the vCPU (a kick, then KVM_GET_MP_STATE and KVM_GET_REGS on the vCPU thread, ~10 per second),
+     * which allocate; a run of the empty loop (no exits, only those looks) gives their cost per
+     * look, and what the exit runs allocated beyond that is what the exits allocated.
+     */
     private void allocation(Path rom) {
-        int n = options.quick() ? 50_000 : 200_000;
+        int n = options.quick() ? 50_000 : 150_000;
+        progress("allocation: the halt watcher's looks alone (empty loop, no exits)");
+        JkvmExits.Allocation idle = JkvmExits.allocation(rom, BenchGuest.EMPTY_LOOP, n * 8);
+        double perLook = idle.loopInterruptions() == 0 ? 0 : (double) idle.loopBytes() / idle.loopInterruptions();
+        notes.add(String.format(Locale.ROOT, "halt watcher: %d B on the vCPU thread over %d looks and %d exits with no guest exits"
+                + " (%.0f B per look)", idle.loopBytes(), idle.loopInterruptions(), idle.loopExits(), perLook));
         int[] cases = {BenchGuest.PORT_OUT, BenchGuest.PORT_IN, BenchGuest.MMIO_WRITE, BenchGuest.MMIO_READ};
         String[] names = {"port out 0x99", "port in 0x99", "mmio write 0xe0000000", "mmio read 0xe0000000"};
         for (int i = 0; i < cases.length; i++) {
-            if (options.quick() && i > 0) {
+            if (options.quick() && i > 1) {
                 break;
             }
             progress("allocation: " + names[i] + ", " + n + " exits");
             JkvmExits.Allocation a = JkvmExits.allocation(rom, cases[i], n);
-            String alloc = String.format(Locale.ROOT, "loop %s B/exit, run %s B/exit",
-                    Format.number(a.loopBytesPerExit()), Format.number(a.runBytesPerExit()));
-            rows.add(new Row("alloc", names[i] + ": vCPU thread", "B/exit", Samples.of(a.loopBytesPerExit()), Samples.NONE, "",
+            double exitBytes = Math.max(0, a.loopBytes() - perLook * a.loopInterruptions());
+            double perExit = a.loopExits() == 0 ? Double.NaN : exitBytes / a.loopExits();
+            String alloc = String.format(Locale.ROOT, "exits %s B/exit, thread %s B/exit, run %s B/exit",
+                    Format.number(perExit), Format.number(a.loopBytesPerExit()), Format.number(a.runBytesPerExit()));
+            rows.add(new Row("alloc", names[i] + ": per exit", "B/exit", Samples.of(perExit), Samples.NONE, "",
                     Target.valueAtMost(0), alloc, String.format(Locale.ROOT,
-                    "%d B over %d exits and %d kicks (halt-watcher looks) on \"CPU 0/KVM\"; whole JVM create..close %d B for %d exits",
-                    a.loopBytes(), a.loopExits(), a.loopInterruptions(), a.runBytes(), a.runExits())));
+                    "\"CPU 0/KVM\" allocated %d B over %d exits and %d halt-watcher looks (%.0f B each);"
+                            + " whole JVM create..close %d B for %d exits",
+                    a.loopBytes(), a.loopExits(), a.loopInterruptions(), perLook, a.runBytes(), a.runExits())));
             for (int j = 0; j < rows.size(); j++) {
                 Row r = rows.get(j);
                 if (r.group().equals("exits") && r.name().equals(names[i])) {
-                    rows.set(j, new Row(r.group(), r.name(), r.unit(), r.jkvm(), r.baseline(), r.baselineName(), r.target(), alloc, r.note()));
+                    rows.set(j, new Row(r.group(), r.name(), r.unit(), r.jkvm(), r.baseline(), r.baselineName(), r.target(),
+                            Format.number(perExit) + " B/exit", r.note()));
                 }
             }
         }

@@ -57,7 +57,8 @@ public final class JkvmExits {
         }
         long cycles = BenchGuest.le64(m.readPhysical(BenchGuest.RESULT_TSC, 8));
         long exits = r.vcpus().isEmpty() ? -1 : r.vcpus().get(0).user().total();
-        return new ExitRun(n, cycles, wallNanos, exits);
+        long outside = r.vcpus().isEmpty() ? -1 : r.vcpus().get(0).user().nanosOutside();
+        return new ExitRun(n, cycles, wallNanos, exits, outside);
     }
 
     /**
@@ -77,28 +78,21 @@ public final class JkvmExits {
             setUp(m, kase, n);
             m.start();
             Thread vcpu = findThread(VCPU0_THREAD);
-            long firstBytes = -1;
-            long firstExits = 0;
-            long firstInterrupted = 0;
-            while (!m.ended()) {
+            JkvmExits.sleep(100); // the guest is in its loop by then
+            long firstExits = m.vcpus().get(0).counters().snapshot().total();
+            long firstInterrupted = m.vcpus().get(0).counters().snapshot().interruptions();
+            long firstBytes = vcpu == null || m.ended() ? -1 : mx.getThreadAllocatedBytes(vcpu.threadId());
+            while (firstBytes >= 0 && !m.ended()) {
                 sleep(50);
                 long exitsNow = m.vcpus().get(0).counters().snapshot().total();
                 long interruptedNow = m.vcpus().get(0).counters().snapshot().interruptions();
-                long bytes = vcpu == null ? -1 : mx.getThreadAllocatedBytes(vcpu.threadId());
+                long bytes = mx.getThreadAllocatedBytes(vcpu.threadId());
                 if (bytes < 0 || m.ended()) {
-                    break;
+                    break; // the thread is gone: keep the last sample taken while it ran
                 }
-                if (firstBytes < 0) {
-                    if (exitsNow > 1000) { // in the loop: past the start-up's first exits
-                        firstBytes = bytes;
-                        firstExits = exitsNow;
-                        firstInterrupted = interruptedNow;
-                    }
-                } else {
-                    loopBytes = bytes - firstBytes;
-                    loopExits = exitsNow - firstExits;
-                    probes = interruptedNow - firstInterrupted;
-                }
+                loopBytes = bytes - firstBytes;
+                loopExits = exitsNow - firstExits;
+                probes = interruptedNow - firstInterrupted;
             }
             RunResult r = m.run(RUN_LIMIT);
             exits = r.vcpus().isEmpty() ? 0 : r.vcpus().get(0).user().total();
