@@ -8,7 +8,7 @@ public final class Format {
     private Format() {
     }
 
-    /** {@code 8.31}, {@code 123.4}, {@code 4567}, {@code 0.0123}; {@code -} for NaN. */
+    /** {@code 8.31}, {@code 123.4}, {@code 4567}, {@code 0.0123}, {@code 0.3}; {@code -} for NaN. */
     public static String number(double v) {
         if (Double.isNaN(v)) {
             return "-";
@@ -26,7 +26,8 @@ public final class Format {
         if (a >= 1) {
             return String.format(Locale.ROOT, "%.2f", v);
         }
-        return String.format(Locale.ROOT, "%.3g", v);
+        String s = String.format(Locale.ROOT, "%.3g", v);
+        return s.contains("e") ? s : s.replaceFirst("0+$", "").replaceFirst("\\.$", "");
     }
 
     /** A ratio as {@code 1.03x}; {@code -} for NaN. */

@@ -57,8 +57,8 @@ class ReportTest {
         assertEquals(4, lines.size());
         assertTrue(lines.get(0).startsWith("group  case"));
         assertTrue(lines.get(1).matches("[- ]+"));
-        assertEquals("exits  port out     us/iter   8.80    8.00 C      1.10x  <= 1.05x  MISS +4.8%  0 B/exit", lines.get(2));
-        assertEquals("e2e    hello: wall  s        0.260  -                 -  <= 0.3    ok", lines.get(3));
+        assertEquals("exits  port out     us/iter  8.80    8.00 C      1.10x  <= 1.05x  MISS +4.8%  0 B/exit", lines.get(2));
+        assertEquals("e2e    hello: wall  s        0.26         -          -  <= 0.3    ok", lines.get(3));
     }
 
     @Test
