@@ -284,19 +284,13 @@ public final class Bench {
 
     // ---- allocation -------------------------------------------------------------------------
 
-    /**
-     * Bytes per exit on the vCPU thread. The thread also runs the machine's halt watcher's looks at
-     * the vCPU (a kick, then KVM_GET_MP_STATE and KVM_GET_REGS on the vCPU thread, ~10 per second),
-     * which allocate; a run of the empty loop (no exits, only those looks) gives their cost per
-     * look, and what the exit runs allocated beyond that is what the exits allocated.
-     */
+    /** Bytes per exit on the vCPU thread (see {@link JkvmExits#allocation}), per exit case. */
     private void allocation(Path rom) {
-        int n = options.quick() ? 50_000 : 150_000;
-        progress("allocation: the halt watcher's looks alone (empty loop, no exits)");
-        JkvmExits.Allocation idle = JkvmExits.allocation(rom, BenchGuest.EMPTY_LOOP, n * 8);
-        double perLook = idle.loopInterruptions() == 0 ? 0 : (double) idle.loopBytes() / idle.loopInterruptions();
-        notes.add(String.format(Locale.ROOT, "halt watcher: %d B on the vCPU thread over %d looks and %d exits with no guest exits"
-                + " (%.0f B per look)", idle.loopBytes(), idle.loopInterruptions(), idle.loopExits(), perLook));
+        int n = options.quick() ? 60_000 : 150_000;
+        progress("allocation: warming jkvm up (compiled code is what a long run executes)");
+        for (int kase : new int[] {BenchGuest.PORT_OUT, BenchGuest.PORT_IN, BenchGuest.MMIO_WRITE, BenchGuest.MMIO_READ}) {
+            JkvmExits.run(rom, kase, 30_000, false);
+        }
         int[] cases = {BenchGuest.PORT_OUT, BenchGuest.PORT_IN, BenchGuest.MMIO_WRITE, BenchGuest.MMIO_READ};
         String[] names = {"port out 0x99", "port in 0x99", "mmio write 0xe0000000", "mmio read 0xe0000000"};
         for (int i = 0; i < cases.length; i++) {
@@ -305,15 +299,16 @@ public final class Bench {
             }
             progress("allocation: " + names[i] + ", " + n + " exits");
             JkvmExits.Allocation a = JkvmExits.allocation(rom, cases[i], n);
-            double exitBytes = Math.max(0, a.loopBytes() - perLook * a.loopInterruptions());
-            double perExit = a.loopExits() == 0 ? Double.NaN : exitBytes / a.loopExits();
-            String alloc = String.format(Locale.ROOT, "exits %s B/exit, thread %s B/exit, run %s B/exit",
-                    Format.number(perExit), Format.number(a.loopBytesPerExit()), Format.number(a.runBytesPerExit()));
-            rows.add(new Row("alloc", names[i] + ": per exit", "B/exit", Samples.of(perExit), Samples.NONE, "",
+            double perExit = a.exitBytesPerExit();
+            String alloc = String.format(Locale.ROOT, "exit path %s B, vCPU thread %s B, whole run %s B per exit",
+                    Format.number(perExit), Format.number(a.threadBytesPerExit()), Format.number(a.runBytesPerExit()));
+            rows.add(new Row("alloc", names[i] + ": exit path", "B/exit", Samples.of(perExit), Samples.NONE, "",
                     Target.valueAtMost(0), alloc, String.format(Locale.ROOT,
-                    "\"CPU 0/KVM\" allocated %d B over %d exits and %d halt-watcher looks (%.0f B each);"
+                    "\"CPU 0/KVM\", 3 ms samples: median of %d look-free intervals (%d of them allocated anything; %d B over"
+                            + " %d exits in all of them); %d B in all over %d exits and %d halt-watcher looks (%s B per look);"
                             + " whole JVM create..close %d B for %d exits",
-                    a.loopBytes(), a.loopExits(), a.loopInterruptions(), perLook, a.runBytes(), a.runExits())));
+                    a.cleanIntervals(), a.allocatingIntervals(), a.cleanBytes(), a.cleanExits(), a.threadBytes(), a.threadExits(),
+                    a.looks(), Format.number(a.bytesPerLook()), a.runBytes(), a.runExits())));
             for (int j = 0; j < rows.size(); j++) {
                 Row r = rows.get(j);
                 if (r.group().equals("exits") && r.name().equals(names[i])) {
@@ -330,7 +325,7 @@ public final class Bench {
         int count = options.lifecycleCount();
         long memory = JkvmExits.MEMORY;
         progress("lifecycle: warming jkvm up");
-        JkvmLifecycle.vmNanos(rom, Math.max(10, count / 4));
+        JkvmLifecycle.vmNanos(rom, options.quick() ? 60 : 150); // the JIT: steady state is what an embedder sees
         double[][] s = new double[2][options.reps()];
         for (int rep = 0; rep < options.reps(); rep++) {
             progress("lifecycle: repetition " + (rep + 1) + " of " + options.reps() + " (" + count + " VMs each side)");
@@ -394,7 +389,7 @@ public final class Bench {
                 "whole process through the launcher (JVM flags, AOT cache)"));
         rows.add(new Row("e2e", "./jkvm -bios hello: peak RSS", "MB", samples(helloS[1]), Samples.NONE, "", Target.valueAtMost(60), "",
                 "wait4 ru_maxrss, MiB"));
-        String qemuNote = qemu.map(q -> "QEMU: " + String.join(" ", EndToEnd.qemu(q, Path.of("debug-exit.rom")).subList(1, 19)))
+        String qemuNote = qemu.map(q -> "QEMU: " + String.join(" ", EndToEnd.qemu(Path.of("qemu-system-x86_64"), Path.of("debug-exit.rom"))))
                 .orElse("QEMU is not installed: no baseline");
         rows.add(new Row("e2e", "debug-exit ROM: wall", "s", samples(dbg[0]), qemu.isPresent() ? samples(dbg[2]) : Samples.NONE,
                 "QEMU", Target.NONE, "", qemuNote));
