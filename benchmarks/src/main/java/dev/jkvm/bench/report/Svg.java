@@ -120,7 +120,7 @@ public final class Svg {
         }
         for (double x : xs) {
             double px = xPos(x, minLog, maxLog, left, plotWidth);
-            text(sb, (int) px, bottom + 16, "middle", 10, "normal", Format.number(x));
+            text(sb, (int) px, bottom + 16, "middle", 10, "normal", x == Math.rint(x) ? Long.toString((long) x) : Format.number(x));
         }
         text(sb, left + plotWidth / 2, bottom + 34, "middle", 12, "normal", xLabel);
         sb.append(String.format(Locale.ROOT,
