@@ -42,9 +42,14 @@ public record Target(Kind kind, double limit) {
     public String describe() {
         return switch (kind) {
             case NONE -> "";
-            case RATIO_AT_MOST -> "<= " + Format.number(limit) + "x";
-            case VALUE_AT_MOST -> "<= " + Format.number(limit);
+            case RATIO_AT_MOST -> "<= " + plain(limit) + "x";
+            case VALUE_AT_MOST -> "<= " + plain(limit);
         };
+    }
+
+    /** A limit as written: {@code 60}, {@code 1.05}, {@code 0.3}. */
+    static String plain(double v) {
+        return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
     }
 
     /** {@code ok}, {@code MISS +x%} (by how much the limit was passed), {@code n/a} or empty. */

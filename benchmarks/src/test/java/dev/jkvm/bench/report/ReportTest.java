@@ -48,6 +48,8 @@ class ReportTest {
         assertEquals("ok", Target.valueAtMost(0).verdict(Double.NaN, 0));
         assertEquals("n/a", Target.ratioAtMost(1.05).verdict(Double.NaN, 3));
         assertEquals("", Target.NONE.verdict(2, 2));
+        assertEquals("<= 60", Target.valueAtMost(60).describe());
+        assertEquals("<= 1.05x", Target.ratioAtMost(1.05).describe());
     }
 
     @Test
