@@ -162,6 +162,7 @@ public final class Bench {
             jmh();
         }
         host.put("load at end", HostInfo.read("/proc/loadavg"));
+        noiseFloor(rows).ifPresent(notes::add);
         Report report = new Report(host, rows, overcommit, "lock rounds/s", notes);
         System.out.println();
         System.out.print(Table.render(rows));
@@ -171,6 +172,29 @@ public final class Bench {
         }
         notes.forEach(n -> System.out.println("note: " + n));
         write(report);
+    }
+
+    /**
+     * The control rows (the empty loop and the exits KVM handles itself) involve no VMM code at
+     * all, so how far their ratio strays from 1 is this run's noise floor; the exit ratios can be
+     * read no finer than that.
+     */
+    static Optional<String> noiseFloor(List<Row> rows) {
+        double worst = -1;
+        String which = "";
+        for (Row r : rows) {
+            boolean control = r.group().equals("in-kernel") || r.name().startsWith("empty loop");
+            double d = Math.abs(r.ratio() - 1);
+            if (control && !Double.isNaN(d) && d > worst) {
+                worst = d;
+                which = r.name();
+            }
+        }
+        if (worst < 0) {
+            return Optional.empty();
+        }
+        return Optional.of(String.format(Locale.ROOT, "noise floor of this run: the control rows (no VMM code involved)"
+                + " differ by up to %.1f%% between the two sides (%s); read the exit ratios no finer than that", worst * 100, which));
     }
 
     private void write(Report report) throws IOException {

@@ -1,13 +1,18 @@
 package dev.jkvm.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.bench.report.Row;
+import dev.jkvm.bench.report.Samples;
 import dev.jkvm.bench.report.Series;
+import dev.jkvm.bench.report.Target;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/** The C baseline's output line, ExitRun's arithmetic and the overcommit table, on fixed inputs. */
+/** The C baseline's output line, ExitRun's arithmetic, the overcommit table, the noise floor and the options, on fixed inputs. */
 class CBaselineParseTest {
 
     @Test
@@ -40,6 +45,22 @@ class CBaselineParseTest {
         assertEquals(3, lines.size());
         assertEquals("overcommit (lock rounds/s)           k=1         k=2", lines.get(0));
         assertEquals("1 guest x k vCPUs                  990.0        1500", lines.get(2));
+    }
+
+    @Test
+    void noiseFloorIsTheWorstControlRow() {
+        Row exit = new Row("exits", "port out", "us",
+                Samples.of(2), Samples.of(1), "C",
+                Target.NONE, "", "");
+        Row empty = new Row("exits", "empty loop (no exit)", "us",
+                Samples.of(1.03), Samples.of(1), "C",
+                Target.NONE, "", "");
+        Row cpuid = new Row("in-kernel", "cpuid", "cycles",
+                Samples.of(95), Samples.of(100), "C",
+                Target.NONE, "", "");
+        String note = Bench.noiseFloor(List.of(exit, empty, cpuid)).orElseThrow();
+        assertTrue(note.contains("up to 5.0% between the two sides (cpuid)"), note);
+        assertEquals(Optional.empty(), Bench.noiseFloor(List.of(exit)));
     }
 
     @Test
