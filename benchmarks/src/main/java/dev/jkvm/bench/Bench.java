@@ -125,7 +125,16 @@ public final class Bench {
             System.exit(1);
             return;
         }
-        new Bench(options).runAll();
+        try {
+            new Bench(options).runAll();
+        } catch (IllegalStateException | dev.jkvm.vmm.JkvmException e) {
+            // A missing build, KVM or a guest that did not finish: one line, the trace on request.
+            System.err.println("bench: " + e.getMessage());
+            if (System.getenv("JKVM_DEBUG") != null) {
+                e.printStackTrace();
+            }
+            System.exit(1);
+        }
     }
 
     void runAll() throws Exception {
@@ -135,7 +144,8 @@ public final class Bench {
         host.forEach((k, v) -> System.out.println(k + ": " + v));
         System.out.println();
         Path exitsRom = BenchGuest.extract("bench-exits", roms);
-        long tscKhz = c.exits(exitsRom, BenchGuest.EMPTY_LOOP, 1, false).iterations() > 0 ? c.tscKhz() : 0;
+        c.exits(exitsRom, BenchGuest.EMPTY_LOOP, 1, false); // asks KVM for the guest's TSC rate
+        long tscKhz = c.tscKhz();
         host.put("guest TSC", tscKhz / 1000 + " MHz (KVM_GET_TSC_KHZ)");
         if (options.wants("exits")) {
             exits(exitsRom, tscKhz);

@@ -15,6 +15,7 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * JMH: one exit to jkvm and back, measured over a whole machine run of {@link #EXITS} exits
@@ -44,6 +45,12 @@ public class ExitBenchmark {
     @Setup
     public void extractRom() throws java.io.IOException {
         rom = BenchGuest.extract("bench-exits", Files.createTempDirectory("jkvm-jmh"));
+    }
+
+    @TearDown
+    public void deleteRom() throws java.io.IOException {
+        Files.deleteIfExists(rom);
+        Files.deleteIfExists(rom.getParent());
     }
 
     @Benchmark

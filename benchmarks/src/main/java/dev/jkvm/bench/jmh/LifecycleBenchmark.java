@@ -12,6 +12,7 @@ import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * JMH: one VM's life on jkvm (Machine.create with 2 MiB and one vCPU, kernel-irqchip=off; run to
@@ -31,6 +32,12 @@ public class LifecycleBenchmark {
     @Setup
     public void extractRom() throws java.io.IOException {
         rom = BenchGuest.extract("bench-exits", Files.createTempDirectory("jkvm-jmh"));
+    }
+
+    @TearDown
+    public void deleteRom() throws java.io.IOException {
+        Files.deleteIfExists(rom);
+        Files.deleteIfExists(rom.getParent());
     }
 
     @Benchmark
