@@ -1,0 +1,499 @@
+package dev.jkvm.bench;
+
+import dev.jkvm.bench.report.Format;
+import dev.jkvm.bench.report.Json;
+import dev.jkvm.bench.report.Report;
+import dev.jkvm.bench.report.Row;
+import dev.jkvm.bench.report.Samples;
+import dev.jkvm.bench.report.Series;
+import dev.jkvm.bench.report.Svg;
+import dev.jkvm.bench.report.Table;
+import dev.jkvm.bench.report.Target;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.DoubleSupplier;
+
+/**
+ * The benchmark harness behind {@code ./bench}: runs the C baseline and jkvm side by side,
+ * alternating which goes first in every repetition, takes the median of the repetitions, and
+ * prints the table (case, jkvm, baseline, jkvm/baseline, target, what jkvm allocated); writes
+ * {@code results.json}, {@code ratios.svg} and {@code overcommit.svg} to the output directory.
+ *
+ * <pre>
+ * java -cp ... dev.jkvm.bench.Bench [--quick] [--only exits,kernel,lifecycle,vcpus,e2e,alloc,overcommit,jmh]
+ *      [--reps N] [--out DIR] [--c PATH] [--jkvm PATH]
+ * </pre>
+ */
+public final class Bench {
+
+    static final List<String> GROUPS = List.of("exits", "kernel", "lifecycle", "vcpus", "e2e", "alloc", "overcommit", "jmh");
+
+    /** The knobs of one invocation. */
+    record Options(boolean quick, Set<String> only, int reps, int exitReps, Path out, Path cBinary, Path launcher) {
+
+        /** Short runs, many of them, interleaved: on a noisy shared host both sides then see the same noise. */
+        int exitIterations() {
+            return quick ? 10_000 : 30_000;
+        }
+
+        int lifecycleCount() {
+            return quick ? 30 : 100;
+        }
+
+        int vcpuCount() {
+            return quick ? 3 : 10;
+        }
+
+        Duration overcommitInterval() {
+            return quick ? Duration.ofMillis(500) : Duration.ofSeconds(2);
+        }
+
+        boolean wants(String group) {
+            return only.isEmpty() || only.contains(group);
+        }
+
+        static Options parse(String... args) {
+            boolean quick = false;
+            Set<String> only = new TreeSet<>();
+            int reps = -1;
+            Path out = Path.of("benchmarks/target/bench");
+            Path c = Path.of("benchmarks/target/bench-vmm");
+            Path launcher = Path.of("jkvm");
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                switch (a) {
+                    case "--quick" -> quick = true;
+                    case "--only" -> {
+                        for (String g : value(args, ++i, a).split(",")) {
+                            if (!GROUPS.contains(g)) {
+                                throw new IllegalArgumentException("--only " + g + ": unknown group (" + String.join(", ", GROUPS) + ")");
+                            }
+                            only.add(g);
+                        }
+                    }
+                    case "--reps" -> reps = Integer.parseInt(value(args, ++i, a));
+                    case "--out" -> out = Path.of(value(args, ++i, a));
+                    case "--c" -> c = Path.of(value(args, ++i, a));
+                    case "--jkvm" -> launcher = Path.of(value(args, ++i, a));
+                    default -> throw new IllegalArgumentException(a + ": unknown option (--quick, --only, --reps, --out, --c, --jkvm)");
+                }
+            }
+            int exitReps = reps > 0 ? reps : quick ? 5 : 11;
+            if (reps < 0) {
+                reps = quick ? 3 : 5;
+            }
+            return new Options(quick, only, reps, exitReps, out, c, launcher.toAbsolutePath());
+        }
+
+        private static String value(String[] args, int i, String option) {
+            if (i >= args.length) {
+                throw new IllegalArgumentException(option + ": requires an argument");
+            }
+            return args[i];
+        }
+    }
+
+    private final Options options;
+    private final CBaseline c;
+    private final Path roms;
+    private final List<Row> rows = new ArrayList<>();
+    private final List<Series> overcommit = new ArrayList<>();
+    private final List<String> notes = new ArrayList<>();
+
+    Bench(Options options) {
+        this.options = options;
+        this.c = new CBaseline(options.cBinary());
+        this.roms = options.out().resolve("roms");
+    }
+
+    public static void main(String[] args) throws Exception {
+        Options options;
+        try {
+            options = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("bench: " + e.getMessage());
+            System.exit(1);
+            return;
+        }
+        try {
+            new Bench(options).runAll();
+        } catch (IllegalStateException | dev.jkvm.vmm.JkvmException e) {
+            // A missing build, KVM or a guest that did not finish: one line, the trace on request.
+            System.err.println("bench: " + e.getMessage());
+            if (System.getenv("JKVM_DEBUG") != null) {
+                e.printStackTrace();
+            }
+            System.exit(1);
+        }
+    }
+
+    void runAll() throws Exception {
+        Map<String, String> host = HostInfo.describe();
+        host.put("mode", options.quick() ? "quick" : "full");
+        host.put("repetitions", Integer.toString(options.reps()));
+        host.forEach((k, v) -> System.out.println(k + ": " + v));
+        System.out.println();
+        Path exitsRom = BenchGuest.extract("bench-exits", roms);
+        c.exits(exitsRom, BenchGuest.EMPTY_LOOP, 1, false); // asks KVM for the guest's TSC rate
+        long tscKhz = c.tscKhz();
+        host.put("guest TSC", tscKhz / 1000 + " MHz (KVM_GET_TSC_KHZ)");
+        if (options.wants("exits")) {
+            exits(exitsRom, tscKhz);
+        }
+        if (options.wants("kernel")) {
+            inKernel(exitsRom);
+        }
+        if (options.wants("alloc")) {
+            allocation(exitsRom);
+        }
+        if (options.wants("lifecycle")) {
+            lifecycle(exitsRom);
+        }
+        if (options.wants("vcpus")) {
+            vcpus(exitsRom);
+        }
+        if (options.wants("e2e")) {
+            endToEnd();
+        }
+        if (options.wants("overcommit")) {
+            overcommit(BenchGuest.extract("bench-smp", roms));
+        }
+        if (options.wants("jmh")) {
+            jmh();
+        }
+        host.put("load at end", HostInfo.read("/proc/loadavg"));
+        noiseFloor(rows).ifPresent(notes::add);
+        Report report = new Report(host, rows, overcommit, "lock rounds/s", notes);
+        System.out.println();
+        System.out.print(Table.render(rows));
+        if (!overcommit.isEmpty()) {
+            System.out.println();
+            System.out.print(overcommitTable(overcommit));
+        }
+        notes.forEach(n -> System.out.println("note: " + n));
+        write(report);
+    }
+
+    /**
+     * The control rows (the empty loop and the exits KVM handles itself) involve no VMM code at
+     * all, so how far their ratio strays from 1 is this run's noise floor; the exit ratios can be
+     * read no finer than that.
+     */
+    static Optional<String> noiseFloor(List<Row> rows) {
+        double worst = -1;
+        String which = "";
+        for (Row r : rows) {
+            boolean control = r.group().equals("in-kernel") || r.name().startsWith("empty loop");
+            double d = Math.abs(r.ratio() - 1);
+            if (control && !Double.isNaN(d) && d > worst) {
+                worst = d;
+                which = r.name();
+            }
+        }
+        if (worst < 0) {
+            return Optional.empty();
+        }
+        return Optional.of(String.format(Locale.ROOT, "noise floor of this run: the control rows (no VMM code involved)"
+                + " differ by up to %.1f%% between the two sides (%s); read the exit ratios no finer than that", worst * 100, which));
+    }
+
+    private void write(Report report) throws IOException {
+        Path out = options.out();
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("results.json"), Json.write(report));
+        Files.writeString(out.resolve("ratios.svg"), Svg.ratioBars("jkvm / baseline, median of " + options.reps()
+                + " alternating repetitions (" + report.host().get("date") + ")", report.rows()));
+        System.out.println();
+        System.out.println("wrote " + out.resolve("results.json") + ", " + out.resolve("ratios.svg"));
+        if (!report.overcommit().isEmpty()) {
+            Files.writeString(out.resolve("overcommit.svg"), Svg.lines("Overcommit: spinlock workload on 2 host CPUs",
+                    "vCPUs (k)", "lock rounds per second, all vCPUs", report.overcommit()));
+            System.out.println("wrote " + out.resolve("overcommit.svg"));
+        }
+    }
+
+    /** A progress line on stderr, so the table on stdout stays clean. */
+    private static void progress(String s) {
+        System.err.println("bench: " + s);
+    }
+
+    // ---- exits -------------------------------------------------------------------------------
+
+    /** @param bindings run jkvm's side on {@link BindingsLoop} instead of a Machine */
+    private record ExitCase(String name, int kase, boolean bindings) {
+    }
+
+    private void exits(Path rom, long tscKhz) {
+        int n = options.exitIterations();
+        int reps = options.exitReps();
+        List<ExitCase> cases = List.of(
+                new ExitCase("port out 0x99", BenchGuest.PORT_OUT, false),
+                new ExitCase("port in 0x99", BenchGuest.PORT_IN, false),
+                new ExitCase("mmio write 0xe0000000", BenchGuest.MMIO_WRITE, false),
+                new ExitCase("mmio read 0xe0000000", BenchGuest.MMIO_READ, false),
+                new ExitCase("hlt (jkvm: bindings loop)", BenchGuest.HLT, true),
+                new ExitCase("port out, bindings loop", BenchGuest.PORT_OUT, true),
+                new ExitCase("empty loop (no exit)", BenchGuest.EMPTY_LOOP, false));
+        progress("exits: warming jkvm up");
+        JkvmExits.run(rom, BenchGuest.PORT_OUT, 20_000, false);
+        JkvmExits.run(rom, BenchGuest.MMIO_READ, 20_000, false);
+        BindingsLoop.run(rom, BenchGuest.HLT, 5_000);
+        double[][][] s = new double[cases.size()][3][reps];
+        for (int rep = 0; rep < reps; rep++) {
+            progress("exits: repetition " + (rep + 1) + " of " + reps + " (" + n + " iterations per run)");
+            boolean cFirst = rep % 2 == 0;
+            for (int i = 0; i < cases.size(); i++) {
+                ExitCase ec = cases.get(i);
+                double[][] v = s[i];
+                int r = rep;
+                pair(cFirst, () -> {
+                    ExitRun run = ec.bindings() ? BindingsLoop.run(rom, ec.kase(), n) : JkvmExits.run(rom, ec.kase(), n, false);
+                    v[0][r] = run.microsPerIteration(tscKhz);
+                    v[2][r] = run.outsideNanosPerExit();
+                }, () -> v[1][r] = c.exits(rom, ec.kase(), n, false).microsPerIteration(tscKhz));
+            }
+        }
+        for (int i = 0; i < cases.size(); i++) {
+            ExitCase ec = cases.get(i);
+            boolean diagnostic = ec.kase() == BenchGuest.EMPTY_LOOP || ec.bindings() && ec.kase() != BenchGuest.HLT;
+            String note = switch (ec.kase()) {
+                case BenchGuest.EMPTY_LOOP -> "dec+jnz only, no exit: what the loop costs (KVM emulates guest code on this host)";
+                case BenchGuest.HLT -> "a Machine ends its run at HLT without irqchip: jkvm side is kvm-bindings + GuestMemory in a Java loop";
+                default -> ec.bindings() ? "FFM floor: the same exit with kvm-bindings alone, no Machine"
+                        : String.format(Locale.ROOT, "Machine, irqchip off, 2 MiB; jkvm outside KVM_RUN %s ns/exit",
+                                Format.number(Samples.median(s[i][2])));
+            };
+            rows.add(new Row("exits", ec.name(), "us/iter", samples(s[i][0]), samples(s[i][1]), "C",
+                    diagnostic ? Target.NONE : Target.ratioAtMost(1.05), "", note));
+        }
+    }
+
+    /** Runs the two sides in the order of this repetition. */
+    private static void pair(boolean cFirst, Runnable jkvm, Runnable cSide) {
+        if (cFirst) {
+            cSide.run();
+            jkvm.run();
+        } else {
+            jkvm.run();
+            cSide.run();
+        }
+    }
+
+    private static Samples samples(double[] values) {
+        return Samples.of(values);
+    }
+
+    // ---- exits KVM handles itself ------------------------------------------------------------
+
+    private void inKernel(Path rom) {
+        int n = options.exitIterations();
+        double[][] cpuid = new double[2][options.exitReps()];
+        double[][] pit = new double[2][options.exitReps()];
+        for (int rep = 0; rep < options.exitReps(); rep++) {
+            progress("in-kernel exits: repetition " + (rep + 1) + " of " + options.exitReps());
+            int r = rep;
+            boolean cFirst = rep % 2 == 0;
+            pair(cFirst,
+                    () -> cpuid[0][r] = JkvmExits.run(rom, BenchGuest.CPUID, n, false).cyclesPerIteration(),
+                    () -> cpuid[1][r] = c.exits(rom, BenchGuest.CPUID, n, false).cyclesPerIteration());
+            pair(cFirst,
+                    () -> pit[0][r] = JkvmExits.run(rom, BenchGuest.PIT_IN, n, true).cyclesPerIteration(),
+                    () -> pit[1][r] = c.exits(rom, BenchGuest.PIT_IN, n, true).cyclesPerIteration());
+        }
+        rows.add(new Row("in-kernel", "cpuid leaf 0", "cycles/iter", samples(cpuid[0]), samples(cpuid[1]), "C",
+                Target.NONE, "", "guest rdtsc; never reaches the VMM (irqchip off)"));
+        rows.add(new Row("in-kernel", "in 0x40 (in-kernel PIT)", "cycles/iter", samples(pit[0]), samples(pit[1]), "C",
+                Target.NONE, "", "guest rdtsc; irqchip and PIT in KVM"));
+    }
+
+    // ---- allocation -------------------------------------------------------------------------
+
+    /** Bytes per exit on the vCPU thread (see {@link JkvmExits#allocation}), per exit case. */
+    private void allocation(Path rom) {
+        int n = options.quick() ? 60_000 : 150_000;
+        progress("allocation: warming jkvm up (compiled code is what a long run executes)");
+        for (int kase : new int[] {BenchGuest.PORT_OUT, BenchGuest.PORT_IN, BenchGuest.MMIO_WRITE, BenchGuest.MMIO_READ}) {
+            JkvmExits.run(rom, kase, 30_000, false);
+        }
+        int[] cases = {BenchGuest.PORT_OUT, BenchGuest.PORT_IN, BenchGuest.MMIO_WRITE, BenchGuest.MMIO_READ};
+        String[] names = {"port out 0x99", "port in 0x99", "mmio write 0xe0000000", "mmio read 0xe0000000"};
+        for (int i = 0; i < cases.length; i++) {
+            if (options.quick() && i > 1) {
+                break;
+            }
+            progress("allocation: " + names[i] + ", " + n + " exits");
+            JkvmExits.Allocation a = JkvmExits.allocation(rom, cases[i], n);
+            double perExit = a.exitBytesPerExit();
+            String alloc = String.format(Locale.ROOT, "exit path %s B, vCPU thread %s B, whole run %s B per exit",
+                    Format.number(perExit), Format.number(a.threadBytesPerExit()), Format.number(a.runBytesPerExit()));
+            rows.add(new Row("alloc", names[i] + ": exit path", "B/exit", Samples.of(perExit), Samples.NONE, "",
+                    Target.valueAtMost(0), alloc, String.format(Locale.ROOT,
+                    "\"CPU 0/KVM\", 3 ms samples: median of %d look-free intervals (%d of them allocated anything; %d B over"
+                            + " %d exits in all of them); %d B in all over %d exits and %d halt-watcher looks (%s B per look);"
+                            + " whole JVM create..close %d B for %d exits",
+                    a.cleanIntervals(), a.allocatingIntervals(), a.cleanBytes(), a.cleanExits(), a.threadBytes(), a.threadExits(),
+                    a.looks(), Format.number(a.bytesPerLook()), a.runBytes(), a.runExits())));
+            for (int j = 0; j < rows.size(); j++) {
+                Row r = rows.get(j);
+                if (r.group().equals("exits") && r.name().equals(names[i])) {
+                    rows.set(j, new Row(r.group(), r.name(), r.unit(), r.jkvm(), r.baseline(), r.baselineName(), r.target(),
+                            Format.number(perExit) + " B/exit", r.note()));
+                }
+            }
+        }
+    }
+
+    // ---- lifecycle ---------------------------------------------------------------------------
+
+    private void lifecycle(Path rom) {
+        int count = options.lifecycleCount();
+        long memory = JkvmExits.MEMORY;
+        progress("lifecycle: warming jkvm up");
+        JkvmLifecycle.vmNanos(rom, options.quick() ? 60 : 150); // the JIT: steady state is what an embedder sees
+        double[][] s = new double[2][options.reps()];
+        for (int rep = 0; rep < options.reps(); rep++) {
+            progress("lifecycle: repetition " + (rep + 1) + " of " + options.reps() + " (" + count + " VMs each side)");
+            int r = rep;
+            pair(rep % 2 == 0,
+                    () -> s[0][r] = JkvmLifecycle.vmNanos(rom, count) / 1000,
+                    () -> s[1][r] = c.lifecycleNanos(rom, count, memory) / 1000);
+        }
+        double vmsPerSecJkvm = 1e6 / Samples.median(s[0]);
+        double vmsPerSecC = 1e6 / Samples.median(s[1]);
+        rows.add(new Row("lifecycle", "VM: create, run to HLT, destroy", "us/VM", samples(s[0]), samples(s[1]), "C",
+                Target.ratioAtMost(1.25), "", String.format(Locale.ROOT, "2 MiB, 1 vCPU, irqchip off: jkvm %.0f VMs/s, C %.0f VMs/s",
+                vmsPerSecJkvm, vmsPerSecC)));
+    }
+
+    private void vcpus(Path rom) {
+        int count = options.vcpuCount();
+        JkvmLifecycle.vcpuNanos(rom, 8, 2);
+        for (int vcpus : new int[] {1, 8, 64}) {
+            double[][] s = new double[2][options.reps()];
+            for (int rep = 0; rep < options.reps(); rep++) {
+                progress("vCPU creation: " + vcpus + " vCPUs, repetition " + (rep + 1) + " of " + options.reps());
+                int r = rep;
+                pair(rep % 2 == 0,
+                        () -> s[0][r] = JkvmLifecycle.vcpuNanos(rom, vcpus, count) / 1e6,
+                        () -> s[1][r] = c.vcpuNanos(rom, vcpus, count, JkvmExits.MEMORY) / 1e6);
+            }
+            rows.add(new Row("vcpus", vcpus + " vCPU" + (vcpus > 1 ? "s" : "") + ": create + destroy", "ms/VM",
+                    samples(s[0]), samples(s[1]), "C", Target.NONE, "", "2 MiB, in-kernel irqchip + PIT"));
+        }
+    }
+
+    // ---- end to end --------------------------------------------------------------------------
+
+    private void endToEnd() {
+        Path hello = BenchGuest.extract("hello", roms);
+        Path debugExit = BenchGuest.extract("debug-exit", roms);
+        Optional<Path> qemu = EndToEnd.findQemu();
+        progress("end to end: warming the launcher up (builds and trains its AOT cache when stale)");
+        c.spawn(EndToEnd.jkvm(options.launcher(), debugExit));
+        int reps = Math.max(options.reps(), 5);
+        double[][] helloS = new double[2][reps];
+        double[][] dbg = new double[4][reps];
+        for (int rep = 0; rep < reps; rep++) {
+            progress("end to end: repetition " + (rep + 1) + " of " + reps);
+            CBaseline.Spawned h = spawnChecked(EndToEnd.jkvm(options.launcher(), hello), 0);
+            helloS[0][rep] = h.wallNanos() / 1e9;
+            helloS[1][rep] = h.maxRssKib() / 1024.0;
+            int r = rep;
+            pair(rep % 2 == 0, () -> {
+                CBaseline.Spawned j = spawnChecked(EndToEnd.jkvm(options.launcher(), debugExit), EndToEnd.DEBUG_EXIT_STATUS);
+                dbg[0][r] = j.wallNanos() / 1e9;
+                dbg[1][r] = j.maxRssKib() / 1024.0;
+            }, () -> qemu.ifPresent(q -> {
+                CBaseline.Spawned j = spawnChecked(EndToEnd.qemu(q, debugExit), EndToEnd.DEBUG_EXIT_STATUS);
+                dbg[2][r] = j.wallNanos() / 1e9;
+                dbg[3][r] = j.maxRssKib() / 1024.0;
+            }));
+        }
+        rows.add(new Row("e2e", "./jkvm -bios hello: wall", "s", samples(helloS[0]), Samples.NONE, "", Target.valueAtMost(0.3), "",
+                "whole process through the launcher (JVM flags, AOT cache)"));
+        rows.add(new Row("e2e", "./jkvm -bios hello: peak RSS", "MB", samples(helloS[1]), Samples.NONE, "", Target.valueAtMost(60), "",
+                "wait4 ru_maxrss, MiB"));
+        String qemuNote = qemu.map(q -> "QEMU: " + String.join(" ", EndToEnd.qemu(Path.of("qemu-system-x86_64"), Path.of("debug-exit.rom"))))
+                .orElse("QEMU is not installed: no baseline");
+        rows.add(new Row("e2e", "debug-exit ROM: wall", "s", samples(dbg[0]), qemu.isPresent() ? samples(dbg[2]) : Samples.NONE,
+                "QEMU", Target.NONE, "", qemuNote));
+        rows.add(new Row("e2e", "debug-exit ROM: peak RSS", "MB", samples(dbg[1]), qemu.isPresent() ? samples(dbg[3]) : Samples.NONE,
+                "QEMU", Target.NONE, "", "wait4 ru_maxrss, MiB"));
+    }
+
+    private CBaseline.Spawned spawnChecked(List<String> command, int status) {
+        CBaseline.Spawned s = c.spawn(command);
+        if (s.status() != status) {
+            throw new IllegalStateException(String.join(" ", command) + ": exit status " + s.status() + ", expected " + status);
+        }
+        return s;
+    }
+
+    // ---- overcommit --------------------------------------------------------------------------
+
+    private void overcommit(Path rom) {
+        Duration interval = options.overcommitInterval();
+        Duration warmUp = Duration.ofMillis(options.quick() ? 200 : 500);
+        List<Series.Point> separate = new ArrayList<>();
+        List<Series.Point> shared = new ArrayList<>();
+        for (int k : new int[] {1, 2, 4, 8, 16}) {
+            progress("overcommit: k = " + k);
+            boolean separateFirst = k % 2 == 0;
+            DoubleSupplier a = () -> Overcommit.separateGuests(rom, k, interval, warmUp);
+            DoubleSupplier b = () -> Overcommit.oneGuest(rom, k, interval, warmUp);
+            double[] v = new double[2];
+            if (separateFirst) {
+                v[0] = a.getAsDouble();
+                v[1] = b.getAsDouble();
+            } else {
+                v[1] = b.getAsDouble();
+                v[0] = a.getAsDouble();
+            }
+            separate.add(new Series.Point(k, v[0]));
+            shared.add(new Series.Point(k, v[1]));
+        }
+        overcommit.add(new Series("k guests x 1 vCPU", separate));
+        overcommit.add(new Series("1 guest x k vCPUs", shared));
+    }
+
+    static String overcommitTable(List<Series> series) {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-28s", "overcommit (lock rounds/s)"));
+        List<Series.Point> first = series.get(0).points();
+        for (Series.Point p : first) {
+            sb.append(String.format(Locale.ROOT, "%12s", "k=" + (int) p.x()));
+        }
+        sb.append('\n');
+        for (Series s : series) {
+            sb.append(String.format(Locale.ROOT, "%-28s", s.name()));
+            for (Series.Point p : s.points()) {
+                sb.append(String.format(Locale.ROOT, "%12s", Format.number(p.y())));
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    // ---- JMH ---------------------------------------------------------------------------------
+
+    private void jmh() throws Exception {
+        progress("JMH (-prof gc), forked JVM");
+        for (JmhRun.Score s : JmhRun.run(options.quick())) {
+            boolean perExit = s.name().startsWith("ExitBenchmark");
+            rows.add(new Row("jmh", s.name(), perExit ? "us/exit" : "us/VM", Samples.of(s.score()), Samples.NONE, "",
+                    Target.NONE,
+                    Format.number(s.allocPerOp()) + (perExit ? " B/exit" : " B/VM") + " (gc.alloc.rate.norm)",
+                    perExit ? "a whole Machine run per 10^5 exits: setup amortised" : "Machine create, run to HLT, close"));
+        }
+        notes.add("JMH rows: jkvm alone, C2 JIT, forked JVM, -prof gc; the alloc column there is JMH's gc.alloc.rate.norm");
+    }
+}

@@ -1,0 +1,106 @@
+package dev.jkvm.bench;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import dev.jkvm.kvm.Kvm;
+import dev.jkvm.kvm.VcpuFd;
+import dev.jkvm.kvm.VmFd;
+import dev.jkvm.kvm.abi.KvmConstants;
+import dev.jkvm.kvm.abi.KvmRun;
+import dev.jkvm.vmm.SharedKvm;
+import dev.jkvm.vmm.memory.GuestMemory;
+import dev.jkvm.vmm.memory.MemoryMap;
+import dev.jkvm.vmm.vcpu.VmSession;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * bench-exits.rom on jkvm's lower layers only: kvm-bindings ({@code VmFd}, {@code VcpuFd.run()})
+ * and vmm-core's {@code GuestMemory}, with the C baseline's loop written in Java on the calling
+ * thread: no {@code Machine}, no vCPU thread, no buses, no counters.
+ *
+ * <p>Two uses: the HLT case, which a {@code Machine} cannot run (without an irqchip jkvm ends the
+ * run at the first HLT, so there is no "HLT, resume" round trip to time), and the floor under
+ * jkvm's run loop: what FFM itself costs per exit, against which the Machine's extra cost shows.
+ *
+ * <pre>{@code
+ * ExitRun r = BindingsLoop.run(rom, BenchGuest.HLT, 100_000);
+ * }</pre>
+ */
+public final class BindingsLoop {
+
+    private BindingsLoop() {
+    }
+
+    public static ExitRun run(Path rom, int kase, int n) {
+        byte[] image;
+        try {
+            image = Files.readAllBytes(rom);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Kvm kvm = SharedKvm.get();
+        MemoryMap map = MemoryMap.pc(JkvmExits.MEMORY, image.length);
+        try (GuestMemory memory = new GuestMemory(map, image); VmFd vm = kvm.createVm()) {
+            vm.setTssAddr(VmSession.TSS_ADDRESS);
+            if (vm.checkExtension(KvmConstants.KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
+                vm.setIdentityMapAddr(VmSession.IDENTITY_MAP_ADDRESS);
+            }
+            memory.register(vm);
+            try (VcpuFd cpu = vm.createVcpu(0)) {
+                cpu.setCpuid(kvm.supportedCpuid());
+                memory.write(BenchGuest.PARAM_CASE, BenchGuest.le32(kase));
+                memory.write(BenchGuest.PARAM_N, BenchGuest.le32(n));
+                long t0 = System.nanoTime();
+                long exits = loop(cpu);
+                long t1 = System.nanoTime();
+                if (BenchGuest.le32(memory.read(BenchGuest.RESULT_DONE, 4)) != BenchGuest.DONE_MAGIC) {
+                    throw new IllegalStateException("bench-exits case " + kase + " did not finish on the bindings loop");
+                }
+                return new ExitRun(n, BenchGuest.le64(memory.read(BenchGuest.RESULT_TSC, 8)), t1 - t0, exits);
+            }
+        }
+    }
+
+    /** Runs until the guest writes to port 0xf4; HLT resumes, unclaimed reads return all ones. */
+    private static long loop(VcpuFd cpu) {
+        MemorySegment run = cpu.kvmRun();
+        long exits = 0;
+        while (true) {
+            int reason = cpu.run();
+            if (reason == VcpuFd.INTERRUPTED) {
+                continue;
+            }
+            exits++;
+            switch (reason) {
+                case KvmConstants.KVM_EXIT_IO -> {
+                    boolean out = run.get(JAVA_BYTE, KvmRun.IO_DIRECTION) == KvmConstants.KVM_EXIT_IO_OUT;
+                    int port = Short.toUnsignedInt(run.get(JAVA_SHORT, KvmRun.IO_PORT));
+                    if (out && port == 0xf4) {
+                        return exits;
+                    }
+                    if (!out) {
+                        long at = run.get(JAVA_LONG, KvmRun.IO_DATA_OFFSET);
+                        int bytes = run.get(JAVA_BYTE, KvmRun.IO_SIZE) * run.get(JAVA_INT, KvmRun.IO_COUNT);
+                        run.asSlice(at, bytes).fill((byte) 0xff);
+                    }
+                }
+                case KvmConstants.KVM_EXIT_MMIO -> {
+                    if (run.get(JAVA_BYTE, KvmRun.MMIO_IS_WRITE) == 0) {
+                        run.set(JAVA_LONG, KvmRun.MMIO_DATA, -1L);
+                    }
+                }
+                case KvmConstants.KVM_EXIT_HLT -> {
+                    // resume: the round trip being measured
+                }
+                default -> throw new IllegalStateException("unexpected exit " + KvmConstants.exitReasonName(reason));
+            }
+        }
+    }
+}
