@@ -34,6 +34,7 @@ public final class Kvm implements AutoCloseable {
 
     private final int fd;
     private volatile List<CpuidEntry> supportedCpuid;
+    private volatile int vcpuMmapSize;
 
     private Kvm(int fd) {
         this.fd = fd;
@@ -90,13 +91,26 @@ public final class Kvm implements AutoCloseable {
 
     /** {@code KVM_GET_VCPU_MMAP_SIZE}: the size of each vCPU's shared {@code kvm_run} area. */
     public int vcpuMmapSize() {
-        return Libc.ioctl(fd, KvmIoctls.KVM_GET_VCPU_MMAP_SIZE, 0L);
+        int size = vcpuMmapSize;
+        if (size == 0) {
+            size = Libc.ioctl(fd, KvmIoctls.KVM_GET_VCPU_MMAP_SIZE, 0L); // fixed while the module is loaded
+            vcpuMmapSize = size;
+        }
+        return size;
     }
 
     /** {@code KVM_CREATE_VM} with the default machine type. */
     public VmFd createVm() {
-        int vmFd = Libc.ioctl(fd, KvmIoctls.KVM_CREATE_VM, 0L);
-        return new VmFd(this, vmFd);
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return new VmFd(this, Libc.ioctl(fd, KvmIoctls.KVM_CREATE_VM, 0L));
+            } catch (KvmException e) {
+                // A signal (a profiler's, say) can interrupt the kernel's set-up of the VM: try again.
+                if (e.errno() != dev.jkvm.kvm.abi.Errno.EINTR || attempt >= 10) {
+                    throw e;
+                }
+            }
+        }
     }
 
     /**

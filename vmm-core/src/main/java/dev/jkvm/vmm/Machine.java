@@ -94,6 +94,10 @@ public final class Machine implements AutoCloseable {
     private volatile RunResult finalResult;
     private volatile Consumer<String> log = line -> { };
     private Thread supervisor;
+    private static final String SUPERVISOR_NAME = "jkvm machine";
+    /** When the caller's own thread supervises ({@link #run} before {@link #start}): its time limit. */
+    private long deadline = Long.MAX_VALUE;
+    private RunResult deadlineResult;
     private boolean closed;
     private int resets;
 
@@ -432,12 +436,17 @@ public final class Machine implements AutoCloseable {
 
     /** Each vCPU's three modes now (or as they ended): exits in user and kernel mode, guest time. */
     public List<VcpuReport> reports() {
+        return reports(true);
+    }
+
+    /** @param kvmStats also read KVM's counters (opening its statistics files if nobody did yet) */
+    private List<VcpuReport> reports(boolean kvmStats) {
         VmSession s = session;
         List<VcpuReport> out = new ArrayList<>();
         List<Vcpu> vcpus = s.vcpus();
         for (int i = 0; i < vcpus.size(); i++) {
             Vcpu v = vcpus.get(i);
-            KvmStats st = s.stats(i);
+            KvmStats st = kvmStats ? s.stats(i) : s.statsIfOpen(i);
             Map<String, Long> kvmCounters = Map.of();
             if (st != null) {
                 synchronized (st) {
@@ -461,7 +470,7 @@ public final class Machine implements AutoCloseable {
         if (supervisor != null) {
             return;
         }
-        supervisor = Thread.ofPlatform().name("jkvm machine").daemon(true).start(this::supervise);
+        supervisor = Thread.ofPlatform().name(SUPERVISOR_NAME).daemon(true).start(this::supervise);
     }
 
     private void supervise() {
@@ -526,7 +535,8 @@ public final class Machine implements AutoCloseable {
         RunResult end = requested != null && last.reason() == RunResult.Reason.CLOSED ? requested : last;
         List<VcpuReport> reports;
         try {
-            reports = reports();
+            // KVM's own counters only where someone asked for them: -stats, the monitor, a test
+            reports = reports(config.stats() != MachineConfig.StatsFormat.NONE);
         } catch (RuntimeException e) {
             reports = List.of();
         }
@@ -599,7 +609,11 @@ public final class Machine implements AutoCloseable {
     private RunResult watch(VmSession s) throws InterruptedException {
         long period = HALT_WATCH_FIRST.toNanos();
         while (true) {
-            RunResult r = s.await(Duration.ofNanos(period));
+            long left = deadline - System.nanoTime();
+            if (left <= 0 && deadlineResult != null) {
+                stop(deadlineResult);
+            }
+            RunResult r = s.await(Duration.ofNanos(Math.max(1, Math.min(period, left))));
             if (r != null) {
                 for (Vcpu v : s.vcpus()) {
                     v.join();
@@ -607,7 +621,8 @@ public final class Machine implements AutoCloseable {
                 return r;
             }
             period = Math.min(period * 2, HALT_WATCH_PERIOD.toNanos());
-            if (s.allHaltedForGood(VCPU_ANSWER_TIMEOUT)) {
+            // Without an irqchip a HLT exits to jkvm and ends the run itself: nothing to look for.
+            if (config.irqchip() && s.allHaltedForGood(VCPU_ANSWER_TIMEOUT)) {
                 s.control().end(RunResult.of(RunResult.Reason.HALTED, 0, "every vCPU halted with interrupts disabled"));
             }
         }
@@ -628,9 +643,30 @@ public final class Machine implements AutoCloseable {
         return run(config.timeout());
     }
 
-    /** Runs the guest to its end, or until {@code timeout} (null: no limit); returns how it ended. */
+    /**
+     * Runs the guest to its end, or until {@code timeout} (null: no limit); returns how it ended.
+     * When nothing started the machine yet, this thread watches the run itself (one thread fewer to
+     * start and join per run); otherwise it waits for the watcher {@link #start()} started.
+     */
     public RunResult run(Duration timeout) {
-        start();
+        boolean here;
+        synchronized (this) {
+            if (closed) {
+                throw new IllegalStateException("machine is closed");
+            }
+            here = supervisor == null;
+            if (here) {
+                supervisor = Thread.currentThread();
+            }
+        }
+        if (here) {
+            RunResult limit = timeout == null ? null : RunResult.of(RunResult.Reason.TIMEOUT, RunResult.TIMEOUT_STATUS,
+                    "the guest ran for longer than " + timeout.toMillis() / 1000.0 + " s");
+            deadline = timeout == null ? Long.MAX_VALUE : System.nanoTime() + timeout.toNanos();
+            deadlineResult = limit;
+            supervise();
+            return finalResult;
+        }
         try {
             if (timeout == null) {
                 finished.await();
@@ -698,11 +734,22 @@ public final class Machine implements AutoCloseable {
         }
         stop(RunResult.of(RunResult.Reason.CLOSED, 1, "the machine was closed"));
         boolean interrupted = false;
-        while (watcher != null && watcher.isAlive()) {
+        // Wait for whoever watches the run (our thread from start(), or a caller inside run()) to
+        // see it end; never for ourselves.
+        while (watcher != null && watcher != Thread.currentThread() && finished.getCount() > 0) {
             try {
-                watcher.join();
+                finished.await();
             } catch (InterruptedException e) {
                 interrupted = true;
+            }
+        }
+        if (watcher != null && watcher != Thread.currentThread() && watcher.getName().equals(SUPERVISOR_NAME)) {
+            while (watcher.isAlive()) {
+                try {
+                    watcher.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
             }
         }
         if (gdbServer != null) {

@@ -67,6 +67,8 @@ public final class CommandLine {
                 (b, v) -> b.startPaused(true)));
         options.put("machine", new Option("[pc][,kernel-irqchip=on|off]", "the machine type (only pc) and its options",
                 (b, v) -> b.irqchip(parseMachine(v))));
+        options.put("device", new Option("isa-debug-exit[,iobase=0xf4][,iosize=0x04]",
+                "accepted for QEMU's command lines: jkvm always has the debug-exit port at 0xf4", (b, v) -> parseDevice(v)));
         options.put("no-acpi", new Option(null, "no ACPI tables: the MP table alone describes the machine",
                 (b, v) -> b.acpi(false)));
         options.put("global", new Option("PIIX4_PM.disable_s3=0|1", "offer suspend-to-RAM (S3) or not (default: offered)",
@@ -195,6 +197,19 @@ public final class CommandLine {
             case "PIIX4_PM.disable_s3=1" -> false;
             default -> throw new JkvmException("-global " + v + ": unsupported (jkvm has PIIX4_PM.disable_s3=0|1)");
         };
+    }
+
+    /** {@code -device isa-debug-exit,iobase=0xf4,iosize=0x04}: what jkvm has anyway; other devices are refused. */
+    private static void parseDevice(String v) {
+        String[] parts = v.split(",");
+        if (!parts[0].equals("isa-debug-exit")) {
+            throw new JkvmException("-device " + v + ": unsupported device '" + parts[0] + "' (jkvm has isa-debug-exit at 0xf4)");
+        }
+        for (int i = 1; i < parts.length; i++) {
+            if (!parts[i].matches("iobase=(0xf4|244)|iosize=(0x0?4|4|0x0?1|1)")) {
+                throw new JkvmException("-device " + v + ": jkvm's isa-debug-exit is at iobase=0xf4 ('" + parts[i] + "')");
+            }
+        }
     }
 
     private static boolean parseLog(String v) {

@@ -43,6 +43,7 @@ public final class VmSession implements AutoCloseable {
     private final Deque<AutoCloseable> owned = new ArrayDeque<>();
     private final AtomicInteger irqCallsInFlight = new AtomicInteger();
     private volatile boolean closing;
+    private boolean noStats;
     private final boolean irqchip;
 
     /**
@@ -72,7 +73,7 @@ public final class VmSession implements AutoCloseable {
                 int apicId = cpuid.apicId(i);
                 VcpuFd fd = own(vm.createVcpu(apicId));
                 fd.setCpuid(cpuid.entriesFor(i));
-                stats.add(openStats(fd));
+                stats.add(null); // opened when first asked for: most runs never look
                 vcpus.add(new Vcpu(i, apicId, fd, ports, mmio, memory, control, counters.get(i), affinity.get(i), debug));
             }
         } catch (RuntimeException | Error e) {
@@ -104,9 +105,26 @@ public final class VmSession implements AutoCloseable {
         return List.copyOf(vcpus);
     }
 
-    /** KVM's statistics of vCPU {@code index}, or null when KVM has none. */
-    public KvmStats stats(int index) {
-        return stats.get(index);
+    /** KVM's statistics of vCPU {@code index} (opened on first use), or null when KVM has none or the session closed. */
+    public synchronized KvmStats stats(int index) {
+        if (closing) {
+            return null;
+        }
+        KvmStats s = stats.get(index);
+        if (s == null && !noStats) {
+            s = openStats(vcpus.get(index).fd());
+            if (s == null) {
+                noStats = true;
+            } else {
+                stats.set(index, s);
+            }
+        }
+        return s;
+    }
+
+    /** KVM's statistics of vCPU {@code index} when something opened them already, else null. */
+    public synchronized KvmStats statsIfOpen(int index) {
+        return closing ? null : stats.get(index);
     }
 
     /**
@@ -174,7 +192,9 @@ public final class VmSession implements AutoCloseable {
                 }
             }
         }
-        closing = true;
+        synchronized (this) {
+            closing = true;
+        }
         while (irqCallsInFlight.get() != 0) {
             Thread.onSpinWait();
         }
