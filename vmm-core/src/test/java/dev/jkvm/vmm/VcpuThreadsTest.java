@@ -161,4 +161,25 @@ class VcpuThreadsTest {
             }).count();
         }
     }
+
+    /**
+     * CPUID never reaches jkvm: KVM answers it in the kernel. Where the host runs the guest in
+     * hardware, each one is a VM exit KVM counts as {@code exits}; where KVM runs it in its
+     * instruction emulator (kvm_pvm), it counts the emulated instructions ({@code insn_emulation})
+     * instead. Either way, none of the 10 000 is a user-mode exit.
+     */
+    @Test
+    void tenThousandCpuidsAreHandledInTheKernelNoneInUserMode() {
+        try (Machine m = Machine.create(rom("cpuid-exits").stats(MachineConfig.StatsFormat.TABLE).build())) {
+            RunResult r = m.run(Duration.ofSeconds(120));
+            assertEquals(33, r.exitStatus(), r.message());
+            VcpuReport report = r.vcpus().get(0);
+            // user mode: only the console's and the debug-exit's port I/O, no other exit
+            assertEquals(report.user().total(), report.user().count(dev.jkvm.kvm.abi.KvmConstants.KVM_EXIT_IO));
+            assertTrue(report.user().total() < 100, "user-mode exits: " + report.user().total());
+            long inKernel = Math.max(report.kernelModeExits(), report.kvmCounter("insn_emulation"));
+            assertTrue(inKernel >= 10_000, "KVM handled the 10 000 CPUIDs itself: exits " + report.kernelModeExits()
+                    + ", emulated instructions " + report.kvmCounter("insn_emulation"));
+        }
+    }
 }
