@@ -36,7 +36,8 @@ import java.util.function.DoubleSupplier;
  */
 public final class Bench {
 
-    static final List<String> GROUPS = List.of("exits", "kernel", "lifecycle", "vcpus", "e2e", "alloc", "overcommit", "jmh");
+    static final List<String> GROUPS = List.of("exits", "kernel", "lifecycle", "vcpus", "e2e", "alloc", "guests", "overcommit",
+            "jmh");
 
     /** The knobs of one invocation. */
     record Options(boolean quick, Set<String> only, int reps, int exitReps, Path out, Path cBinary, Path launcher) {
@@ -164,6 +165,9 @@ public final class Bench {
         }
         if (options.wants("e2e")) {
             endToEnd();
+        }
+        if (options.wants("guests")) {
+            manyGuests();
         }
         if (options.wants("overcommit")) {
             overcommit(BenchGuest.extract("bench-smp", roms));
@@ -389,6 +393,55 @@ public final class Bench {
             }
             rows.add(new Row("vcpus", vcpus + " vCPU" + (vcpus > 1 ? "s" : "") + ": create + destroy", "ms/VM",
                     samples(s[0]), samples(s[1]), "C", Target.NONE, "", "2 MiB, in-kernel irqchip + PIT"));
+        }
+    }
+
+    // ---- many guests ---------------------------------------------------------------------------
+
+    /**
+     * N tiny guests (boot, print, debug-exit) through the API in this JVM, as N jkvm processes,
+     * and as N QEMU processes, against the C baseline's VM lifecycle as the floor: guests per
+     * second and total wall time. Processes run up to N = 100 (a full run), the API to 1000.
+     */
+    private void manyGuests() {
+        Path debugExit = BenchGuest.extract("debug-exit", roms);
+        Optional<Path> qemu = EndToEnd.findQemu();
+        int[] sizes = options.quick() ? new int[] {1, 10, 100} : new int[] {1, 10, 100, 1000};
+        int processLimit = options.quick() ? 10 : 100;
+        progress("many guests: warming the API up");
+        ManyGuests.throughApi(debugExit, 20);
+        double cFloor = c.lifecycleNanos(BenchGuest.extract("bench-exits", roms), 200, JkvmExits.MEMORY) / 1e9;
+        for (int n : sizes) {
+            progress("many guests: N = " + n);
+            double api = ManyGuests.throughApi(debugExit, n);
+            double procs = Double.NaN;
+            double qemus = Double.NaN;
+            if (n <= processLimit) {
+                long t = System.nanoTime();
+                for (int i = 0; i < n; i++) {
+                    spawnChecked(EndToEnd.jkvm(options.launcher(), debugExit), EndToEnd.DEBUG_EXIT_STATUS);
+                }
+                procs = (System.nanoTime() - t) / 1e9;
+                if (qemu.isPresent()) {
+                    t = System.nanoTime();
+                    for (int i = 0; i < n; i++) {
+                        spawnChecked(EndToEnd.qemu(qemu.get(), debugExit), EndToEnd.DEBUG_EXIT_STATUS);
+                    }
+                    qemus = (System.nanoTime() - t) / 1e9;
+                }
+            }
+            String detail = String.format(Locale.ROOT, "API %.0f guests/s (%.2f s); jkvm processes %s; QEMU processes %s; C lifecycle floor %.0f VMs/s",
+                    n / api, api, Double.isNaN(procs) ? "not run at this N" : String.format(Locale.ROOT, "%.1f guests/s (%.2f s)", n / procs, procs),
+                    Double.isNaN(qemus) ? (qemu.isPresent() ? "not run at this N" : "QEMU not installed")
+                            : String.format(Locale.ROOT, "%.1f guests/s (%.2f s)", n / qemus, qemus), 1 / cFloor);
+            rows.add(new Row("guests", "N=" + n + " tiny guests through the API", "ms/guest",
+                    samples(new double[] {api * 1000 / n}), samples(new double[] {cFloor * 1000}), "C", Target.ratioAtMost(1.5), "",
+                    detail));
+            if (!Double.isNaN(procs)) {
+                rows.add(new Row("guests", "N=" + n + " jkvm processes", "ms/guest", samples(new double[] {procs * 1000 / n}),
+                        Double.isNaN(qemus) ? Samples.NONE : samples(new double[] {qemus * 1000 / n}), "QEMU", Target.NONE, "",
+                        "one ./jkvm (or qemu-system-x86_64) process per guest"));
+            }
         }
     }
 
