@@ -14,6 +14,34 @@ import java.lang.foreign.MemorySegment;
  */
 public record CpuidEntry(int function, int index, int flags, int eax, int ebx, int ecx, int edx) {
 
+    /**
+     * Reads a {@code struct kvm_cpuid2} table with {@code request} on {@code fd}, growing the buffer
+     * while the kernel says E2BIG, as QEMU does.
+     */
+    static java.util.List<CpuidEntry> readTable(int fd, long request) {
+        for (int n = 64; ; n *= 2) {
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(dev.jkvm.kvm.abi.KvmCpuid2.SIZEOF + n * KvmCpuidEntry2.SIZEOF, 8);
+                buf.set(JAVA_INT, dev.jkvm.kvm.abi.KvmCpuid2.NENT, n);
+                try {
+                    Libc.ioctl(fd, request, buf);
+                } catch (KvmException e) {
+                    if (e.errno() == dev.jkvm.kvm.abi.Errno.E2BIG && n < 4096) {
+                        continue;
+                    }
+                    throw e;
+                }
+                int count = buf.get(JAVA_INT, dev.jkvm.kvm.abi.KvmCpuid2.NENT);
+                java.util.List<CpuidEntry> entries = new java.util.ArrayList<>(count);
+                for (int i = 0; i < count; i++) {
+                    entries.add(read(buf.asSlice(dev.jkvm.kvm.abi.KvmCpuid2.SIZEOF + i * KvmCpuidEntry2.SIZEOF,
+                            KvmCpuidEntry2.SIZEOF)));
+                }
+                return entries;
+            }
+        }
+    }
+
     static CpuidEntry read(MemorySegment s) {
         return new CpuidEntry(s.get(JAVA_INT, KvmCpuidEntry2.FUNCTION), s.get(JAVA_INT, KvmCpuidEntry2.INDEX),
                 s.get(JAVA_INT, KvmCpuidEntry2.FLAGS), s.get(JAVA_INT, KvmCpuidEntry2.EAX),

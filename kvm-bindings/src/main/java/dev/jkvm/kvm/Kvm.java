@@ -127,27 +127,7 @@ public final class Kvm implements AutoCloseable {
     }
 
     private List<CpuidEntry> readCpuid(long request) {
-        // The kernel says E2BIG until the buffer is large enough; grow it as QEMU does.
-        for (int n = 64; ; n *= 2) {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment buf = arena.allocate(KvmCpuid2.SIZEOF + n * KvmCpuidEntry2.SIZEOF, 8);
-                buf.set(JAVA_INT, KvmCpuid2.NENT, n);
-                try {
-                    Libc.ioctl(fd, request, buf);
-                } catch (KvmException e) {
-                    if (e.errno() == dev.jkvm.kvm.abi.Errno.E2BIG && n < 4096) {
-                        continue;
-                    }
-                    throw e;
-                }
-                int count = buf.get(JAVA_INT, KvmCpuid2.NENT);
-                List<CpuidEntry> entries = new ArrayList<>(count);
-                for (int i = 0; i < count; i++) {
-                    entries.add(CpuidEntry.read(buf.asSlice(KvmCpuid2.SIZEOF + i * KvmCpuidEntry2.SIZEOF, KvmCpuidEntry2.SIZEOF)));
-                }
-                return entries;
-            }
-        }
+        return CpuidEntry.readTable(fd, request);
     }
 
     /** {@code KVM_GET_MSR_INDEX_LIST}: the MSRs KVM saves and restores for a guest. */

@@ -12,6 +12,11 @@ import java.lang.foreign.MemorySegment;
 public record Segment(long base, int limit, int selector, int type, boolean present, int dpl,
                       boolean db, boolean s, boolean l, boolean g, boolean avl, boolean unusable) {
 
+    /** This segment loaded as real mode loads a selector: base = selector * 16, limit 64 KiB, the rest kept. */
+    public Segment realMode(int newSelector) {
+        return new Segment((long) newSelector << 4, 0xffff, newSelector, type, present, dpl, db, s, l, g, avl, unusable);
+    }
+
     static Segment read(MemorySegment m, long at) {
         return new Segment(m.get(JAVA_LONG, at + KvmSegment.BASE), m.get(JAVA_INT, at + KvmSegment.LIMIT),
                 Short.toUnsignedInt(m.get(JAVA_SHORT, at + KvmSegment.SELECTOR)),

@@ -20,6 +20,11 @@ public record Sregs(Segment cs, Segment ds, Segment es, Segment fs, Segment gs, 
                 m.get(JAVA_LONG, KvmSregs.APIC_BASE));
     }
 
+    /** The same registers with another code segment (a vCPU sent to a real-mode entry point, say). */
+    public Sregs withCs(Segment newCs) {
+        return new Sregs(newCs, ds, es, fs, gs, ss, tr, ldt, gdt, idt, cr0, cr2, cr3, cr4, cr8, efer, apicBase);
+    }
+
     /** Writes every field but the interrupt bitmap, which the caller's buffer keeps. */
     void write(MemorySegment m) {
         cs.write(m, KvmSregs.CS);

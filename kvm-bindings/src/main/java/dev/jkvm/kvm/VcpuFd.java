@@ -143,26 +143,7 @@ public final class VcpuFd implements AutoCloseable {
 
     /** {@code KVM_GET_CPUID2}: the CPUID table KVM holds for this vCPU (what {@link #setCpuid} left, as KVM adjusted it). */
     public List<CpuidEntry> cpuid() {
-        for (int n = 64; ; n *= 2) {
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment buf = a.allocate(KvmCpuid2.SIZEOF + n * KvmCpuidEntry2.SIZEOF, 8);
-                buf.set(JAVA_INT, KvmCpuid2.NENT, n);
-                try {
-                    Libc.ioctl(fd, KvmIoctls.KVM_GET_CPUID2, buf);
-                } catch (KvmException e) {
-                    if (e.errno() == Errno.E2BIG && n < 4096) {
-                        continue;
-                    }
-                    throw e;
-                }
-                int count = buf.get(JAVA_INT, KvmCpuid2.NENT);
-                List<CpuidEntry> entries = new java.util.ArrayList<>(count);
-                for (int i = 0; i < count; i++) {
-                    entries.add(CpuidEntry.read(buf.asSlice(KvmCpuid2.SIZEOF + i * KvmCpuidEntry2.SIZEOF, KvmCpuidEntry2.SIZEOF)));
-                }
-                return entries;
-            }
-        }
+        return CpuidEntry.readTable(fd, KvmIoctls.KVM_GET_CPUID2);
     }
 
     /** {@code KVM_GET_MP_STATE}: {@code KVM_MP_STATE_RUNNABLE}, {@code _HALTED}, {@code _INIT_RECEIVED}, ... */

@@ -577,12 +577,7 @@ public final class Machine implements AutoCloseable {
             long vector = wakingVector();
             VcpuFd bsp = next.vcpus().get(0).fd();
             dev.jkvm.kvm.Sregs sr = bsp.sregs();
-            dev.jkvm.kvm.Segment cs = sr.cs();
-            long segment = vector >>> 4;
-            bsp.setSregs(new dev.jkvm.kvm.Sregs(new dev.jkvm.kvm.Segment(segment << 4, 0xffff, (int) segment, cs.type(),
-                    cs.present(), cs.dpl(), cs.db(), cs.s(), cs.l(), cs.g(), cs.avl(), cs.unusable()), sr.ds(), sr.es(), sr.fs(),
-                    sr.gs(), sr.ss(), sr.tr(), sr.ldt(), sr.gdt(), sr.idt(), sr.cr0(), sr.cr2(), sr.cr3(), sr.cr4(), sr.cr8(),
-                    sr.efer(), sr.apicBase()));
+            bsp.setSregs(sr.withCs(sr.cs().realMode((int) (vector >>> 4))));
             bsp.setRegs(bsp.regs().withRip(vector & 0xf));
             session = next;
         }

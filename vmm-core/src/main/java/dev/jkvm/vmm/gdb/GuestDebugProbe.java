@@ -2,7 +2,6 @@ package dev.jkvm.vmm.gdb;
 
 import dev.jkvm.kvm.Kvm;
 import dev.jkvm.kvm.Libc;
-import dev.jkvm.kvm.Segment;
 import dev.jkvm.kvm.Sregs;
 import dev.jkvm.kvm.VcpuFd;
 import dev.jkvm.kvm.VmFd;
@@ -109,10 +108,7 @@ public record GuestDebugProbe(boolean singleStep, boolean hardwareBreakpoints, b
             vm.setUserMemoryRegion(0, 0, 0, ram);
             try (VcpuFd cpu = vm.createVcpu(0)) {
                 Sregs s = cpu.sregs();
-                Segment cs = s.cs();
-                cpu.setSregs(new Sregs(new Segment(0, 0xffff, 0, cs.type(), cs.present(), cs.dpl(), cs.db(), cs.s(), cs.l(),
-                        cs.g(), cs.avl(), cs.unusable()), s.ds(), s.es(), s.fs(), s.gs(), s.ss(), s.tr(), s.ldt(), s.gdt(),
-                        s.idt(), s.cr0(), s.cr2(), s.cr3(), s.cr4(), s.cr8(), s.efer(), s.apicBase()));
+                cpu.setSregs(s.withCs(s.cs().realMode(0)));
                 cpu.setRegs(cpu.regs().withRip(CODE));
                 cpu.setGuestDebug(control, debugreg);
                 for (int i = 0; i < 16; i++) {
