@@ -132,7 +132,7 @@ public final class Bench {
             // A missing build, KVM or a guest that did not finish: one line, the trace on request.
             System.err.println("bench: " + e.getMessage());
             if (System.getenv("JKVM_DEBUG") != null) {
-                e.printStackTrace();
+                e.printStackTrace(System.err);
             }
             System.exit(1);
         }
