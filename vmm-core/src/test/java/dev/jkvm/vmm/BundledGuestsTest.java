@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 
 /** The bundled ROM guests on the real /dev/kvm: what they print and how they end. */
 @RequiresKvm
+@org.junit.jupiter.api.parallel.Isolated // counts threads, descriptors, memory or time
 class BundledGuestsTest {
 
     private static MachineConfig rom(String name) {

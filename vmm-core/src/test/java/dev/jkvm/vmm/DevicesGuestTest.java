@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 
 /** The legacy devices as test kernels use them: the UART by interrupt, the PIT, the RTC, the four reset paths. */
 @RequiresKvm
+@org.junit.jupiter.api.parallel.Isolated // counts threads, descriptors, memory or time
 class DevicesGuestTest {
 
     private static final Duration WAIT = Duration.ofSeconds(60);

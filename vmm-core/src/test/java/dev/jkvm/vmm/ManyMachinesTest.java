@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
  * the JIT's own growth) the resident memory it had before.
  */
 @RequiresKvm
+@org.junit.jupiter.api.parallel.Isolated // counts threads, descriptors, memory or time
 class ManyMachinesTest {
 
     private static final MachineConfig TINY = MachineConfig.builder().firmware(Firmware.bundled("debug-exit"))

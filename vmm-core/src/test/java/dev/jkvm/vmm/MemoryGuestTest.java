@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Test;
  * against the monitor's translation commands while it runs.
  */
 @RequiresKvm
+@org.junit.jupiter.api.parallel.Isolated // counts threads, descriptors, memory or time
 class MemoryGuestTest {
 
     private static final Pattern E820_LINE = Pattern.compile("e820 base=0x(\\p{XDigit}+) len=0x(\\p{XDigit}+) type=(\\d+)");

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Test;
  * {@code port-exits} (10 000 OUTs to an unclaimed port).
  */
 @RequiresKvm
+@org.junit.jupiter.api.parallel.Isolated // counts threads, descriptors, memory or time
 class VcpuThreadsTest {
 
     /** Generous: machines here are noisy. The measured latency is reported by the benchmarks. */
