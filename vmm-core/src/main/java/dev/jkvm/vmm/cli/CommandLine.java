@@ -240,6 +240,10 @@ public final class CommandLine {
         sb.append("Boots a small x86-64 guest on /dev/kvm. With no options, boots the bundled hello guest.\n\n");
         for (Map.Entry<String, Option> e : OPTIONS.entrySet()) {
             String left = "-" + e.getKey() + (e.getValue().takesArgument() ? " " + e.getValue().argName() : "");
+            if (left.length() > 28) {
+                sb.append("  ").append(left).append(System.lineSeparator()); // a long syntax gets its own line
+                left = "";
+            }
             sb.append(String.format("  %-28s %s%n", left, e.getValue().help()));
         }
         sb.append(String.format("  %-28s %s%n", "-h, --help", "print this help"));
