@@ -38,6 +38,12 @@ public final class HostCpus {
         }
     }
 
+    /** Whether thread {@code tid} of this process is asleep now (state S or D), as a vCPU in a guest's HLT is. */
+    public static boolean asleep(int tid) {
+        char state = TaskStat.state(tid);
+        return state == 'S' || state == 'D';
+    }
+
     /** The CPU thread {@code tid} of this process last ran on ({@code /proc/self/task/TID/stat}, field 39), or -1. */
     public static int lastCpuOf(int tid) {
         String[] f = TaskStat.fields(tid);

@@ -13,6 +13,12 @@ final class TaskStat {
     private TaskStat() {
     }
 
+    /** The thread's scheduler state (field 3: R running, S sleeping, D waiting, ...), or '?' when it is gone. */
+    static char state(int tid) {
+        String[] f = fields(tid);
+        return f == null || f[0].isEmpty() ? '?' : f[0].charAt(0);
+    }
+
     /** The fields from field 3 on, or null when the thread is gone. */
     static String[] fields(int tid) {
         try {

@@ -166,6 +166,16 @@ public final class VmSession implements AutoCloseable {
         if (control.pauseRequested()) {
             return false; // a stopped machine is not a halted guest
         }
+        // Only a machine whose every vCPU thread sleeps (in KVM, in the guest's HLT or waiting for
+        // SIPI) can be halted for good: running vCPUs are not kicked to be asked. Kicks are cheap,
+        // but each is an exit the guest did not make, and emulated hosts (QEMU's SVM) were seen to
+        // mishandle interrupts around such exits.
+        for (Vcpu v : vcpus) {
+            int tid = v.tid();
+            if (tid == 0 || !dev.jkvm.vmm.host.HostCpus.asleep(tid)) {
+                return false;
+            }
+        }
         for (Vcpu v : vcpus) {
             try {
                 if (!v.probeDeadHalt(answerTimeout)) {
