@@ -66,20 +66,32 @@ class DebianKernelTest {
     }
 
     /** Runs the kernel; returns the result, with how long the first line and the end took. */
-    private record Boot(RunResult result, Machine machine, long firstLineMillis, long endMillis) {
+    private record Boot(RunResult result, Machine machine, long firstLineMillis, long endMillis, int cpus) {
         String log() {
             return result.serial();
         }
     }
 
+    /**
+     * CPUs for the cloud kernel: 2, except inside scripts/in-vm, whose KVM runs under QEMU's
+     * software SVM: there an SMP Linux guest was seen to hang while bringing up its second CPU (or
+     * with RCU stalls on it), while the same boot on this project's kvm_pvm host and the acpi=off
+     * boot below bring up both. The nested VM checks the ACPI path with one CPU.
+     */
+    private static final int CPUS = System.getenv("JKVM_IN_VM") != null ? 1 : 2;
+
     private static Boot boot(String append) {
-        return boot(vmlinux, initrd, append);
+        return boot(vmlinux, initrd, append, CPUS);
     }
 
     private static Boot boot(Path kernel, Path ramdisk, String append) {
+        return boot(kernel, ramdisk, append, 2);
+    }
+
+    private static Boot boot(Path kernel, Path ramdisk, String append, int cpus) {
         long start = System.nanoTime();
         long deadline = start + LIMIT.toNanos();
-        Machine m = DevicesGuestTest.machine("-kernel", kernel.toString(), "-initrd", ramdisk.toString(), "-smp", "2",
+        Machine m = DevicesGuestTest.machine("-kernel", kernel.toString(), "-initrd", ramdisk.toString(), "-smp", Integer.toString(cpus),
                 "-m", "512M", "-append", "console=ttyS0 earlyprintk=serial " + append);
         try (m) {
             m.start();
@@ -101,7 +113,7 @@ class DebianKernelTest {
                 Thread.currentThread().interrupt();
             }
             RunResult r = m.run(Duration.ofMillis(1)); // ended: its result; else stopped now, as a timeout
-            return new Boot(r, m, first, (System.nanoTime() - start) / 1_000_000);
+            return new Boot(r, m, first, (System.nanoTime() - start) / 1_000_000, cpus);
         }
     }
 
@@ -114,7 +126,8 @@ class DebianKernelTest {
     private static void assertEndedWellOrAtTheEmulatorsLimit(Boot b, boolean powerOffExpected) {
         RunResult r = b.result();
         if (b.log().contains("JKVM-INIT-OK")) {
-            assertTrue(b.log().matches("(?s).*JKVM-INIT-OK.*\\n2\\r?\\n.*"), "nproc 2 after the marker:\n" + r.serialTail(10));
+            assertTrue(b.log().matches("(?s).*JKVM-INIT-OK.*\\n" + b.cpus() + "\\r?\\n.*"),
+                    "nproc " + b.cpus() + " after the marker:\n" + r.serialTail(10));
             System.out.printf("debian kernel: first line after %d ms, init marker, run ended %s after %d ms%n",
                     b.firstLineMillis(), r.reason(), b.endMillis());
             if (powerOffExpected) {
@@ -157,7 +170,7 @@ class DebianKernelTest {
         for (String table : List.of("ACPI: RSDP 0x000000000009FC10", "ACPI: XSDT", "ACPI: FACP", "ACPI: DSDT", "ACPI: FACS",
                 "ACPI: APIC", "ACPI: PM-Timer IO Port: 0x608", "ACPI: INT_SRC_OVR (bus 0 bus_irq 0 global_irq 2 dfl dfl)",
                 "ACPI: INT_SRC_OVR (bus 0 bus_irq 9 global_irq 9 high level)",
-                "ACPI: Using ACPI (MADT) for SMP configuration information", "smpboot: Allowing 2 CPUs")) {
+                "ACPI: Using ACPI (MADT) for SMP configuration information", "smpboot: Allowing " + CPUS + " CPUs")) {
             assertTrue(log.contains(table), table + " in:\n" + log);
         }
         assertFalse(Pattern.compile("ACPI (BIOS )?(Error|Warning)").matcher(log).find(), log);
