@@ -38,6 +38,14 @@ class GuestExtensionTest {
         assertEquals(2, c.topology().cpus());
     }
 
+    @Test
+    @Guest(kernel = "cpuinfo", smp = "4", timeout = "120s")
+    void theKernelsVariablesAreReadByName(Machine m, RunResult r) {
+        assertEquals(RunResult.Reason.DEBUG_EXIT, r.reason(), r.message());
+        assertEquals(3, m.readSymbolValue("ap_finished"), "the guest's own count of application processors");
+        assertEquals(4, r.serial().lines().filter(l -> l.startsWith("cpu apic=")).count(), r.serial());
+    }
+
     @GuestTest(smp = {"1", "2"}, cpu = {"qemu64", "kvm64"})
     @Guest(bios = "hello")
     void everyCombinationBoots(RunResult r, MachineConfig c) {

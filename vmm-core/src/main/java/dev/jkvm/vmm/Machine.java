@@ -14,6 +14,7 @@ import dev.jkvm.vmm.boot.BootEntry;
 import dev.jkvm.vmm.boot.BootRequest;
 import dev.jkvm.vmm.boot.KernelImage;
 import dev.jkvm.vmm.boot.KernelLoader;
+import dev.jkvm.vmm.boot.KernelSymbols;
 import dev.jkvm.vmm.boot.RomImage;
 import dev.jkvm.vmm.memory.E820;
 import dev.jkvm.vmm.cpu.CpuModels;
@@ -80,6 +81,7 @@ public final class Machine implements AutoCloseable {
     private final FirmwareTables tables;
     private final E820 e820;
     private final KernelImage kernel;
+    private KernelSymbols symbols;
     private Optional<String> cpuidOverride = Optional.empty();
     private final GdbStub gdbStub;
     private GdbServer gdbServer;
@@ -412,6 +414,79 @@ public final class Machine implements AutoCloseable {
             done += chunk;
         }
         return out;
+    }
+
+    /**
+     * The symbol table of the {@code -kernel} ELF file, read on first use; empty without a kernel,
+     * for a flat image or for a stripped kernel.
+     */
+    public synchronized KernelSymbols symbols() {
+        if (symbols == null) {
+            symbols = kernel == null ? KernelSymbols.none() : KernelSymbols.read(kernel.path());
+        }
+        return symbols;
+    }
+
+    /**
+     * The kernel's symbol called {@code name}: its link-time address, size and kind.
+     *
+     * @throws IllegalArgumentException when the kernel has no such symbol
+     */
+    public KernelSymbols.Symbol symbol(String name) {
+        KernelSymbols table = symbols();
+        return table.find(name).orElseThrow(() -> new IllegalArgumentException(table.size() == 0
+                ? "no symbol " + name + ": " + (kernel == null ? "the machine has no -kernel" : "the kernel has no symbol table")
+                : "no symbol " + name + " in " + table.file().getFileName()));
+    }
+
+    /**
+     * The bytes of the kernel variable {@code name}, as many as its symbol's size: where the loader
+     * put it, or through vCPU 0's page tables when it lies in no loaded segment.
+     *
+     * @throws IllegalArgumentException when there is no such symbol or its size is unknown (0)
+     */
+    public byte[] readSymbol(String name) {
+        KernelSymbols.Symbol s = symbol(name);
+        if (s.size() <= 0 || s.size() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("symbol " + name + " has size " + s.size() + ": give a length");
+        }
+        return readSymbol(name, (int) s.size());
+    }
+
+    /** {@code length} bytes from the kernel symbol {@code name}'s address (see {@link #readSymbol(String)}). */
+    public byte[] readSymbol(String name, int length) {
+        KernelSymbols.Symbol s = symbol(name);
+        java.util.OptionalLong gpa = symbols().physicalAddress(s.address());
+        return gpa.isPresent() ? readPhysical(gpa.getAsLong(), length) : readVirtual(0, s.address(), length);
+    }
+
+    /**
+     * The kernel variable {@code name} as an unsigned little-endian integer of its symbol's size
+     * (1, 2, 4 or 8 bytes). Example: {@code machine.readSymbolValue("ap_finished")}.
+     */
+    public long readSymbolValue(String name) {
+        byte[] b = readSymbol(name);
+        if (b.length != 1 && b.length != 2 && b.length != 4 && b.length != 8) {
+            throw new IllegalArgumentException("symbol " + name + " is " + b.length + " bytes, not an integer: use readSymbol");
+        }
+        long v = 0;
+        for (int i = b.length - 1; i >= 0; i--) {
+            v = (v << 8) | (b[i] & 0xff);
+        }
+        return v;
+    }
+
+    /**
+     * Writes {@code data} at the kernel symbol {@code name}'s address, in the segment the loader put
+     * it in.
+     *
+     * @throws IllegalArgumentException when there is no such symbol or it lies in no loaded segment
+     */
+    public void writeSymbol(String name, byte[] data) {
+        KernelSymbols.Symbol s = symbol(name);
+        long gpa = symbols().physicalAddress(s.address()).orElseThrow(() -> new IllegalArgumentException(
+                String.format("symbol %s at 0x%x lies in no loaded segment of the kernel", name, s.address())));
+        writePhysical(gpa, data);
     }
 
     /** The general registers of vCPU {@code vcpu} (asked of its thread when it runs). */

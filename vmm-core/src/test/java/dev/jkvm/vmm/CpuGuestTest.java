@@ -50,7 +50,7 @@ class CpuGuestTest {
 
     /** What the guest printed, and what jkvm gave KVM for vCPU 0. */
     record Report(List<GuestCpu> cpus, Map<String, String> summary, List<String> mpCpus, SortedSet<String> configuredFlags,
-                  RunResult result, boolean honoured, List<String> warnings) {
+                  RunResult result, boolean honoured, List<String> warnings, long apsFinished) {
     }
 
     private static final Pattern FIELD = Pattern.compile("(\\w+)=(\"[^\"]*\"|\\S+)");
@@ -79,7 +79,7 @@ class CpuGuestTest {
                 }
             }
             return new Report(cpus, summary, mp, new CpuidDecoder(configured).flags(), r, m.cpuidFeaturesHonoured(),
-                    m.warnings());
+                    m.warnings(), m.readSymbolValue("ap_finished"));
         }
     }
 
@@ -111,6 +111,7 @@ class CpuGuestTest {
         Report r = boot("-smp", "8,sockets=2,cores=2,threads=2");
         assertEquals("8", r.summary().get("online"), r.summary().toString());
         assertEquals(8, r.cpus().size());
+        assertEquals(7, r.apsFinished(), "the guest's own count of application processors, read by its symbol");
         Set<String> apicIds = new HashSet<>();
         Set<String> places = new HashSet<>();
         for (GuestCpu c : r.cpus()) {

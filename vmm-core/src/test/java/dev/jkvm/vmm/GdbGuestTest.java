@@ -29,18 +29,7 @@ import org.junit.jupiter.api.Test;
 @RequiresKvm
 class GdbGuestTest {
 
-    private static final Path SYMBOLS = symbols();
-
-    /** The kernel's ELF with symbols, found from the module or the checkout's top (the nested runner runs there). */
-    private static Path symbols() {
-        Path rel = Path.of("guest-images", "target", "obj", "meminfo", "meminfo.elf64");
-        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-            if (Files.exists(dir.resolve(rel))) {
-                return dir.resolve(rel);
-            }
-        }
-        return rel;
-    }
+    private static final Path SYMBOLS = dev.jkvm.vmm.boot.BuildOutput.meminfoElf64();
 
     /** What this host's KVM does with guest debugging (the stub measures the same at attach). */
     private static GuestDebugProbe debug;

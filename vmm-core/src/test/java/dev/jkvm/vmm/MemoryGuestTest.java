@@ -133,7 +133,7 @@ class MemoryGuestTest {
     }
 
     @Test
-    void theTranslationCommandsAgreeWithWhatTheGuestPrinted() throws InterruptedException {
+    void theTranslationCommandsAndTheKernelsSymbolsAgreeWithWhatTheGuestPrinted() throws InterruptedException {
         try (Machine m = DevicesGuestTest.machine("-kernel", "meminfo", "-append", "step=4096 wait=30")) {
             m.start();
             String var = m.serial().awaitLine(Pattern.compile("var addr=.*"), Duration.ofSeconds(60)).orElseThrow();
@@ -141,6 +141,9 @@ class MemoryGuestTest {
             assertTrue(vm.find(), var);
             long addr = Long.parseLong(vm.group(1), 16);
             long value = Long.parseUnsignedLong(vm.group(2), 16);
+            // the kernel's symbol table names the same variable the guest printed
+            assertEquals(addr, m.symbol("watched_var").address(), "the symbol's address is where the guest has it");
+            assertEquals(value, m.readSymbolValue("watched_var"));
             String cr3Line = m.serial().lines().stream().filter(l -> l.startsWith("cr3 ")).findFirst().orElseThrow();
             long cr3 = Long.parseLong(cr3Line.replaceAll(".*value=0x", ""), 16);
             m.serial().awaitLine(Pattern.compile("waiting seconds=.*"), Duration.ofSeconds(120)).orElseThrow();
@@ -168,8 +171,9 @@ class MemoryGuestTest {
                     .matcher(mon.execute("gpa2hpa 0x" + hex));
             assertTrue(hpa.find());
             assertEquals(addr & 0xfff, Long.parseUnsignedLong(hpa.group(1), 16) & 0xfff);
-            // and a write from the host is seen by the guest
-            m.writePhysical(addr, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0x1122334455667788L).array());
+            assertEquals(value, ByteBuffer.wrap(m.readSymbol("watched_var")).order(ByteOrder.LITTLE_ENDIAN).getLong());
+            // and a write from the host, by the variable's name, is seen by the guest
+            m.writeSymbol("watched_var", ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0x1122334455667788L).array());
             assertTrue(m.serial().awaitLine(Pattern.compile("var changed value=0x1122334455667788"), Duration.ofSeconds(120))
                     .isPresent(), m.serial().tail(5));
         }
