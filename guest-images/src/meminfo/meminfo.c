@@ -5,7 +5,9 @@
  * address and value of a global variable; then writes a pattern to every
  * 4 KiB page of usable RAM (type-1 ranges minus the kernel's own memory,
  * mapping RAM above the identity map on demand), reads it back and prints
- * the result. With wait=N it then watches the variable for N seconds.
+ * the result. With poke=1 it then adds one to the variable (a write for a
+ * debugger's watchpoint) and prints "var poked value=...". With wait=N it
+ * then watches the variable for N seconds.
  * Command line: step=N tests only every Nth page (physical page number
  * divisible by N; default 1 = every page) - for big guests on hosts where
  * each first touch of a page is expensive; wait=N as above.
@@ -122,6 +124,13 @@ static void watch_var(uint64_t seconds)
     kprintf("var unchanged value=0x%lx\n", watched_var);
 }
 
+/* One write to watched_var (cmdline poke=1), in a function of its own so a debugger can stop
+ * just before it and watch the variable change. */
+static void __attribute__((noinline)) poke_var(void)
+{
+    watched_var = watched_var + 1;
+}
+
 int kmain(uint32_t mbinfo)
 {
     (void)mbinfo;
@@ -158,6 +167,10 @@ int kmain(uint32_t mbinfo)
     if (c.mismatches)
         fail("memory mismatches=%lu", c.mismatches);
 
+    if (cmdline_u64("poke", 0)) {
+        poke_var();
+        kprintf("var poked value=0x%lx\n", watched_var);
+    }
     uint64_t wait = cmdline_u64("wait", 0);
     if (wait)
         watch_var(wait);

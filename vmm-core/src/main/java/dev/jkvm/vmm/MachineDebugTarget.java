@@ -150,14 +150,26 @@ final class MachineDebugTarget implements DebugTarget {
      */
     @Override
     public java.util.List<String> attachNotes() {
-        java.util.List<String> missing = probe().missing();
-        if (missing.isEmpty()) {
-            return java.util.List.of();
+        java.util.List<String> missing = new java.util.ArrayList<>(probe().missing());
+        java.util.List<String> notes = new java.util.ArrayList<>();
+        if (watchpointsBySingleStep()) {
+            missing.remove("watchpoints");
+            notes.add("this host's KVM never stops the guest for a data breakpoint: write watchpoints (watch, awatch)"
+                    + " are emulated by single-stepping every vCPU while one is set, so the guest runs far slower;"
+                    + " read watchpoints (rwatch) never fire");
         }
-        String why = dev.jkvm.vmm.host.KvmModule.detect().module().equals("kvm_pvm")
-                ? " (kvm_pvm runs the guest in KVM's instruction emulator)" : "";
-        return java.util.List.of("this host's KVM accepts KVM_SET_GUEST_DEBUG but never stops the guest for: "
-                + String.join(", ", missing) + why + "; measured at attach");
+        if (!missing.isEmpty()) {
+            String why = dev.jkvm.vmm.host.KvmModule.detect().module().equals("kvm_pvm")
+                    ? " (kvm_pvm runs the guest in KVM's instruction emulator)" : "";
+            notes.add(0, "this host's KVM accepts KVM_SET_GUEST_DEBUG but never stops the guest for: "
+                    + String.join(", ", missing) + why + "; measured at attach");
+        }
+        return notes;
+    }
+
+    @Override
+    public boolean watchpointsBySingleStep() {
+        return probe().singleStep() && !probe().watchpoints();
     }
 
     private dev.jkvm.vmm.gdb.GuestDebugProbe probe;

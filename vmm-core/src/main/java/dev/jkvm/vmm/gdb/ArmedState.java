@@ -13,8 +13,25 @@ import java.util.Arrays;
  * @param breakpoints software breakpoint addresses, sorted unsigned
  * @param slots the four debug-register slots (null = free)
  * @param debug per vCPU, what {@code KVM_SET_GUEST_DEBUG} was given
+ * @param watch write watchpoints the stub emulates by single-stepping (null: none, or the host's
+ *     debug registers do it); every vCPU then steps, whether or not the debugger asked it to
+ * @param stepRequested per vCPU, whether the debugger asked for a single step
  */
-record ArmedState(long[] breakpoints, HardwareBreakpoints.Slot[] slots, GuestDebug[] debug) {
+record ArmedState(long[] breakpoints, HardwareBreakpoints.Slot[] slots, GuestDebug[] debug, WatchEmulation watch,
+                  boolean[] stepRequested) {
+
+    /** What the debugger armed, with no emulated watchpoint: a vCPU steps only when asked to. */
+    ArmedState(long[] breakpoints, HardwareBreakpoints.Slot[] slots, GuestDebug[] debug) {
+        this(breakpoints, slots, debug, null, stepsOf(debug));
+    }
+
+    private static boolean[] stepsOf(GuestDebug[] debug) {
+        boolean[] steps = new boolean[debug.length];
+        for (int i = 0; i < debug.length; i++) {
+            steps[i] = debug[i].singleStep();
+        }
+        return steps;
+    }
 
     /** Nothing armed: no debugger, or it has detached. */
     static ArmedState none(int cpus) {
@@ -49,10 +66,15 @@ record ArmedState(long[] breakpoints, HardwareBreakpoints.Slot[] slots, GuestDeb
                         : new StopReason.Watchpoint(s.kind(), s.requestAddress());
             }
         }
-        if ((dr6 & GuestDebug.ExceptionVector.DR6_BS) != 0 && cpu < debug.length && debug[cpu].singleStep()) {
+        if ((dr6 & GuestDebug.ExceptionVector.DR6_BS) != 0 && stepped(cpu)) {
             return new StopReason.SingleStep();
         }
         return null;
+    }
+
+    /** Whether the debugger asked vCPU {@code cpu} for a single step. */
+    boolean stepped(int cpu) {
+        return cpu < stepRequested.length && stepRequested[cpu];
     }
 
     /** What vCPU {@code cpu} was given. */

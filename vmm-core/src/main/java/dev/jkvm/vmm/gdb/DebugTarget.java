@@ -11,7 +11,8 @@ import dev.jkvm.kvm.Sregs;
  * only while the vCPUs are held by {@link GdbStub#checkpoint} (so none is inside
  * {@code KVM_RUN}) — from the stub's session thread — except {@link #setGuestDebug}, which is
  * also called on a vCPU's own thread from inside {@link GdbStub#debugExit} to give the guest back
- * an exception that was its own.
+ * an exception that was its own, and {@link #readVirtual}, which a vCPU's thread calls for itself
+ * there to look at watched bytes after each instruction ({@link #watchpointsBySingleStep}).
  *
  * <pre>{@code
  * DebugTarget target = new DebugTarget() {
@@ -71,6 +72,14 @@ public interface DebugTarget {
 
     /** gdb's {@code kill}: ends the machine as QEMU's {@code quit} would. The machine then calls {@link GdbStub#guestExited}. */
     void kill();
+
+    /**
+     * Whether the stub must emulate write watchpoints by single-stepping ({@link WatchEmulation}):
+     * true where KVM single-steps the guest but never stops it for a data breakpoint.
+     */
+    default boolean watchpointsBySingleStep() {
+        return false;
+    }
 
     /**
      * What a debugger should know about this host as it attaches, one line each: e.g. that its KVM

@@ -225,20 +225,23 @@ final class GdbSession {
                 }
             }
         }
+        HardwareBreakpoints.Slot[] slots = new HardwareBreakpoints.Slot[HardwareBreakpoints.SLOTS];
+        for (int n = 0; n < slots.length; n++) {
+            slots[n] = commands.hardware.slot(n);
+        }
+        WatchEmulation watch = target.watchpointsBySingleStep() ? WatchEmulation.snapshot(slots, target) : null;
         GuestDebug[] debug = new GuestDebug[cpus];
+        boolean[] requested = new boolean[cpus];
         for (int cpu = 0; cpu < cpus; cpu++) {
-            debug[cpu] = commands.guestDebug(stepping.get(cpu));
+            requested[cpu] = stepping.get(cpu);
+            debug[cpu] = commands.guestDebug(stepping.get(cpu) || watch != null);
             if (!debug[cpu].equals(applied[cpu])) {
                 target.setGuestDebug(cpu, debug[cpu]);
                 applied[cpu] = debug[cpu];
             }
         }
         long[] breakpoints = commands.software.addresses();
-        HardwareBreakpoints.Slot[] slots = new HardwareBreakpoints.Slot[HardwareBreakpoints.SLOTS];
-        for (int n = 0; n < slots.length; n++) {
-            slots[n] = commands.hardware.slot(n);
-        }
-        stub.arm(new ArmedState(breakpoints, slots, debug));
+        stub.arm(new ArmedState(breakpoints, slots, debug, watch, requested));
         running = true;
         gate.resume(runningCpus);
     }

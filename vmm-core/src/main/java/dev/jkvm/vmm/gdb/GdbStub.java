@@ -77,6 +77,17 @@ public final class GdbStub {
      */
     public boolean debugExit(int cpu, int exception, long pc, long dr6) {
         ArmedState now = armed;
+        if (now.watch() != null && exception == GuestDebug.ExceptionVector.DB
+                && (dr6 & GuestDebug.ExceptionVector.DR6_BS) != 0) {
+            StopReason hit = now.watch().check(cpu, target);
+            if (hit != null) {
+                stopFor(cpu, hit);
+                return true;
+            }
+            if (!now.stepped(cpu)) {
+                return true; // the stub's own step: the guest simply goes on
+            }
+        }
         StopReason why = now.classify(cpu, exception, pc, dr6);
         if (why == null) {
             GuestDebug mine = now.debugOf(cpu);
