@@ -36,8 +36,8 @@ import java.util.function.DoubleSupplier;
  */
 public final class Bench {
 
-    static final List<String> GROUPS = List.of("exits", "kernel", "lifecycle", "vcpus", "e2e", "alloc", "guests", "overcommit",
-            "jmh");
+    static final List<String> GROUPS = List.of("exits", "kernel", "lifecycle", "vcpus", "stop", "e2e", "alloc", "guests",
+            "overcommit", "jmh");
 
     /** The knobs of one invocation. */
     record Options(boolean quick, Set<String> only, int reps, int exitReps, Path out, Path cBinary, Path launcher) {
@@ -162,6 +162,9 @@ public final class Bench {
         }
         if (options.wants("vcpus")) {
             vcpus(exitsRom);
+        }
+        if (options.wants("stop")) {
+            stopLatency();
         }
         if (options.wants("e2e")) {
             endToEnd();
@@ -393,6 +396,31 @@ public final class Bench {
             }
             rows.add(new Row("vcpus", vcpus + " vCPU" + (vcpus > 1 ? "s" : "") + ": create + destroy", "ms/VM",
                     samples(s[0]), samples(s[1]), "C", Target.NONE, "", "2 MiB, in-kernel irqchip + PIT"));
+        }
+    }
+
+    // ---- stopping a spinning guest --------------------------------------------------------------
+
+    /** The vCPU issue's goal: a spinning vCPU leaves the guest within 100 ms of a stop request. */
+    private void stopLatency() throws InterruptedException {
+        int reps = options.quick() ? 5 : 15;
+        int[] cpus = {1, 2};
+        for (int n : cpus) {
+            double[][] s = new double[3][reps];
+            for (int rep = 0; rep < reps; rep++) {
+                progress("stop: " + n + " vCPU(s), repetition " + (rep + 1) + " of " + reps);
+                StopLatency.Sample x = StopLatency.measure(n);
+                s[0][rep] = x.kickMs();
+                s[1][rep] = x.stopMs();
+                s[2][rep] = x.closeMs();
+            }
+            String what = n + " spinning vCPU" + (n > 1 ? "s" : "");
+            rows.add(new Row("stop", what + ": quit to out of the guest", "ms", samples(s[0]), Samples.NONE, "",
+                    Target.valueAtMost(100), "", "Machine.stop (the monitor's quit) to the last vCPU out of KVM_RUN"));
+            rows.add(new Row("stop", what + ": quit to run ended", "ms", samples(s[1]), Samples.NONE, "",
+                    Target.valueAtMost(100), "", "every vCPU thread joined, result ready"));
+            rows.add(new Row("stop", what + ": close()", "ms", samples(s[2]), Samples.NONE, "",
+                    Target.valueAtMost(100), "", "Machine.close of the running machine: threads joined, fds closed"));
         }
     }
 
