@@ -1,6 +1,7 @@
 package dev.jkvm.vmm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.kvm.testing.RequiresKvm;
@@ -28,6 +29,16 @@ class BundledGuestsTest {
             assertEquals(RunResult.Reason.HALTED, r.reason(), r.message());
             assertEquals(0, r.exitStatus());
             assertEquals("Hello from the guest\r\n", m.serial().transcript());
+        }
+    }
+
+    @Test
+    void aRomHasNoSymbolsAndAskingForOneSaysWhy() {
+        try (Machine m = Machine.create(rom("hello"))) {
+            assertEquals(0, m.symbols().size());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> m.readSymbolValue("kmain"));
+            assertEquals("no symbol kmain: the machine has no -kernel", e.getMessage());
         }
     }
 
