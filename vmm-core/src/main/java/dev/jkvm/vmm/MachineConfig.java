@@ -52,13 +52,14 @@ import java.util.TreeMap;
  * @param acpi the ACPI tables ({@code -no-acpi} leaves them out: the MP table alone describes the machine)
  * @param s3 suspend-to-RAM offered in the DSDT ({@code \_S3}); QEMU's default, off with
  *     {@code -global PIIX4_PM.disable_s3=1}
+ * @param name the guest's name ({@code -name}), shown by the monitor's {@code info name}; empty for none
  */
 public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topology, String cpu, Firmware firmware,
                             List<SerialBackend> serials, Duration timeout, Map<Integer, BitSet> vcpuAffinity,
                             MonitorSpec monitor, StatsFormat stats, boolean noReboot, boolean logUnimplemented,
                             List<Path> readConfig, boolean irqchip, Optional<Kernel> kernel,
                             Optional<dev.jkvm.vmm.gdb.GdbEndpoint> gdb, boolean startPaused, boolean acpi,
-                            boolean s3) {
+                            boolean s3, Optional<String> name) {
 
     /** QEMU's default for {@code -m}. */
     public static final long DEFAULT_MEMORY = 128 * MemoryMap.MIB;
@@ -74,6 +75,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
             throw new IllegalArgumentException("-serial: a PC has one to four serial ports, not " + serials.size());
         }
         Objects.requireNonNull(monitor, "monitor");
+        Objects.requireNonNull(name, "name");
         Objects.requireNonNull(stats, "stats");
         if (memoryBytes <= MemoryMap.HIGH_RAM_START || memoryBytes % MemoryMap.PAGE != 0) {
             throw new IllegalArgumentException("memory must be a multiple of 4 KiB above 1 MiB: " + memoryBytes);
@@ -177,6 +179,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         b.startPaused = startPaused;
         b.acpi = acpi;
         b.s3 = s3;
+        b.name = name.orElse(null);
         return b;
     }
 
@@ -204,6 +207,8 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         private boolean acpi = true;
         /** null: QEMU's default (offered when there is ACPI). */
         private Boolean s3;
+        private String name;
+        private boolean noDefaults;
 
         /** {@code -m}: guest RAM in bytes. */
         public Builder memory(long bytes) {
@@ -347,6 +352,21 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
             return this;
         }
 
+        /** {@code -name}: the guest's name ({@code info name}); null for none. */
+        public Builder name(String name) {
+            this.name = name;
+            return this;
+        }
+
+        /**
+         * {@code -nodefaults}: no default serial backend. Without a {@code -serial}, COM1 is still
+         * there (a PC's 16550A at 0x3f8) but connected to nothing, where QEMU leaves the port out.
+         */
+        public Builder noDefaults(boolean on) {
+            this.noDefaults = on;
+            return this;
+        }
+
         /** {@code -S}. */
         public Builder startPaused(boolean on) {
             this.startPaused = on;
@@ -362,9 +382,10 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
                         append != null ? append : kernel.append());
             }
             return new MachineConfig(memoryBytes, memPrealloc, topology, cpu, firmware,
-                    serials.isEmpty() ? List.of(SerialBackend.stdio()) : serials, timeout, vcpuAffinity,
-                    monitor, stats, noReboot, logUnimplemented, readConfig, irqchip, Optional.ofNullable(kernel),
-                    Optional.ofNullable(gdb), startPaused, acpi, s3 != null ? s3 : acpi);
+                    serials.isEmpty() ? List.of(noDefaults ? SerialBackend.none() : SerialBackend.stdio()) : serials,
+                    timeout, vcpuAffinity, monitor, stats, noReboot, logUnimplemented, readConfig, irqchip,
+                    Optional.ofNullable(kernel), Optional.ofNullable(gdb), startPaused, acpi, s3 != null ? s3 : acpi,
+                    Optional.ofNullable(name));
         }
     }
 }

@@ -87,10 +87,11 @@ class VcpuThreadsTest {
 
     @Test
     void aSpinningGuestIsStoppedByQuit() throws Exception {
-        try (Machine m = Machine.create(rom("spin").build())) {
+        try (Machine m = Machine.create(rom("spin").name("spinner").build())) {
             m.start();
             awaitLine(m, "spinning");
             Monitor monitor = new Monitor(m);
+            assertEquals("spinner\n", monitor.execute("info name"));
             assertEquals("", monitor.execute("stop"));
             assertEquals("VM status: paused\n", monitor.execute("info status"));
             assertEquals("", monitor.execute("cont"));

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.BiConsumer;
 
 /**
@@ -65,8 +66,18 @@ public final class CommandLine {
         options.put("s", new Option(null, "shorthand for -gdb tcp::1234", (b, v) -> b.gdb(dev.jkvm.vmm.gdb.GdbEndpoint.DEFAULT)));
         options.put("S", new Option(null, "do not start the vCPUs until the debugger or the monitor's cont says so",
                 (b, v) -> b.startPaused(true)));
-        options.put("machine", new Option("[pc][,kernel-irqchip=on|off]", "the machine type (only pc) and its options",
-                (b, v) -> b.irqchip(parseMachine(v))));
+        Option machine = new Option("[type=]pc[,kernel-irqchip=on|off][,accel=kvm]", "the machine type (only pc) and its options",
+                (b, v) -> parseMachine(v).ifPresent(b::irqchip));
+        options.put("machine", machine);
+        options.put("M", new Option(machine.argName(), "same as -machine", machine.apply()));
+        options.put("accel", new Option("kvm[,kernel-irqchip=on|off]", "the accelerator: jkvm has KVM only",
+                (b, v) -> parseAccel(v).ifPresent(b::irqchip)));
+        options.put("display", new Option("none", "accepted for QEMU's command lines: jkvm has no display",
+                (b, v) -> parseDisplay(v)));
+        options.put("nodefaults", new Option(null, "no default serial backend: without -serial, COM1 is connected to nothing",
+                (b, v) -> b.noDefaults(true)));
+        options.put("name", new Option("NAME[,debug-threads=on|off]", "the guest's name (info name); vCPU threads are"
+                + " always named CPU n/KVM, as QEMU's debug-threads=on", (b, v) -> b.name(parseName(v))));
         options.put("device", new Option("isa-debug-exit[,iobase=0xf4][,iosize=0x04]",
                 "accepted for QEMU's command lines: jkvm always has the debug-exit port at 0xf4", (b, v) -> parseDevice(v)));
         options.put("no-acpi", new Option(null, "no ACPI tables: the MP table alone describes the machine",
@@ -172,15 +183,25 @@ public final class CommandLine {
         throw new JkvmException("-monitor " + v + ": unsupported (stdio, unix:PATH,server,nowait, none)");
     }
 
-    /** {@code -machine [type=]pc[,kernel-irqchip=on|off]}: returns whether the irqchip is in the kernel. */
-    private static boolean parseMachine(String v) {
-        boolean irqchip = true;
+    /**
+     * {@code -machine [type=]pc[,kernel-irqchip=on|off]}: whether the irqchip is in the kernel,
+     * empty when the line does not say.
+     */
+    private static Optional<Boolean> parseMachine(String v) {
+        Optional<Boolean> irqchip = Optional.empty();
         for (String item : v.split(",")) {
+            if (item.matches("(type=)?pc-i440fx-[0-9.]+")) {
+                continue; // a versioned name of the same pc machine
+            }
             switch (item) {
-                case "pc", "type=pc", "q35", "type=q35", "" -> {
+                case "pc", "type=pc", "" -> {
                 }
-                case "kernel-irqchip=on", "kernel_irqchip=on", "kernel-irqchip=split", "kernel-irqchip=true" -> irqchip = true;
-                case "kernel-irqchip=off", "kernel_irqchip=off", "kernel-irqchip=false" -> irqchip = false;
+                case "q35", "type=q35", "microvm", "type=microvm", "isapc", "type=isapc", "none", "type=none" ->
+                        throw new JkvmException("-machine " + v + ": jkvm has the pc machine only (i440FX-style: PIIX4 power"
+                                + " management, ISA devices), not " + item.replace("type=", ""));
+                case "kernel-irqchip=on", "kernel_irqchip=on", "kernel-irqchip=split", "kernel-irqchip=true" ->
+                        irqchip = Optional.of(true);
+                case "kernel-irqchip=off", "kernel_irqchip=off", "kernel-irqchip=false" -> irqchip = Optional.of(false);
                 case "accel=kvm" -> {
                 }
                 default -> throw new JkvmException("-machine " + v + ": unsupported property '" + item
@@ -188,6 +209,52 @@ public final class CommandLine {
             }
         }
         return irqchip;
+    }
+
+    /** {@code -accel kvm[,kernel-irqchip=on|off]}: the newer spelling of the machine's KVM options. */
+    private static Optional<Boolean> parseAccel(String v) {
+        String[] items = v.split(",", 2);
+        if (!items[0].equals("kvm")) {
+            throw new JkvmException("-accel " + v + ": jkvm runs guests on KVM only, not " + items[0]);
+        }
+        if (items.length == 1) {
+            return Optional.empty();
+        }
+        for (String item : items[1].split(",")) {
+            if (!item.startsWith("kernel-irqchip=") && !item.startsWith("kernel_irqchip=")) {
+                throw new JkvmException("-accel " + v + ": unsupported property '" + item + "' (kvm[,kernel-irqchip=on|off])");
+            }
+        }
+        return parseMachine(items[1]);
+    }
+
+    private static void parseDisplay(String v) {
+        if (!v.equals("none")) {
+            throw new JkvmException("-display " + v + ": jkvm has no display (serial ports and the monitor only): use none");
+        }
+    }
+
+    /** {@code -name [guest=]NAME[,debug-threads=on|off]}: the name. */
+    private static String parseName(String v) {
+        String name = null;
+        for (String item : v.split(",")) {
+            if (item.equals("debug-threads=on") || item.equals("debug-threads=off")) {
+                continue; // jkvm names its vCPU threads either way
+            }
+            if (item.startsWith("guest=")) {
+                item = item.substring(6);
+            } else if (item.contains("=")) {
+                throw new JkvmException("-name " + v + ": unsupported property '" + item + "' (NAME[,debug-threads=on|off])");
+            }
+            if (item.isEmpty() || name != null) {
+                throw new JkvmException("-name " + v + ": expected one name");
+            }
+            name = item;
+        }
+        if (name == null) {
+            throw new JkvmException("-name " + v + ": expected a name");
+        }
+        return name;
     }
 
     /** {@code -global PIIX4_PM.disable_s3=N}: the one device property jkvm has; returns whether S3 is offered. */

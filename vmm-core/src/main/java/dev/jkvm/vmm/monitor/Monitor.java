@@ -62,6 +62,8 @@ public final class Monitor {
         infos.put("registers", new Command("[-a]", "the registers of vCPU 0 (all vCPUs with -a)", this::infoRegisters));
         infos.put("exits", new Command("", "exits per vCPU in user, kernel and guest mode", a -> StatsFormatter.table(machine.reports())));
         infos.put("status", new Command("", "whether the VM runs", a -> infoStatus()));
+        infos.put("name", new Command("", "the guest's name (-name), nothing when it has none",
+                a -> machine.config().name().map(n -> n + "\n").orElse("")));
         infos.put("acpi", new Command("", "the ACPI tables with their addresses and lengths", a -> infoAcpi()));
         infos.put("devices", new Command("", "the emulated devices with their ports, IRQs and state",
                 a -> machine.devices().describe()));

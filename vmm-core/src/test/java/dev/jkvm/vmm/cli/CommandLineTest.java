@@ -83,4 +83,33 @@ class CommandLineTest {
             assertTrue(usage.contains(flag), flag);
         }
     }
+    /** What QEMU users put on every line: the accelerator, the machine, no display, no defaults, a name. */
+    @Test
+    void qemusEverydayFlagsAreUnderstood() {
+        MachineConfig c = config("-accel", "kvm", "-M", "pc", "-display", "none", "-nodefaults", "-name", "guest=t1,debug-threads=on");
+        assertTrue(c.irqchip());
+        assertEquals(java.util.Optional.of("t1"), c.name());
+        assertEquals(dev.jkvm.vmm.SerialBackend.none(), c.serial(), "-nodefaults: COM1 is connected to nothing");
+        assertEquals(dev.jkvm.vmm.SerialBackend.stdio(), config("-nodefaults", "-serial", "stdio").serial());
+        assertEquals(dev.jkvm.vmm.SerialBackend.stdio(), config().serial());
+        assertEquals(java.util.Optional.empty(), config().name());
+        assertEquals(false, config("-accel", "kvm,kernel-irqchip=off").irqchip());
+        assertEquals(false, config("-machine", "pc-i440fx-7.2,kernel-irqchip=off").irqchip());
+        assertEquals(false, config("-machine", "kernel-irqchip=off", "-M", "pc").irqchip(), "a later -M pc keeps it");
+        assertEquals("guest", config("-name", "guest").name().orElseThrow());
+    }
+
+    @Test
+    void whatJkvmDoesNotHaveIsRefusedInOneLine() {
+        assertEquals("-accel tcg: jkvm runs guests on KVM only, not tcg",
+                assertThrows(JkvmException.class, () -> CommandLine.parse("-accel", "tcg")).getMessage());
+        assertEquals("-machine q35: jkvm has the pc machine only (i440FX-style: PIIX4 power management, ISA devices), not q35",
+                assertThrows(JkvmException.class, () -> CommandLine.parse("-machine", "q35")).getMessage());
+        assertEquals("-display gtk: jkvm has no display (serial ports and the monitor only): use none",
+                assertThrows(JkvmException.class, () -> CommandLine.parse("-display", "gtk")).getMessage());
+        assertEquals("-name a,process=b: unsupported property 'process=b' (NAME[,debug-threads=on|off])",
+                assertThrows(JkvmException.class, () -> CommandLine.parse("-name", "a,process=b")).getMessage());
+        assertEquals("-accel kvm,foo=1: unsupported property 'foo=1' (kvm[,kernel-irqchip=on|off])",
+                assertThrows(JkvmException.class, () -> CommandLine.parse("-accel", "kvm,foo=1")).getMessage());
+    }
 }
