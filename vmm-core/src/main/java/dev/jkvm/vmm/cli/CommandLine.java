@@ -111,7 +111,8 @@ public final class CommandLine {
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             if (!arg.startsWith("-") || arg.equals("-") || arg.equals("--")) {
-                throw new JkvmException(arg + ": invalid option (jkvm takes no positional arguments)");
+                throw new JkvmException(arg + ": invalid option (jkvm takes no positional arguments: a disk image needs a disk,"
+                        + " and jkvm has none; boot a kernel with -kernel FILE or a ROM with -bios FILE)");
             }
             String name = arg.startsWith("--") ? arg.substring(2) : arg.substring(1);
             switch (name) {

@@ -67,7 +67,8 @@ class CommandLineTest {
                 assertThrows(JkvmException.class, () -> CommandLine.parse("-no-such-option")).getMessage());
         assertEquals("-bios: requires an argument",
                 assertThrows(JkvmException.class, () -> CommandLine.parse("-bios")).getMessage());
-        assertEquals("stray: invalid option (jkvm takes no positional arguments)",
+        assertEquals("stray: invalid option (jkvm takes no positional arguments: a disk image needs a disk, and jkvm has none;"
+                + " boot a kernel with -kernel FILE or a ROM with -bios FILE)",
                 assertThrows(JkvmException.class, () -> CommandLine.parse("stray")).getMessage());
         assertEquals("-timeout 0: expected a positive number of seconds",
                 assertThrows(JkvmException.class, () -> CommandLine.parse("-timeout", "0")).getMessage());
