@@ -53,6 +53,11 @@ class BadInputTest {
     }
 
     @Test
+    void anEndlessDeviceIsReadNoFurtherThanTheRomWindow() {
+        assertEquals("jkvm: -bios /dev/zero: more than the 16 MiB ROM window", fails("-bios", "/dev/zero"));
+    }
+
+    @Test
     void emptyImage(@TempDir Path dir) throws IOException {
         Path empty = Files.createFile(dir.resolve("empty.rom"));
         assertEquals("jkvm: -bios " + empty + ": the image is empty", fails("-bios", empty.toString()));

@@ -39,12 +39,21 @@ public record RomImage(String name, byte[] bytes) {
             if (Files.isDirectory(file)) {
                 throw new JkvmException("-bios " + file + ": is a directory");
             }
-            long size = Files.size(file);
+            long size = Files.isRegularFile(file) ? Files.size(file) : -1;
             if (size > MemoryMap.MAX_ROM_SIZE) {
                 throw new JkvmException("-bios " + file + ": " + size + " bytes is larger than the "
                         + MemoryMap.MAX_ROM_SIZE / MemoryMap.MIB + " MiB ROM window");
             }
-            return new RomImage(file.toString(), Files.readAllBytes(file));
+            // At most one byte past the window: a device (/dev/zero) or a pipe has no size to check first.
+            byte[] bytes;
+            try (InputStream in = Files.newInputStream(file)) {
+                bytes = in.readNBytes((int) MemoryMap.MAX_ROM_SIZE + 1);
+            }
+            if (bytes.length > MemoryMap.MAX_ROM_SIZE) {
+                throw new JkvmException("-bios " + file + ": more than the " + MemoryMap.MAX_ROM_SIZE / MemoryMap.MIB
+                        + " MiB ROM window");
+            }
+            return new RomImage(file.toString(), bytes);
         } catch (NoSuchFileException e) {
             throw new JkvmException("-bios " + file + ": no such file");
         } catch (AccessDeniedException e) {
