@@ -74,6 +74,9 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         if (serials.isEmpty() || serials.size() > 4) {
             throw new IllegalArgumentException("-serial: a PC has one to four serial ports, not " + serials.size());
         }
+        if (serials.stream().filter(b -> b instanceof SerialBackend.Stdio).count() > 1) {
+            throw new IllegalArgumentException("-serial stdio: cannot use stdio by multiple character devices");
+        }
         Objects.requireNonNull(monitor, "monitor");
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(stats, "stats");

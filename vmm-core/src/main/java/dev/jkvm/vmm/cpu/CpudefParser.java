@@ -73,6 +73,9 @@ public final class CpudefParser {
             List.of("level", "family", "model", "stepping", "xlevel", "vendor_override");
     private static final List<String> STRING_KEYS = List.of("name", "vendor", "model_id", "cache");
 
+    /** Far more than any [cpudef] file needs. */
+    static final int MAX_FILE_BYTES = 1 << 20;
+
     private final CpuFeatureTable table;
 
     public CpudefParser(CpuFeatureTable table) {
@@ -82,8 +85,14 @@ public final class CpudefParser {
     /** The models defined in {@code file}. */
     public List<CpuModel> parse(Path file) {
         List<String> lines;
-        try {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            // bounded: a device such as /dev/zero never ends
+            byte[] bytes = in.readNBytes(MAX_FILE_BYTES + 1);
+            if (bytes.length > MAX_FILE_BYTES) {
+                throw new CpuConfigException("Config file " + file + " is larger than " + (MAX_FILE_BYTES >> 20)
+                        + " MiB: not a [cpudef] file");
+            }
+            lines = new String(bytes, StandardCharsets.UTF_8).lines().toList();
         } catch (IOException e) {
             throw new CpuConfigException("Cannot read config file " + file + ": " + reason(e));
         }

@@ -110,6 +110,8 @@ class CommandLineTest {
                 assertThrows(JkvmException.class, () -> CommandLine.parse("-display", "gtk")).getMessage());
         assertEquals("-name a,process=b: unsupported property 'process=b' (NAME[,debug-threads=on|off])",
                 assertThrows(JkvmException.class, () -> CommandLine.parse("-name", "a,process=b")).getMessage());
+        assertEquals("-serial stdio: cannot use stdio by multiple character devices",
+                assertThrows(JkvmException.class, () -> CommandLine.parse("-serial", "stdio", "-serial", "stdio")).getMessage());
         assertEquals("-accel kvm,foo=1: unsupported property 'foo=1' (kvm[,kernel-irqchip=on|off])",
                 assertThrows(JkvmException.class, () -> CommandLine.parse("-accel", "kvm,foo=1")).getMessage());
     }

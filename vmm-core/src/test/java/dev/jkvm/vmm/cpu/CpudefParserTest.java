@@ -125,6 +125,13 @@ class CpudefParserTest {
     }
 
     @Test
+    void anEndlessFileIsRefusedNotReadForEver() {
+        CpuConfigException e = assertThrows(CpuConfigException.class,
+                () -> CpuModels.builtin().withFile(Path.of("/dev/zero")));
+        assertEquals("Config file /dev/zero is larger than 1 MiB: not a [cpudef] file", e.getMessage());
+    }
+
+    @Test
     void cNumbers() {
         assertEquals(11, CpudefParser.parseCNumber("11"));
         assertEquals(0x8000000aL, CpudefParser.parseCNumber("0x8000000A"));
