@@ -157,6 +157,24 @@ class MemoryGuestTest {
             assertTrue(walk.contains("PDPTE") && walk.contains("PDE"), walk);
             assertTrue(!walk.contains("KVM_TRANSLATE says"), walk); // KVM's own walk agrees
             assertTrue(mon.execute("info registers").contains(String.format("CR3=%016x", cr3)));
+            // the live tables, leaf by leaf and as ranges; KVM's own walk agrees on every leaf (no note)
+            Matcher size = Pattern.compile("page size (\\d+) (KiB|MiB|GiB)").matcher(walk);
+            assertTrue(size.find(), walk);
+            long pageSize = Long.parseLong(size.group(1)) << switch (size.group(2)) {
+                case "KiB" -> 10;
+                case "MiB" -> 20;
+                default -> 30;
+            };
+            long page = addr & -pageSize;
+            String tlb = mon.execute("info tlb");
+            assertTrue(tlb.contains(String.format("%016x: %016x ", page, page)), "the variable's page, identity-mapped:\n" + tlb);
+            assertTrue(!tlb.contains("KVM_TRANSLATE says"), tlb);
+            String mem = mon.execute("info mem");
+            assertTrue(!mem.contains("KVM_TRANSLATE says"), mem);
+            assertTrue(mem.lines().anyMatch(l -> {
+                String[] f = l.split("[- ]");
+                return Long.parseUnsignedLong(f[0], 16) <= addr && addr < Long.parseUnsignedLong(f[1], 16) && l.endsWith("rw");
+            }), "a writable range holds the variable:\n" + mem);
             // the variable's contents, through physical and virtual dumps
             assertEquals(String.format("%016x: 0x%016x%n", addr, value), mon.execute("xp /1xg 0x" + hex));
             assertEquals(String.format("%016x: 0x%016x%n", addr, value), mon.execute("x /1xg 0x" + hex));

@@ -92,6 +92,8 @@ class VcpuThreadsTest {
             awaitLine(m, "spinning");
             Monitor monitor = new Monitor(m);
             assertEquals("spinner\n", monitor.execute("info name"));
+            assertEquals("PG disabled\n", monitor.execute("info tlb"), "a real-mode guest, as QEMU says it");
+            assertEquals("PG disabled\n", monitor.execute("info mem"));
             assertEquals("", monitor.execute("stop"));
             assertEquals("VM status: paused\n", monitor.execute("info status"));
             assertEquals("", monitor.execute("cont"));
