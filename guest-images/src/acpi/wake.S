@@ -13,6 +13,7 @@
  */
 #define WAKE 0x6000
 #define OFF(label) ((label) - wake_start)
+#include "long_mode_blob.inc"
 
         .section .rodata
         .balign 16
@@ -68,50 +69,12 @@ wake_start:
         jmp     4b
 
 long_mode:
-        lgdtl   OFF(wake_gdtr)
-        mov     %cr4, %eax
-        or      $0x20, %eax             /* PAE */
-        mov     %eax, %cr4
-        mov     OFF(wake_cr3), %eax
-        mov     %eax, %cr3
-        mov     $0xC0000080, %ecx       /* IA32_EFER */
-        rdmsr
-        or      $0x100, %eax            /* LME */
-        wrmsr
-        mov     %cr0, %eax
-        or      $0x80000001, %eax       /* PG | PE */
-        and     $0x9fffffff, %eax       /* caches on */
-        mov     %eax, %cr0
-        ljmpl   $0x08, $(WAKE + OFF(wake64))
-
-        .code64
-wake64:
-        mov     $0x10, %ax
-        mov     %ax, %ds
-        mov     %ax, %es
-        mov     %ax, %ss
-        mov     %ax, %fs
-        mov     %ax, %gs
-        mov     WAKE + OFF(wake_stack), %rsp
-        mov     WAKE + OFF(wake_entry), %rax
-        xor     %ebp, %ebp
-        call    *%rax
-5:      cli
-        hlt
-        jmp     5b
+        enter_long_mode WAKE, wake_start, wake_gdtr, wake_cr3, wake_stack, wake_entry
 
 msg_woke:
         .asciz  "woke up\r\n"
 
-        .balign 8
-wake_gdt:
-        .quad   0
-        .quad   0x00af9b000000ffff      /* 0x08: 64-bit code */
-        .quad   0x00cf93000000ffff      /* 0x10: data */
-wake_gdt_end:
-wake_gdtr:
-        .word   wake_gdt_end - wake_gdt - 1
-        .long   WAKE + OFF(wake_gdt)
+        long_mode_gdt WAKE, wake_start, wake
         .balign 8
 wake_cr3:
         .quad   0

@@ -9,7 +9,7 @@
  * linked at.
  */
 #define TRAMP 0x8000
-#define OFF(label) ((label) - ap_trampoline_start)
+#include "long_mode_blob.inc"
 
         .section .rodata
         .balign 16
@@ -22,47 +22,9 @@ ap_trampoline_start:
         cld
         mov     %cs, %ax                /* 0x0800 */
         mov     %ax, %ds
-        lgdtl   OFF(tramp_gdtr)
-        mov     %cr4, %eax
-        or      $0x20, %eax             /* PAE */
-        mov     %eax, %cr4
-        mov     OFF(ap_tramp_cr3), %eax
-        mov     %eax, %cr3
-        mov     $0xC0000080, %ecx       /* IA32_EFER */
-        rdmsr
-        or      $0x100, %eax            /* LME */
-        wrmsr
-        mov     %cr0, %eax
-        or      $0x80000001, %eax       /* PG | PE */
-        and     $0x9fffffff, %eax       /* caches on */
-        mov     %eax, %cr0
-        ljmpl   $0x08, $(TRAMP + OFF(tramp64))
+        enter_long_mode TRAMP, ap_trampoline_start, tramp_gdtr, ap_tramp_cr3, ap_tramp_stack, ap_tramp_entry
 
-        .code64
-tramp64:
-        mov     $0x10, %ax
-        mov     %ax, %ds
-        mov     %ax, %es
-        mov     %ax, %ss
-        mov     %ax, %fs
-        mov     %ax, %gs
-        mov     TRAMP + OFF(ap_tramp_stack), %rsp
-        mov     TRAMP + OFF(ap_tramp_entry), %rax
-        xor     %ebp, %ebp
-        call    *%rax
-1:      cli
-        hlt
-        jmp     1b
-
-        .balign 8
-tramp_gdt:
-        .quad   0
-        .quad   0x00af9b000000ffff      /* 0x08: 64-bit code */
-        .quad   0x00cf93000000ffff      /* 0x10: data */
-tramp_gdt_end:
-tramp_gdtr:
-        .word   tramp_gdt_end - tramp_gdt - 1
-        .long   TRAMP + OFF(tramp_gdt)
+        long_mode_gdt TRAMP, ap_trampoline_start, tramp
         .balign 8
 ap_tramp_cr3:
         .quad   0
