@@ -78,26 +78,43 @@ class DebianKernelTest {
      * with RCU stalls on it), while the same boot on this project's kvm_pvm host and the acpi=off
      * boot below bring up both. The nested VM checks the ACPI path with one CPU.
      */
-    private static final int CPUS = System.getenv("JKVM_IN_VM") != null ? 1 : 2;
+    private static final boolean NESTED = System.getenv("JKVM_IN_VM") != null;
+    private static final int CPUS = NESTED ? 1 : 2;
+    /** A first try in the nested VM: the whole boot takes 8-9 s there. */
+    private static final Duration NESTED_FIRST_TRY = Duration.ofSeconds(90);
 
+    /**
+     * The cloud kernel with ACPI. In the nested VM, whose KVM runs under QEMU's software SVM, this
+     * boot was once seen (in one of three runs, with the host busy) to stall for good right after
+     * "clocksource: Switched to clocksource kvm-clock"; there a stalled first try is said and
+     * retried once. On this project's hosts with KVM there is no retry.
+     */
     private static Boot boot(String append) {
-        return boot(vmlinux, initrd, append, CPUS, Duration.ofSeconds(60));
+        if (NESTED) {
+            Boot first = boot(vmlinux, initrd, append, CPUS, Duration.ofSeconds(60), NESTED_FIRST_TRY);
+            if (first.result().reason() != RunResult.Reason.TIMEOUT || first.log().contains("JKVM-INIT-OK")) {
+                return first;
+            }
+            System.out.printf("debian kernel: the first try stalled in the nested VM after \"%s\"; trying once more%n",
+                    first.log().lines().reduce((a, b) -> b).orElse("").strip());
+        }
+        return boot(vmlinux, initrd, append, CPUS, Duration.ofSeconds(60), LIMIT);
     }
 
     /**
-     * Boots {@code kernel}; once its init has spoken, the guest gets {@code powerOffWait} to end by
-     * itself (ACPI S5) before it is stopped.
+     * Boots {@code kernel} for at most {@code limit}; once its init has spoken, the guest gets
+     * {@code powerOffWait} to end by itself (ACPI S5) before it is stopped.
      */
-    private static Boot boot(Path kernel, Path ramdisk, String append, int cpus, Duration powerOffWait) {
+    private static Boot boot(Path kernel, Path ramdisk, String append, int cpus, Duration powerOffWait, Duration limit) {
         long start = System.nanoTime();
-        long deadline = start + LIMIT.toNanos();
+        long deadline = start + limit.toNanos();
         Machine m = DevicesGuestTest.machine("-kernel", kernel.toString(), "-initrd", ramdisk.toString(), "-smp", Integer.toString(cpus),
                 "-m", "512M", "-append", "console=ttyS0 earlyprintk=serial " + append);
         try (m) {
             m.start();
             long first = -1;
             try {
-                if (m.serial().awaitLine(Pattern.compile(".*Linux version.*"), LIMIT).isPresent()) {
+                if (m.serial().awaitLine(Pattern.compile(".*Linux version.*"), limit).isPresent()) {
                     first = (System.nanoTime() - start) / 1_000_000;
                 }
                 // Until the guest ends, or its init has said what it booted with: then it gets
@@ -184,7 +201,7 @@ class DebianKernelTest {
     @Test
     void withAcpiOffTheGenericKernelFindsTheMpTable() {
         // without ACPI, Linux has no way to power off: stopped right after its init has spoken
-        Boot b = boot(genericVmlinux, genericInitrd, "acpi=off", 2, Duration.ZERO);
+        Boot b = boot(genericVmlinux, genericInitrd, "acpi=off", 2, Duration.ZERO, LIMIT);
         String log = b.log();
         for (String line : List.of("found SMP MP-table at [mem 0x0009fc00-0x0009fc0f]", "Intel MultiProcessor Specification v1.4",
                 "MPTABLE: OEM ID: JKVM", "MPTABLE: APIC at: 0xFEE00000", "Processor #0 (Bootup-CPU)", "Processor #1",
