@@ -35,6 +35,9 @@ import java.util.function.Consumer;
  */
 public final class GdbStub {
 
+    /** DR6.B0-B3: which debug-register slots hit (an execution breakpoint can come with a step). */
+    private static final long DR6_SLOT_HITS = 0xf;
+
     private final DebugTarget target;
     private final Consumer<String> log;
     private final AllStopGate gate;
@@ -84,8 +87,8 @@ public final class GdbStub {
                 stopFor(cpu, hit);
                 return true;
             }
-            if (!now.stepped(cpu)) {
-                return true; // the stub's own step: the guest simply goes on
+            if (!now.stepped(cpu) && (dr6 & DR6_SLOT_HITS) == 0) {
+                return true; // the stub's own step and nothing else: the guest simply goes on
             }
         }
         StopReason why = now.classify(cpu, exception, pc, dr6);

@@ -95,6 +95,20 @@ class GdbStubTest {
     }
 
     @Test
+    void anExecutionBreakpointThatComesWithTheStubsStepStillStops() {
+        HardwareBreakpoints hw = new HardwareBreakpoints();
+        assertTrue(hw.insert(BreakpointKind.HARDWARE, 0x1005, 1));
+        assertTrue(hw.insert(BreakpointKind.WRITE, FakeTarget.VIRTUAL_BASE + 0x3000, 8));
+        HardwareBreakpoints.Slot[] slots = {hw.slot(0), hw.slot(1), hw.slot(2), hw.slot(3)};
+        GuestDebug step = new GuestDebug(KvmConstants.KVM_GUESTDBG_ENABLE | KvmConstants.KVM_GUESTDBG_SINGLESTEP, 0, 0, 0, 0, 0);
+        stub.arm(new ArmedState(new long[0], slots, new GuestDebug[] {step, step}, WatchEmulation.snapshot(slots, target),
+                new boolean[] {false, false}));
+        assertTrue(stub.debugExit(0, 1, 0x1005, STEP_DR6 | 0x1));
+        assertEquals(List.of(new SessionInput.Stopped(new StopEvent(0, new StopReason.HardwareBreakpoint(0x1005)))),
+                List.copyOf(stub.inputs()));
+    }
+
+    @Test
     void readWatchesAreNotEmulated() {
         HardwareBreakpoints hw = new HardwareBreakpoints();
         assertTrue(hw.insert(BreakpointKind.READ, FakeTarget.VIRTUAL_BASE + 0x3000, 8));
