@@ -41,7 +41,7 @@ public final class Main {
                     out.print(CommandLine.usage());
                     yield 0;
                 }
-                case Invocation.CpuHelp c -> {
+                case Invocation.Listing c -> {
                     out.print(c.text());
                     yield 0;
                 }

@@ -35,6 +35,12 @@ public final class CommandLine {
 
     private static final Map<String, Option> OPTIONS = options();
 
+    /** {@code -machine help}, in QEMU's layout. */
+    static final String MACHINE_HELP = "Supported machines are:\n"
+            + "pc                   PC: i440FX host bridge, PIIX4 power management, ISA devices (default)\n";
+    /** {@code -accel help}, in QEMU's layout. */
+    static final String ACCEL_HELP = "Accelerators supported in jkvm:\nkvm\n";
+
     private static Map<String, Option> options() {
         Map<String, Option> options = new LinkedHashMap<>();
         options.put("bios", new Option("FILE", "boot the firmware ROM in FILE, or a bundled one by name"
@@ -125,6 +131,10 @@ public final class CommandLine {
                 default -> {
                 }
             }
+            if ((name.equals("machine") || name.equals("M") || name.equals("accel")) && i + 1 < args.length
+                    && (args[i + 1].equals("help") || args[i + 1].equals("?"))) {
+                return new Invocation.Listing(name.equals("accel") ? ACCEL_HELP : MACHINE_HELP);
+            }
             Option option = OPTIONS.get(name);
             if (option == null) {
                 throw new JkvmException(arg + ": invalid option");
@@ -155,7 +165,7 @@ public final class CommandLine {
         // -cpu is checked once every -readconfig file is known, wherever it stood on the line.
         CpuModels models = config.cpuModels();
         if (CpuOption.isHelp(config.cpu())) {
-            return new Invocation.CpuHelp(models.help());
+            return new Invocation.Listing(models.help());
         }
         CpuOption.parse(config.cpu(), models);
         return new Invocation.Run(config);

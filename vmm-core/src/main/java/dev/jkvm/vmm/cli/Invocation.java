@@ -13,8 +13,8 @@ public sealed interface Invocation {
     record Help() implements Invocation {
     }
 
-    /** Print the CPU models ({@code -cpu help}). */
-    record CpuHelp(String text) implements Invocation {
+    /** Print a list: the CPU models ({@code -cpu help}), machines ({@code -machine help}), accelerators ({@code -accel help}). */
+    record Listing(String text) implements Invocation {
     }
 
     /** Print the version. */

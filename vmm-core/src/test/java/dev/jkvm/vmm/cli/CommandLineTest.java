@@ -101,6 +101,15 @@ class CommandLineTest {
     }
 
     @Test
+    void machineAndAcceleratorListsAsQemuPrintsThem() {
+        String machines = assertInstanceOf(Invocation.Listing.class, CommandLine.parse("-M", "help")).text();
+        assertTrue(machines.startsWith("Supported machines are:\npc "), machines);
+        assertEquals(machines, assertInstanceOf(Invocation.Listing.class, CommandLine.parse("-machine", "?")).text());
+        assertEquals("Accelerators supported in jkvm:\nkvm\n",
+                assertInstanceOf(Invocation.Listing.class, CommandLine.parse("-accel", "help")).text());
+    }
+
+    @Test
     void whatJkvmDoesNotHaveIsRefusedInOneLine() {
         assertEquals("-accel tcg: jkvm runs guests on KVM only, not tcg",
                 assertThrows(JkvmException.class, () -> CommandLine.parse("-accel", "tcg")).getMessage());
