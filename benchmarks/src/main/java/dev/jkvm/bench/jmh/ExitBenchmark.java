@@ -1,10 +1,7 @@
 package dev.jkvm.bench.jmh;
 
-import dev.jkvm.bench.BenchGuest;
 import dev.jkvm.bench.ExitRun;
 import dev.jkvm.bench.JkvmExits;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -13,9 +10,7 @@ import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * JMH: one exit to jkvm and back, measured over a whole machine run of {@link #EXITS} exits
@@ -31,7 +26,7 @@ import org.openjdk.jmh.annotations.TearDown;
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-public class ExitBenchmark {
+public class ExitBenchmark extends BenchRomState {
 
     /** Exits per machine run: enough that creating and closing the machine fades. */
     public static final int EXITS = 100_000;
@@ -39,19 +34,6 @@ public class ExitBenchmark {
     /** The bench-exits case: 1 port out, 2 port in, 3 MMIO write, 4 MMIO read. */
     @Param({"1", "2", "3", "4"})
     public int guestCase;
-
-    private Path rom;
-
-    @Setup
-    public void extractRom() throws java.io.IOException {
-        rom = BenchGuest.extract("bench-exits", Files.createTempDirectory("jkvm-jmh"));
-    }
-
-    @TearDown
-    public void deleteRom() throws java.io.IOException {
-        Files.deleteIfExists(rom);
-        Files.deleteIfExists(rom.getParent());
-    }
 
     @Benchmark
     @OperationsPerInvocation(EXITS)
