@@ -47,14 +47,27 @@ public final class KernelLoader {
      *                                    guest memory is untouched when the refusal comes from a check
      */
     public static BootEntry load(BootRequest request, GuestMemory memory, E820 e820) {
+        return withImage(request, memory, e820, (kernel, head, r, m, e) -> switch (detect(kernel, head)) {
+            case LINUX -> LinuxLoader.load(kernel, head, r, m, e);
+            case MULTIBOOT -> MultibootLoader.load(kernel, head, r, m, e);
+            case PVH -> PvhLoader.load(kernel, head, r, m, e);
+        });
+    }
+
+    /** One boot protocol's loader, given the open kernel file and its first bytes. */
+    @FunctionalInterface
+    interface FormatLoader {
+        BootEntry load(ImageFile kernel, byte[] head, BootRequest request, GuestMemory memory, E820 e820);
+    }
+
+    /**
+     * Opens {@code request}'s kernel, refuses one larger than the guest's RAM, and hands it with
+     * its first {@link MultibootHeader#SEARCH_LIMIT} bytes to {@code loader}; closes it after.
+     */
+    static BootEntry withImage(BootRequest request, GuestMemory memory, E820 e820, FormatLoader loader) {
         try (ImageFile kernel = ImageFile.open("-kernel", request.kernel())) {
             kernel.requireAtMost(memory.map().ramSize());
-            byte[] head = kernel.head(MultibootHeader.SEARCH_LIMIT);
-            return switch (detect(kernel, head)) {
-                case LINUX -> LinuxLoader.load(kernel, head, request, memory, e820);
-                case MULTIBOOT -> MultibootLoader.load(kernel, head, request, memory, e820);
-                case PVH -> PvhLoader.load(kernel, head, request, memory, e820);
-            };
+            return loader.load(kernel, kernel.head(MultibootHeader.SEARCH_LIMIT), request, memory, e820);
         }
     }
 

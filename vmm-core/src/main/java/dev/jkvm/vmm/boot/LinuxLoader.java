@@ -48,10 +48,7 @@ public final class LinuxLoader {
      * @throws dev.jkvm.vmm.JkvmException with one line naming the file for anything wrong with it
      */
     public static BootEntry load(BootRequest request, GuestMemory memory, E820 e820) {
-        try (ImageFile kernel = ImageFile.open("-kernel", request.kernel())) {
-            kernel.requireAtMost(memory.map().ramSize());
-            return load(kernel, kernel.head(MultibootHeader.SEARCH_LIMIT), request, memory, e820);
-        }
+        return KernelLoader.withImage(request, memory, e820, LinuxLoader::load);
     }
 
     static BootEntry load(ImageFile kernel, byte[] head, BootRequest request, GuestMemory memory, E820 e820) {
