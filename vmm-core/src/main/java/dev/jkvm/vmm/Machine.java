@@ -20,6 +20,7 @@ import dev.jkvm.vmm.memory.E820;
 import dev.jkvm.vmm.cpu.CpuModels;
 import dev.jkvm.vmm.cpu.CpuOption;
 import dev.jkvm.vmm.cpu.CpuidPlan;
+import dev.jkvm.vmm.cpu.CpuFeatureTable;
 import dev.jkvm.vmm.cpu.CpuidReadback;
 import dev.jkvm.vmm.firmware.FirmwareTables;
 import dev.jkvm.vmm.gdb.GdbServer;
@@ -82,7 +83,8 @@ public final class Machine implements AutoCloseable {
     private final E820 e820;
     private final KernelImage kernel;
     private KernelSymbols symbols;
-    private Optional<String> cpuidOverride = Optional.empty();
+    private CpuidReadback cpuidReadback = new CpuidReadback(List.of());
+    private CpuOption cpuOption;
     private final GdbStub gdbStub;
     private GdbServer gdbServer;
     private final List<VcpuCounters> counters = new ArrayList<>();
@@ -112,6 +114,7 @@ public final class Machine implements AutoCloseable {
             RomImage rom = config.firmware().load(); // a bad image is reported even without KVM
             CpuModels models = config.cpuModels();
             CpuOption option = CpuOption.parse(config.cpu(), models);
+            cpuOption = option;
             kvm = SharedKvm.get();
             cpuid = CpuidPlan.create(option, models, config.topology(), kvm.supportedCpuid());
             MemoryMap map = MemoryMap.pc(config.memoryBytes(), rom.bytes().length);
@@ -165,7 +168,7 @@ public final class Machine implements AutoCloseable {
                 counters.add(new VcpuCounters());
             }
             session = newSession();
-            cpuidOverride = CpuidReadback.compare(cpuid.entriesFor(0), session.vcpus().get(0).fd().cpuid());
+            cpuidReadback = CpuidReadback.compare(cpuid.entriesFor(0), session.vcpus().get(0).fd().cpuid());
             if (config.startPaused() && gdbStub == null) {
                 session.control().holdAtStart();
             }
@@ -295,18 +298,26 @@ public final class Machine implements AutoCloseable {
     }
 
     /**
-     * The CPUID warnings, once: features this host's KVM cannot provide (dropped), and whether KVM
-     * replaced the feature bits jkvm set.
+     * The CPUID warnings, once: features this host's KVM cannot provide (dropped, in QEMU's words),
+     * and one line when KVM replaced the feature bits jkvm set in a way that contradicts what the
+     * {@code -cpu} option asked for (nothing for host/max, or the default model without features).
      */
     public List<String> warnings() {
         List<String> all = new ArrayList<>(cpuid.warnings());
-        cpuidOverride.ifPresent(all::add);
+        boolean defaultModel = cpuOption.model().equals(CpuOption.DEFAULT_MODEL);
+        cpuidReadback.warning(cpuOption, cpuid.fromHost(), defaultModel, CpuFeatureTable.standard())
+                .ifPresent(all::add);
         return all;
+    }
+
+    /** {@code -d cpuid}: each feature word KVM holds differently from what jkvm set, with the bits by name. */
+    public List<String> cpuidDetails() {
+        return cpuidReadback.details(CpuFeatureTable.standard());
     }
 
     /** Whether this host's KVM kept the CPUID feature bits jkvm set (stock KVM does; kvm_pvm does not). */
     public boolean cpuidFeaturesHonoured() {
-        return cpuidOverride.isEmpty();
+        return cpuidReadback.honoured();
     }
 
     /** The configuration this machine was built from. */

@@ -53,13 +53,14 @@ import java.util.TreeMap;
  * @param s3 suspend-to-RAM offered in the DSDT ({@code \_S3}); QEMU's default, off with
  *     {@code -global PIIX4_PM.disable_s3=1}
  * @param name the guest's name ({@code -name}), shown by the monitor's {@code info name}; empty for none
+ * @param logCpuid print how the CPUID feature words KVM holds differ from those jkvm set ({@code -d cpuid})
  */
 public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topology, String cpu, Firmware firmware,
                             List<SerialBackend> serials, Duration timeout, Map<Integer, BitSet> vcpuAffinity,
                             MonitorSpec monitor, StatsFormat stats, boolean noReboot, boolean logUnimplemented,
                             List<Path> readConfig, boolean irqchip, Optional<Kernel> kernel,
                             Optional<dev.jkvm.vmm.gdb.GdbEndpoint> gdb, boolean startPaused, boolean acpi,
-                            boolean s3, Optional<String> name) {
+                            boolean s3, Optional<String> name, boolean logCpuid) {
 
     /** QEMU's default for {@code -m}. */
     public static final long DEFAULT_MEMORY = 128 * MemoryMap.MIB;
@@ -173,6 +174,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         b.stats = stats;
         b.noReboot = noReboot;
         b.logUnimplemented = logUnimplemented;
+        b.logCpuid = logCpuid;
         b.readConfig = new ArrayList<>(readConfig);
         b.irqchip = irqchip;
         b.kernel = kernel.orElse(null);
@@ -200,6 +202,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         private StatsFormat stats = StatsFormat.NONE;
         private boolean noReboot;
         private boolean logUnimplemented;
+        private boolean logCpuid;
         private List<Path> readConfig = new ArrayList<>();
         private boolean irqchip = true;
         private Kernel kernel;
@@ -296,6 +299,12 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
             return this;
         }
 
+        /** {@code -d cpuid}. */
+        public Builder logCpuid(boolean on) {
+            this.logCpuid = on;
+            return this;
+        }
+
         /** {@code -readconfig}: a file of {@code [cpudef]} CPU models. */
         public Builder readConfig(Path file) {
             this.readConfig.add(file);
@@ -388,7 +397,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
                     serials.isEmpty() ? List.of(noDefaults ? SerialBackend.none() : SerialBackend.stdio()) : serials,
                     timeout, vcpuAffinity, monitor, stats, noReboot, logUnimplemented, readConfig, irqchip,
                     Optional.ofNullable(kernel), Optional.ofNullable(gdb), startPaused, acpi, s3 != null ? s3 : acpi,
-                    Optional.ofNullable(name));
+                    Optional.ofNullable(name), logCpuid);
         }
     }
 }

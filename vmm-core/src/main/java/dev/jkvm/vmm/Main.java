@@ -71,6 +71,9 @@ public final class Main {
             for (String w : machine.warnings()) {
                 err.println("jkvm: " + w);
             }
+            if (config.logCpuid() || System.getenv("JKVM_DEBUG") != null) {
+                machine.cpuidDetails().forEach(line -> err.println("jkvm: " + line));
+            }
             Monitor monitor = new Monitor(machine);
             boolean stdinForMonitor = config.monitor() instanceof MachineConfig.MonitorSpec.Stdio;
             switch (config.monitor()) {

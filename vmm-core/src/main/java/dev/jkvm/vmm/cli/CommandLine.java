@@ -98,8 +98,8 @@ public final class CommandLine {
                 (b, v) -> b.monitor(parseMonitor(v))));
         options.put("stats", new Option(null, "print each vCPU's exits in user, kernel and guest mode at exit"
                 + " (-stats json: as JSON)", (b, v) -> b.stats(MachineConfig.StatsFormat.TABLE)));
-        options.put("d", new Option("unimp", "log the first access to each unhandled port or MMIO address",
-                (b, v) -> b.logUnimplemented(parseLog(v))));
+        options.put("d", new Option("unimp|cpuid", "log the first access to each unhandled port or MMIO address (unimp);"
+                + " how KVM changed the CPUID feature words jkvm set (cpuid)", CommandLine::parseLog));
         options.put("mem-prealloc", new Option(null, "touch all guest RAM at start", (b, v) -> b.memPrealloc(true)));
         return Collections.unmodifiableMap(options);
     }
@@ -290,13 +290,14 @@ public final class CommandLine {
         }
     }
 
-    private static boolean parseLog(String v) {
+    private static void parseLog(MachineConfig.Builder b, String v) {
         for (String item : v.split(",")) {
-            if (!item.equals("unimp")) {
-                throw new JkvmException("-d " + v + ": unknown log item '" + item + "' (jkvm logs: unimp)");
+            switch (item) {
+                case "unimp" -> b.logUnimplemented(true);
+                case "cpuid" -> b.logCpuid(true);
+                default -> throw new JkvmException("-d " + v + ": unknown log item '" + item + "' (jkvm logs: unimp, cpuid)");
             }
         }
-        return true;
     }
 
     private static Duration parseTimeout(String v) {

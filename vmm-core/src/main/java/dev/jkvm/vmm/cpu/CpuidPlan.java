@@ -24,9 +24,11 @@ public final class CpuidPlan {
     private final Topology topology;
     private final List<String> warnings;
     private final CpuidBuilder builder;
+    private final boolean fromHost;
 
-    private CpuidPlan(GuestCpu cpu, Topology topology, List<String> warnings, CpuidBuilder builder) {
+    private CpuidPlan(GuestCpu cpu, Topology topology, List<String> warnings, CpuidBuilder builder, boolean fromHost) {
         this.cpu = cpu;
+        this.fromHost = fromHost;
         this.topology = topology;
         this.warnings = List.copyOf(warnings);
         this.builder = builder;
@@ -52,12 +54,18 @@ public final class CpuidPlan {
             boolean hostVendor) {
         CpuModel model = models.require(option.model());
         CpuResolver.Result r = CpuResolver.resolve(option, model, host, topology, hostVendor);
-        return new CpuidPlan(r.cpu(), topology, r.warnings(), new CpuidBuilder(r.cpu(), topology, host));
+        return new CpuidPlan(r.cpu(), topology, r.warnings(), new CpuidBuilder(r.cpu(), topology, host),
+                model.kind().fromHost());
     }
 
     /** What the guest sees. */
     public GuestCpu cpu() {
         return cpu;
+    }
+
+    /** Whether the model takes its identity and features from the host ({@code host}, {@code max}). */
+    public boolean fromHost() {
+        return fromHost;
     }
 
     /** The processors and their APIC IDs. */
