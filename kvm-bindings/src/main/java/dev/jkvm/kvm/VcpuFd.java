@@ -7,16 +7,23 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import dev.jkvm.kvm.abi.Errno;
 import dev.jkvm.kvm.abi.KvmCpuid2;
 import dev.jkvm.kvm.abi.KvmCpuidEntry2;
+import dev.jkvm.kvm.abi.KvmDebugregs;
 import dev.jkvm.kvm.abi.KvmFpu;
 import dev.jkvm.kvm.abi.KvmGuestDebug;
 import dev.jkvm.kvm.abi.KvmGuestDebugArch;
 import dev.jkvm.kvm.abi.KvmIoctls;
+import dev.jkvm.kvm.abi.KvmLapicState;
+import dev.jkvm.kvm.abi.KvmMsrEntry;
+import dev.jkvm.kvm.abi.KvmMsrs;
 import dev.jkvm.kvm.abi.KvmMpState;
 import dev.jkvm.kvm.abi.KvmRegs;
 import dev.jkvm.kvm.abi.KvmRun;
 import dev.jkvm.kvm.abi.KvmSignalMask;
 import dev.jkvm.kvm.abi.KvmSregs;
 import dev.jkvm.kvm.abi.KvmTranslation;
+import dev.jkvm.kvm.abi.KvmVcpuEvents;
+import dev.jkvm.kvm.abi.KvmXcrs;
+import dev.jkvm.kvm.abi.KvmXsave;
 import dev.jkvm.kvm.abi.LibcConstants;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -233,6 +240,139 @@ public final class VcpuFd implements AutoCloseable {
             MemorySegment buf = a.allocate(KvmFpu.SIZEOF, 8);
             MemorySegment.copy(kvmFpu, 0, buf, JAVA_BYTE, 0, kvmFpu.length);
             Libc.ioctl(fd, KvmIoctls.KVM_SET_FPU, buf);
+        }
+    }
+
+    // ---- the whole state of a vCPU, for snapshots: each struct as KVM lays it out ----
+
+    /** {@code KVM_GET_SREGS} as the raw {@code struct kvm_sregs} (with the pending-interrupt bitmap). */
+    public byte[] sregsRaw() {
+        return getStruct(KvmIoctls.KVM_GET_SREGS, KvmSregs.SIZEOF);
+    }
+
+    /** {@code KVM_SET_SREGS} from a raw {@code struct kvm_sregs}. */
+    public void setSregsRaw(byte[] kvmSregs) {
+        setStruct(KvmIoctls.KVM_SET_SREGS, kvmSregs, KvmSregs.SIZEOF);
+    }
+
+    /** {@code KVM_GET_REGS} as the raw {@code struct kvm_regs}. */
+    public byte[] regsRaw() {
+        return getStruct(KvmIoctls.KVM_GET_REGS, KvmRegs.SIZEOF);
+    }
+
+    /** {@code KVM_SET_REGS} from a raw {@code struct kvm_regs}. */
+    public void setRegsRaw(byte[] kvmRegs) {
+        setStruct(KvmIoctls.KVM_SET_REGS, kvmRegs, KvmRegs.SIZEOF);
+    }
+
+    /** {@code KVM_GET_LAPIC}: the local APIC's register page ({@code struct kvm_lapic_state}). */
+    public byte[] lapic() {
+        return getStruct(KvmIoctls.KVM_GET_LAPIC, KvmLapicState.SIZEOF);
+    }
+
+    /** {@code KVM_SET_LAPIC}. */
+    public void setLapic(byte[] kvmLapicState) {
+        setStruct(KvmIoctls.KVM_SET_LAPIC, kvmLapicState, KvmLapicState.SIZEOF);
+    }
+
+    /** {@code KVM_GET_VCPU_EVENTS}: pending and injected exceptions, interrupts, NMI, SIPI vector, SMM. */
+    public byte[] vcpuEvents() {
+        return getStruct(KvmIoctls.KVM_GET_VCPU_EVENTS, KvmVcpuEvents.SIZEOF);
+    }
+
+    /** {@code KVM_SET_VCPU_EVENTS}, with the {@code flags} the saved struct carries. */
+    public void setVcpuEvents(byte[] kvmVcpuEvents) {
+        setStruct(KvmIoctls.KVM_SET_VCPU_EVENTS, kvmVcpuEvents, KvmVcpuEvents.SIZEOF);
+    }
+
+    /** {@code KVM_GET_DEBUGREGS}: DR0-3, DR6, DR7. */
+    public byte[] debugRegs() {
+        return getStruct(KvmIoctls.KVM_GET_DEBUGREGS, KvmDebugregs.SIZEOF);
+    }
+
+    /** {@code KVM_SET_DEBUGREGS}. */
+    public void setDebugRegs(byte[] kvmDebugregs) {
+        setStruct(KvmIoctls.KVM_SET_DEBUGREGS, kvmDebugregs, KvmDebugregs.SIZEOF);
+    }
+
+    /** {@code KVM_GET_XSAVE}: the legacy 4 KiB XSAVE area (x87, SSE, AVX state). */
+    public byte[] xsave() {
+        return getStruct(KvmIoctls.KVM_GET_XSAVE, KvmXsave.SIZEOF);
+    }
+
+    /** {@code KVM_SET_XSAVE}. */
+    public void setXsave(byte[] kvmXsave) {
+        setStruct(KvmIoctls.KVM_SET_XSAVE, kvmXsave, KvmXsave.SIZEOF);
+    }
+
+    /** {@code KVM_GET_XCRS}: the extended control registers (XCR0). */
+    public byte[] xcrs() {
+        return getStruct(KvmIoctls.KVM_GET_XCRS, KvmXcrs.SIZEOF);
+    }
+
+    /** {@code KVM_SET_XCRS}. */
+    public void setXcrs(byte[] kvmXcrs) {
+        setStruct(KvmIoctls.KVM_SET_XCRS, kvmXcrs, KvmXcrs.SIZEOF);
+    }
+
+    /**
+     * {@code KVM_GET_MSRS}: the values of {@code indices}, in order. KVM stops at the first MSR it
+     * cannot read; the returned array is then shorter (its length is the count KVM read).
+     */
+    public long[] msrs(int[] indices) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = msrBuffer(a, indices, null);
+            int n = Libc.ioctl(fd, KvmIoctls.KVM_GET_MSRS, buf);
+            long[] values = new long[n];
+            for (int i = 0; i < n; i++) {
+                values[i] = buf.get(JAVA_LONG, KvmMsrs.SIZEOF + i * KvmMsrEntry.SIZEOF + KvmMsrEntry.DATA);
+            }
+            return values;
+        }
+    }
+
+    /** {@code KVM_SET_MSRS}; returns how many KVM set (it stops at the first it refuses). */
+    public int setMsrs(int[] indices, long[] values) {
+        if (values.length != indices.length) {
+            throw new IllegalArgumentException(indices.length + " MSR indices but " + values.length + " values");
+        }
+        try (Arena a = Arena.ofConfined()) {
+            return Libc.ioctl(fd, KvmIoctls.KVM_SET_MSRS, msrBuffer(a, indices, values));
+        }
+    }
+
+    private static MemorySegment msrBuffer(Arena a, int[] indices, long[] values) {
+        MemorySegment buf = a.allocate(KvmMsrs.SIZEOF + indices.length * KvmMsrEntry.SIZEOF, 8);
+        buf.set(JAVA_INT, KvmMsrs.NMSRS, indices.length);
+        for (int i = 0; i < indices.length; i++) {
+            long at = KvmMsrs.SIZEOF + i * KvmMsrEntry.SIZEOF;
+            buf.set(JAVA_INT, at + KvmMsrEntry.INDEX, indices[i]);
+            buf.set(JAVA_LONG, at + KvmMsrEntry.DATA, values == null ? 0 : values[i]);
+        }
+        return buf;
+    }
+
+    /** {@code KVM_GET_TSC_KHZ}: the guest's TSC frequency. */
+    public int tscKhz() {
+        return Libc.ioctl(fd, KvmIoctls.KVM_GET_TSC_KHZ, 0L);
+    }
+
+    private byte[] getStruct(long request, long size) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(size, 8);
+            Libc.ioctl(fd, request, buf);
+            return buf.toArray(JAVA_BYTE);
+        }
+    }
+
+    private void setStruct(long request, byte[] data, long size) {
+        if (data.length != size) {
+            throw new IllegalArgumentException(KvmIoctls.name(request) + " takes " + size + " bytes, not " + data.length);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(size, 8);
+            MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
+            Libc.ioctl(fd, request, buf);
         }
     }
 

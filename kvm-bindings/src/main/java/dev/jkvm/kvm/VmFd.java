@@ -1,9 +1,14 @@
 package dev.jkvm.kvm;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import dev.jkvm.kvm.abi.KvmClockData;
+import dev.jkvm.kvm.abi.KvmDirtyLog;
 import dev.jkvm.kvm.abi.KvmIoctls;
+import dev.jkvm.kvm.abi.KvmIrqchip;
+import dev.jkvm.kvm.abi.KvmPitState2;
 import dev.jkvm.kvm.abi.KvmIrqLevel;
 import dev.jkvm.kvm.abi.KvmPitConfig;
 import dev.jkvm.kvm.abi.KvmUserspaceMemoryRegion;
@@ -117,6 +122,89 @@ public final class VmFd implements AutoCloseable {
     /** {@code KVM_GET_STATS_FD}: the VM's binary statistics (the caller closes them). */
     public KvmStats stats() {
         return new KvmStats(Libc.ioctl(fd, KvmIoctls.KVM_GET_STATS_FD, 0L));
+    }
+
+    /**
+     * {@code KVM_GET_IRQCHIP}: the state of one in-kernel interrupt controller
+     * ({@code KVM_IRQCHIP_PIC_MASTER}, {@code _PIC_SLAVE}, {@code _IOAPIC}) as the raw {@code struct kvm_irqchip}.
+     */
+    public byte[] irqchip(int chipId) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment c = arena.allocate(KvmIrqchip.SIZEOF, 8);
+            c.set(JAVA_INT, KvmIrqchip.CHIP_ID, chipId);
+            Libc.ioctl(fd, KvmIoctls.KVM_GET_IRQCHIP, c);
+            return c.toArray(JAVA_BYTE);
+        }
+    }
+
+    /** {@code KVM_SET_IRQCHIP} from a raw {@code struct kvm_irqchip} (its {@code chip_id} says which). */
+    public void setIrqchip(byte[] kvmIrqchip) {
+        setStruct(KvmIoctls.KVM_SET_IRQCHIP, kvmIrqchip, KvmIrqchip.SIZEOF);
+    }
+
+    /** {@code KVM_GET_PIT2}: the in-kernel i8254's channels ({@code struct kvm_pit_state2}). */
+    public byte[] pit2() {
+        return getStruct(KvmIoctls.KVM_GET_PIT2, KvmPitState2.SIZEOF);
+    }
+
+    /** {@code KVM_SET_PIT2}. */
+    public void setPit2(byte[] kvmPitState2) {
+        setStruct(KvmIoctls.KVM_SET_PIT2, kvmPitState2, KvmPitState2.SIZEOF);
+    }
+
+    /** {@code KVM_GET_CLOCK}: kvmclock's nanoseconds ({@code struct kvm_clock_data}). */
+    public byte[] clock() {
+        return getStruct(KvmIoctls.KVM_GET_CLOCK, KvmClockData.SIZEOF);
+    }
+
+    /**
+     * {@code KVM_SET_CLOCK}: kvmclock goes on from the saved {@code clock}; the flags that only
+     * {@code KVM_GET_CLOCK} reports (TSC_STABLE, REALTIME, HOST_TSC) are cleared, so the guest's
+     * time is not moved forward by the host time that passed since.
+     */
+    public void setClock(byte[] kvmClockData) {
+        byte[] copy = kvmClockData.clone();
+        java.util.Arrays.fill(copy, (int) KvmClockData.FLAGS, (int) KvmClockData.FLAGS + 4, (byte) 0);
+        setStruct(KvmIoctls.KVM_SET_CLOCK, copy, KvmClockData.SIZEOF);
+    }
+
+    /**
+     * {@code KVM_GET_DIRTY_LOG} without allocating: {@code request} is a {@code struct kvm_dirty_log}
+     * the caller prepared (slot and bitmap address), {@code capture} an errno capture segment.
+     * KVM fills the bitmap (one bit per page of the slot, set when the guest wrote it since the
+     * last call) and clears its own.
+     *
+     * @return 0, or the negative ioctl result (errno in {@code capture})
+     */
+    public int dirtyLogRaw(MemorySegment capture, MemorySegment request) {
+        return Libc.ioctlRaw(capture, fd, KvmIoctls.KVM_GET_DIRTY_LOG, request.address());
+    }
+
+    /** A {@code struct kvm_dirty_log} for {@link #dirtyLogRaw} naming {@code slot} and {@code bitmap}. */
+    public static MemorySegment dirtyLogRequest(Arena arena, int slot, MemorySegment bitmap) {
+        MemorySegment r = arena.allocate(KvmDirtyLog.SIZEOF, 8);
+        r.set(JAVA_INT, KvmDirtyLog.SLOT, slot);
+        r.set(JAVA_LONG, KvmDirtyLog.DIRTY_BITMAP, bitmap.address());
+        return r;
+    }
+
+    private byte[] getStruct(long request, long size) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(size, 8);
+            Libc.ioctl(fd, request, buf);
+            return buf.toArray(JAVA_BYTE);
+        }
+    }
+
+    private void setStruct(long request, byte[] data, long size) {
+        if (data.length != size) {
+            throw new IllegalArgumentException(KvmIoctls.name(request) + " takes " + size + " bytes, not " + data.length);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(size, 8);
+            MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
+            Libc.ioctl(fd, request, buf);
+        }
     }
 
     @Override
