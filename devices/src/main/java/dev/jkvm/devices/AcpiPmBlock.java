@@ -1,5 +1,6 @@
 package dev.jkvm.devices;
 
+import dev.jkvm.devices.state.SavesState;
 import java.util.Objects;
 import java.util.function.LongSupplier;
 
@@ -44,7 +45,7 @@ import java.util.function.LongSupplier;
  * pm.pressPowerButton();   // the guest's ACPI button driver shuts down
  * }</pre>
  */
-public final class AcpiPmBlock {
+public final class AcpiPmBlock implements SavesState<AcpiPmBlock.State> {
 
     /** The PM timer's rate: the ACPI-mandated 3.579545 MHz. */
     public static final long PM_TIMER_HZ = 3_579_545;
@@ -97,7 +98,8 @@ public final class AcpiPmBlock {
     private final IrqLine sci;
     private final LongSupplier nanoTime;
     private final DeviceScheduler scheduler;
-    private final long originNanos;
+    /** When the timer read 0, in {@code nanoTime}'s base; moved by a restore so the timer goes on from its saved count. */
+    private volatile long originNanos;
     private final int timerBits;
     private final Object lock = new Object();
 
@@ -300,6 +302,48 @@ public final class AcpiPmBlock {
     public int pm1Control() {
         synchronized (lock) {
             return pm1Control;
+        }
+    }
+
+    /** The guest-visible state: the PM1 and GPE0 registers, APM's, and the PM timer's full count. */
+    public record State(int pm1Status, int pm1Enable, int pm1Control, int gpeStatus, int gpeEnable,
+                        int apmControl, int apmStatus, long timerTicks, long processedCarry) {
+    }
+
+    /** The guest-visible state now. */
+    @Override
+    public State saveState() {
+        synchronized (lock) {
+            return new State(pm1Status, pm1Enable, pm1Control, gpeStatus, gpeEnable, apmControl, apmStatus,
+                    ticks(), processedCarry);
+        }
+    }
+
+    /**
+     * Puts the block back to {@code s}: the PM timer goes on from the saved count; the SCI is
+     * driven to the level the registers imply.
+     */
+    @Override
+    public void restoreState(State s) {
+        synchronized (lock) {
+            pm1Status = s.pm1Status();
+            pm1Enable = s.pm1Enable();
+            pm1Control = s.pm1Control();
+            gpeStatus = s.gpeStatus();
+            gpeEnable = s.gpeEnable();
+            apmControl = s.apmControl();
+            apmStatus = s.apmStatus();
+            long ticks = Math.max(0, s.timerTicks());
+            originNanos = nanoTime.getAsLong() - (ticks / PM_TIMER_HZ) * NANOS - (ticks % PM_TIMER_HZ) * NANOS / PM_TIMER_HZ;
+            processedCarry = s.processedCarry();
+            sciLevel = (pm1Status & pm1Enable & EVENT_BITS) != 0 || (gpeStatus & gpeEnable) != 0;
+            sci.set(sciLevel);
+            if (timer != null) {
+                timer.cancel();
+                timer = null;
+                timerGeneration++;
+            }
+            rescheduleLocked(ticks());
         }
     }
 

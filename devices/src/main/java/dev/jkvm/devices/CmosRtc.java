@@ -1,5 +1,6 @@
 package dev.jkvm.devices;
 
+import dev.jkvm.devices.state.SavesState;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.time.ZoneId;
@@ -64,7 +65,7 @@ import java.util.Objects;
  * bus.register(CmosRtc.DEFAULT_BASE, CmosRtc.PORT_COUNT, rtc);
  * }</pre>
  */
-public final class CmosRtc implements PortIoDevice {
+public final class CmosRtc implements PortIoDevice, SavesState<CmosRtc.State> {
 
     /** Index port; the data port is the next one. */
     public static final int DEFAULT_BASE = 0x70;
@@ -643,6 +644,55 @@ public final class CmosRtc implements PortIoDevice {
             return String.format("%04d-%02d-%02d %02d:%02d:%02d",
                     fieldLocked(F_YEAR, sec), fieldLocked(F_MONTH, sec), fieldLocked(F_DAY, sec),
                     fieldLocked(F_HOUR, sec), fieldLocked(F_MIN, sec), fieldLocked(F_SEC, sec));
+        }
+    }
+
+    /**
+     * The guest-visible state: CMOS RAM (status registers and alarm included), the index and NMI
+     * mask of port 0x70, the RTC's time as the guest sees it ({@code rtcSeconds}, local seconds
+     * since 1970), the registers frozen while SET is on, and the flags of status C.
+     */
+    public record State(byte[] ram, int index, boolean nmiMasked, long rtcSeconds, int[] frozen, int flags) {
+        public State {
+            if (ram.length != SIZE || frozen.length != 6) {
+                throw new IllegalArgumentException("CMOS RAM of " + ram.length + " bytes (not " + SIZE
+                        + ") or " + frozen.length + " frozen fields (not 6)");
+            }
+        }
+    }
+
+    /** The guest-visible state now. */
+    @Override
+    public State saveState() {
+        synchronized (lock) {
+            Instant now = clock.instant();
+            advanceLocked(now.getEpochSecond(), now.getNano());
+            return new State(ram.clone(), index, nmiMasked, liveRtcSecondsLocked(now.getEpochSecond()),
+                    frozen.clone(), flags);
+        }
+    }
+
+    /**
+     * Puts the RTC back to {@code s}: its clock goes on from the saved time (the time between save
+     * and restore does not pass for the guest, as for a paused machine); IRQ 8 is driven to the
+     * level the flags imply and the next event rescheduled.
+     */
+    @Override
+    public void restoreState(State s) {
+        synchronized (lock) {
+            System.arraycopy(s.ram(), 0, ram, 0, SIZE);
+            index = s.index();
+            nmiMasked = s.nmiMasked();
+            System.arraycopy(s.frozen(), 0, frozen, 0, frozen.length);
+            flags = s.flags();
+            Instant now = clock.instant();
+            guestOffsetSeconds = s.rtcSeconds() - localSeconds(now.getEpochSecond());
+            processedSecond = now.getEpochSecond();
+            processedPeriod = periodIndexLocked(now.getEpochSecond(), now.getNano());
+            irqLevel = irqPendingLocked();
+            irq.set(irqLevel);
+            cancelTimerLocked();
+            rescheduleLocked(now.getEpochSecond(), now.getNano());
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.jkvm.devices;
 
+import dev.jkvm.devices.state.SavesState;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -35,7 +36,7 @@ import java.util.Objects;
  * bus.register(FwCfg.DEFAULT_BASE, FwCfg.PORT_COUNT, fw);
  * }</pre>
  */
-public final class FwCfg implements PortIoDevice {
+public final class FwCfg implements PortIoDevice, SavesState<FwCfg.State> {
 
     /** QEMU's fw_cfg I/O base on x86. */
     public static final int DEFAULT_BASE = 0x510;
@@ -165,6 +166,23 @@ public final class FwCfg implements PortIoDevice {
         byte[] data = lookup(items, key & ~WRITE_CHANNEL);
         current = data == null ? NONE : data;
         position = 0;
+    }
+
+    /** The guest's cursor: the selected item and how far into it the guest has read. */
+    public record State(int selector, int position) {
+    }
+
+    /** The cursor now (the items are the machine's description, not state). */
+    @Override
+    public State saveState() {
+        return new State(selector, position);
+    }
+
+    /** Selects the saved item again and moves to the saved position. */
+    @Override
+    public synchronized void restoreState(State s) {
+        select(s.selector() & 0xffff);
+        position = Math.max(0, s.position());
     }
 
     private static byte[] lookup(Items t, int key) {

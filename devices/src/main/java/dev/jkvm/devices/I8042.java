@@ -1,5 +1,6 @@
 package dev.jkvm.devices;
 
+import dev.jkvm.devices.state.SavesState;
 import java.util.Objects;
 
 /**
@@ -41,7 +42,7 @@ import java.util.Objects;
  * kbc.registerOn(bus);   // 0x60 and 0x64
  * }</pre>
  */
-public final class I8042 {
+public final class I8042 implements SavesState<I8042.State> {
 
     public static final int DATA_PORT = 0x60;
     public static final int STATUS_COMMAND_PORT = 0x64;
@@ -347,6 +348,53 @@ public final class I8042 {
     public int commandByte() {
         synchronized (lock) {
             return ctr;
+        }
+    }
+
+    /** The guest-visible state: command byte, output port, the output buffer and queue, the keyboard's mode. */
+    public record State(int ctr, int outputPort, boolean lastWriteCommand, int pendingCommand, int output,
+                        int lastRead, int[] queue, int keyboardPending, boolean scanning, int scancodeSet) {
+        public State {
+            if (queue.length > QUEUE_SIZE) {
+                throw new IllegalArgumentException("a queue of " + queue.length + " bytes (at most " + QUEUE_SIZE + ")");
+            }
+        }
+    }
+
+    /** The guest-visible state now. */
+    @Override
+    public State saveState() {
+        synchronized (lock) {
+            int[] q = new int[queueCount];
+            for (int i = 0; i < queueCount; i++) {
+                q[i] = queue[(queueHead + i) % QUEUE_SIZE];
+            }
+            return new State(ctr, outputPort, lastWriteCommand, pendingCommand, output, lastRead, q,
+                    keyboardPending, scanning, scancodeSet);
+        }
+    }
+
+    /** Puts the controller back to {@code s}; IRQ 1 and 12 are driven to the levels it implies. */
+    @Override
+    public void restoreState(State s) {
+        synchronized (lock) {
+            ctr = s.ctr();
+            outputPort = s.outputPort();
+            lastWriteCommand = s.lastWriteCommand();
+            pendingCommand = s.pendingCommand();
+            output = s.output();
+            lastRead = s.lastRead();
+            queueHead = 0;
+            queueCount = s.queue().length;
+            System.arraycopy(s.queue(), 0, queue, 0, queueCount);
+            keyboardPending = s.keyboardPending();
+            scanning = s.scanning();
+            scancodeSet = s.scancodeSet();
+            boolean aux = output >= 0 && (output & FROM_AUX) != 0;
+            kbdIrqLevel = output >= 0 && !aux && (ctr & CTR_KBD_INT) != 0;
+            auxIrqLevel = aux && (ctr & CTR_AUX_INT) != 0;
+            kbdIrq.set(kbdIrqLevel); // driven even when unchanged: the machine behind the lines may be new
+            auxIrq.set(auxIrqLevel);
         }
     }
 

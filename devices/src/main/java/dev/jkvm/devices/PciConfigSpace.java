@@ -89,6 +89,19 @@ public final class PciConfigSpace implements PciFunction {
         System.arraycopy(powerOn, 0, config, 0, SIZE);
     }
 
+    /** The 256 bytes of configuration space as the guest left them. */
+    public synchronized byte[] configBytes() {
+        return config.clone();
+    }
+
+    /** Puts saved configuration bytes back. */
+    public synchronized void restoreConfig(byte[] saved) {
+        if (saved.length != SIZE) {
+            throw new IllegalArgumentException("PCI configuration space of " + saved.length + " bytes, not " + SIZE);
+        }
+        System.arraycopy(saved, 0, config, 0, SIZE);
+    }
+
     /** Makes {@code size} bytes at {@code offset} ignore guest writes. */
     public synchronized void makeReadOnly(int offset, int size) {
         Objects.checkFromIndexSize(offset, size, SIZE);

@@ -1,5 +1,6 @@
 package dev.jkvm.devices;
 
+import dev.jkvm.devices.state.SavesState;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -35,7 +36,7 @@ import java.util.Objects;
  * bus.register(0xcf9, 1, new ResetControlRegister(control));
  * }</pre>
  */
-public final class PciHostBridge {
+public final class PciHostBridge implements SavesState<PciHostBridge.State> {
 
     public static final int CONFIG_ADDRESS_PORT = 0xcf8;
     public static final int CONFIG_DATA_PORT = 0xcfc;
@@ -122,6 +123,49 @@ public final class PciHostBridge {
                 f.reset();
             }
         }
+    }
+
+    /**
+     * The guest-visible state: CONFIG_ADDRESS and the configuration space of every function that
+     * is a {@link PciConfigSpace}, by slot (device * 8 + function).
+     */
+    public record State(int address, List<FunctionState> functions) {
+    }
+
+    /** One function's configuration bytes. */
+    public record FunctionState(int slot, byte[] config) {
+    }
+
+    /** The guest-visible state now. */
+    @Override
+    public State saveState() {
+        List<FunctionState> saved = new ArrayList<>();
+        PciFunction[] fs = functions;
+        for (int i = 0; i < fs.length; i++) {
+            if (fs[i] instanceof PciConfigSpace c) {
+                saved.add(new FunctionState(i, c.configBytes()));
+            }
+        }
+        return new State(address, List.copyOf(saved));
+    }
+
+    /**
+     * Puts CONFIG_ADDRESS and the functions' configuration back.
+     *
+     * @throws IllegalArgumentException when a saved slot holds no such function here
+     */
+    @Override
+    public void restoreState(State s) {
+        PciFunction[] fs = functions;
+        for (FunctionState f : s.functions()) {
+            if (f.slot() < 0 || f.slot() >= fs.length || !(fs[f.slot()] instanceof PciConfigSpace)) {
+                throw new IllegalArgumentException("no PCI function at slot " + f.slot() + " to restore");
+            }
+        }
+        for (FunctionState f : s.functions()) {
+            ((PciConfigSpace) fs[f.slot()]).restoreConfig(f.config());
+        }
+        address = s.address();
     }
 
     /** The latched CONFIG_ADDRESS. */

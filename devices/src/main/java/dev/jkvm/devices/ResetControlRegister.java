@@ -1,5 +1,6 @@
 package dev.jkvm.devices;
 
+import dev.jkvm.devices.state.SavesState;
 import java.util.Objects;
 
 /**
@@ -14,7 +15,7 @@ import java.util.Objects;
  * bus.register(ResetControlRegister.PORT, 1, new ResetControlRegister(control));
  * }</pre>
  */
-public final class ResetControlRegister implements PortIoDevice {
+public final class ResetControlRegister implements PortIoDevice, SavesState<ResetControlRegister.State> {
 
     public static final int PORT = 0xcf9;
     /** What the ACPI FADT tells the OS to write (RESET_VALUE) on QEMU's PC machine. */
@@ -45,6 +46,22 @@ public final class ResetControlRegister implements PortIoDevice {
             return;
         }
         value = v & SYS_RST;
+    }
+
+    /** The guest-visible state: the register's SYS_RST bit. */
+    public record State(int value) {
+    }
+
+    /** The register now. */
+    @Override
+    public State saveState() {
+        return new State(value);
+    }
+
+    /** Puts the register back (no reset: restoring is not a write). */
+    @Override
+    public void restoreState(State s) {
+        value = s.value() & SYS_RST;
     }
 
     /** Machine reset: the register returns to 0. */

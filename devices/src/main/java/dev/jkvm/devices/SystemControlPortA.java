@@ -1,5 +1,6 @@
 package dev.jkvm.devices;
 
+import dev.jkvm.devices.state.SavesState;
 import java.util.Objects;
 
 /**
@@ -16,7 +17,7 @@ import java.util.Objects;
  * bus.register(SystemControlPortA.PORT, 1, new SystemControlPortA(control));
  * }</pre>
  */
-public final class SystemControlPortA implements PortIoDevice {
+public final class SystemControlPortA implements PortIoDevice, SavesState<SystemControlPortA.State> {
 
     public static final int PORT = 0x92;
 
@@ -56,6 +57,22 @@ public final class SystemControlPortA implements PortIoDevice {
     /** Whether bit 1 (A20 gate) is set. */
     public synchronized boolean a20Enabled() {
         return (value & A20) != 0;
+    }
+
+    /** The guest-visible state: the register. */
+    public record State(int value) {
+    }
+
+    /** The register now. */
+    @Override
+    public synchronized State saveState() {
+        return new State(value);
+    }
+
+    /** Puts the register back (no reset edge: restoring is not a write). */
+    @Override
+    public synchronized void restoreState(State s) {
+        value = s.value() & 0xff;
     }
 
     /** Machine reset: bit 0 clears, the rest is kept (as QEMU does). */

@@ -1,5 +1,6 @@
 package dev.jkvm.devices;
 
+import dev.jkvm.devices.state.SavesState;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.Objects;
@@ -86,7 +87,7 @@ import java.util.Objects;
  * <p>Thread safety: guest accesses, {@link #receive} and the other public methods synchronize on a
  * private lock (uncontended on the vCPU path); nothing on the register path allocates.
  */
-public final class Uart16550 implements PortIoDevice {
+public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State> {
 
     /** Depth of the receive (and transmit) FIFO. */
     public static final int FIFO_SIZE = 16;
@@ -750,6 +751,76 @@ public final class Uart16550 implements PortIoDevice {
                     name, baud, dataBits, parityChar, stopBits, divisor, ier, iirLocked(), fcr, lcr, mcr,
                     lsrLocked(), msr, scr, rxCount, rxCapacityLocked(),
                     (mcr & MCR_LOOP) != 0 ? " loop" : "", irqLevel ? 1 : 0);
+        }
+    }
+
+    /**
+     * The guest-visible state: registers, the receive FIFO (oldest first, with each character's
+     * flags) and the pending-interrupt latches. The host side (sink, input callback, output
+     * errors, the timeout mode) is not part of it.
+     */
+    public record State(int divisor, int ier, int fcr, int lcr, int mcr, int scr, int lsrErrors,
+                        boolean rxFifoError, int msr, int modemInputs, boolean thrPending,
+                        boolean timeoutPending, boolean rxActivity, byte[] rxData, byte[] rxFlags,
+                        int rbrLatch) {
+        public State {
+            if (rxData.length != rxFlags.length || rxData.length > FIFO_SIZE) {
+                throw new IllegalArgumentException("a receive FIFO of " + rxData.length + " characters and "
+                        + rxFlags.length + " flags (at most " + FIFO_SIZE + ")");
+            }
+        }
+    }
+
+    /** The guest-visible state now (see {@link State}). */
+    @Override
+    public State saveState() {
+        synchronized (lock) {
+            byte[] data = new byte[rxCount];
+            byte[] flags = new byte[rxCount];
+            for (int i = 0; i < rxCount; i++) {
+                data[i] = rxData[(rxHead + i) % FIFO_SIZE];
+                flags[i] = rxFlags[(rxHead + i) % FIFO_SIZE];
+            }
+            return new State(divisor, ier, fcr, lcr, mcr, scr, lsrErrors, rxFifoError, msr,
+                    externalModemInputs, thrPending, timeoutPending, rxActivity, data, flags, rbrLatch);
+        }
+    }
+
+    /** Puts the UART back to {@code s}; the interrupt line is driven to the level it implies. */
+    @Override
+    public void restoreState(State s) {
+        boolean wake;
+        synchronized (lock) {
+            divisor = s.divisor();
+            ier = s.ier();
+            fcr = s.fcr();
+            lcr = s.lcr();
+            mcr = s.mcr();
+            scr = s.scr();
+            lsrErrors = s.lsrErrors();
+            rxFifoError = s.rxFifoError();
+            msr = s.msr();
+            externalModemInputs = s.modemInputs();
+            thrPending = s.thrPending();
+            timeoutPending = s.timeoutPending();
+            rxActivity = s.rxActivity();
+            rxHead = 0;
+            rxCount = s.rxData().length;
+            rxErrorChars = 0;
+            for (int i = 0; i < rxCount; i++) {
+                rxData[i] = s.rxData()[i];
+                rxFlags[i] = s.rxFlags()[i];
+                if (rxFlags[i] != 0) {
+                    rxErrorChars++;
+                }
+            }
+            rbrLatch = s.rbrLatch();
+            irqLevel = (iirLocked() & IIR_NO_INT) == 0 && (mcr & (MCR_OUT2 | MCR_LOOP)) == MCR_OUT2;
+            irq.set(irqLevel); // driven even when unchanged: the machine behind the line may be new
+            wake = takeInputWakeupLocked();
+        }
+        if (wake) {
+            runInputReadyCallback();
         }
     }
 
