@@ -26,9 +26,14 @@ import dev.jkvm.vmm.firmware.FirmwareTables;
 import dev.jkvm.vmm.gdb.GdbServer;
 import dev.jkvm.vmm.gdb.GdbStub;
 import dev.jkvm.vmm.firmware.PlatformDescription;
+import dev.jkvm.vmm.memory.DirtyLog;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.MemoryMap;
 import dev.jkvm.vmm.serial.SerialConsole;
+import dev.jkvm.vmm.snapshot.MachineDescription;
+import dev.jkvm.vmm.snapshot.Snapshot;
+import dev.jkvm.vmm.snapshot.VcpuState;
+import dev.jkvm.vmm.snapshot.VmState;
 import dev.jkvm.vmm.serial.SerialSocket;
 import dev.jkvm.vmm.stats.VcpuCounters;
 import dev.jkvm.vmm.stats.VcpuReport;
@@ -104,6 +109,16 @@ public final class Machine implements AutoCloseable {
     private RunResult deadlineResult;
     private boolean closed;
     private int resets;
+    /** Serialises snapshots and restores; taken before sessionLock. */
+    private final Object snapshotLock = new Object();
+    /** The dirty-page log of the session it was started on, and the snapshot the memory equalled at its last look. */
+    private DirtyLog dirtyLog;
+    private VmSession dirtyLogSession;
+    private Snapshot memoryBase;
+    /** The MSRs KVM lists and reads on this host, found at the first snapshot. */
+    private int[] savedMsrs;
+    private final java.util.Set<Integer> refusedMsrs = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile RestoreStats lastRestore;
 
     private Machine(MachineConfig config) {
         this.config = config;
@@ -211,6 +226,203 @@ public final class Machine implements AutoCloseable {
      */
     public static Machine create(MachineConfig config) {
         return new Machine(config);
+    }
+
+    /**
+     * Builds a machine from {@code config} and puts {@code snapshot} into it: when it starts, the
+     * guest goes on where the snapshot was taken.
+     *
+     * @throws JkvmException when the snapshot is of another machine (one line saying how it differs)
+     */
+    public static Machine create(MachineConfig config, Snapshot snapshot) {
+        Machine m = new Machine(config);
+        try {
+            m.restore(snapshot);
+            return m;
+        } catch (RuntimeException | Error e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    // ---- snapshots ----
+
+    /** How the last {@link #restore} went: pages written, whether only the dirty ones were looked at, its time. */
+    public record RestoreStats(long pages, boolean dirtyOnly, long nanos) {
+    }
+
+    /**
+     * Saves the machine: the vCPUs are paused for the copy, then resumed as they were (a paused
+     * machine stays paused). From here KVM logs the pages the guest writes, so a {@link #restore}
+     * of this snapshot copies back only those.
+     *
+     * @throws JkvmException when a vCPU does not stop in time
+     */
+    public Snapshot snapshot() {
+        synchronized (snapshotLock) {
+            boolean wasPaused = paused();
+            if (!wasPaused && !pause()) {
+                resume();
+                throw new JkvmException("snapshot: not every vCPU stopped within " + VCPU_ANSWER_TIMEOUT.toMillis() + " ms");
+            }
+            try {
+                VmSession s = session;
+                List<VcpuState> cpus = new ArrayList<>();
+                VcpuState.Capabilities caps = capabilities(s);
+                int[] msrs = savedMsrs(s);
+                for (Vcpu v : s.vcpus()) {
+                    boolean ran = v.state() != Vcpu.State.NEW;
+                    cpus.add(v.call(fd -> VcpuState.read(fd, msrs, caps, ran), VCPU_ANSWER_TIMEOUT));
+                }
+                VmState vm = VmState.read(s.vm(), config.irqchip());
+                PcDevices.State devs = devices.saveState();
+                dirtyLogFor(s).clear();
+                memory.clearHostWrites();
+                Snapshot snap = new Snapshot(MachineDescription.of(config), memory.capture(), cpus, vm, devs);
+                memoryBase = snap;
+                return snap;
+            } finally {
+                if (!wasPaused) {
+                    resume();
+                }
+            }
+        }
+    }
+
+    /**
+     * Puts this live machine back to {@code snapshot}, in place: memory (only the pages the guest
+     * wrote since, when the memory last equalled this snapshot), every vCPU, the interrupt
+     * controllers, PIT and kvmclock, every device. A running machine is paused for it and goes on
+     * from the snapshot; a paused one stays paused.
+     *
+     * @throws JkvmException when the snapshot is of another machine (nothing is changed then)
+     * @throws IllegalStateException when the run has ended (create a machine from the snapshot instead)
+     */
+    public void restore(Snapshot snapshot) {
+        synchronized (snapshotLock) {
+            VmSession s = session;
+            VcpuState.Capabilities caps = capabilities(s);
+            checkCompatible(snapshot, caps);
+            if (finalResult != null) {
+                throw new IllegalStateException("restore: the run has ended (" + finalResult.message()
+                        + "); Machine.create(config, snapshot) starts a new machine from it");
+            }
+            boolean wasPaused = paused();
+            if (!wasPaused && !pause()) {
+                resume();
+                throw new JkvmException("restore: not every vCPU stopped within " + VCPU_ANSWER_TIMEOUT.toMillis() + " ms");
+            }
+            try {
+                long t0 = System.nanoTime();
+                long pages;
+                boolean dirtyOnly = dirtyLog != null && dirtyLogSession == s && memoryBase == snapshot
+                        && !memory.hostWrites() && !memory.romWritable();
+                if (dirtyOnly) {
+                    pages = dirtyLog.restoreDirty(snapshot.memory());
+                } else {
+                    dirtyLogFor(s).clear();
+                    memory.clearHostWrites();
+                    pages = memory.restoreAll(snapshot.memory());
+                }
+                memoryBase = snapshot;
+                snapshot.vm().writeTo(s.vm());
+                List<Vcpu> vcpus = s.vcpus();
+                for (int i = 0; i < vcpus.size(); i++) {
+                    Vcpu v = vcpus.get(i);
+                    VcpuState st = snapshot.vcpus().get(i);
+                    boolean ran = v.state() != Vcpu.State.NEW;
+                    v.call(fd -> {
+                        st.writeTo(fd, this::msrRefused, ran);
+                        return null;
+                    }, VCPU_ANSWER_TIMEOUT);
+                }
+                devices.restoreState(snapshot.devices());
+                lastRestore = new RestoreStats(pages, dirtyOnly, System.nanoTime() - t0);
+            } finally {
+                if (!wasPaused) {
+                    resume();
+                }
+            }
+        }
+    }
+
+    /** How the last restore went, or null before the first. */
+    public RestoreStats lastRestore() {
+        return lastRestore;
+    }
+
+    /** The MSRs KVM took on save but refused on restore (this host's KVM cannot restore them), sorted. */
+    public List<Integer> refusedMsrs() {
+        return refusedMsrs.stream().sorted().toList();
+    }
+
+    private void msrRefused(int index) {
+        if (refusedMsrs.add(index)) {
+            log.accept(String.format("jkvm: restore: KVM refused MSR 0x%x (its value is not restored)", index));
+        }
+    }
+
+    /** Refuses a snapshot of another machine before anything is changed. */
+    private void checkCompatible(Snapshot snapshot, VcpuState.Capabilities caps) {
+        snapshot.machine().mismatch(MachineDescription.of(config)).ifPresent(m -> {
+            throw new JkvmException("the snapshot is of another machine: " + m);
+        });
+        memory.mismatch(snapshot.memory()).ifPresent(m -> {
+            throw new JkvmException("the snapshot is of another machine: " + m);
+        });
+        if (snapshot.vcpus().size() != config.topology().cpus()) {
+            throw new JkvmException("the snapshot holds " + snapshot.vcpus().size() + " vCPUs, the machine has "
+                    + config.topology().cpus());
+        }
+        try {
+            snapshot.vm().validate(config.irqchip());
+            for (VcpuState v : snapshot.vcpus()) {
+                v.validate(caps);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new JkvmException("the snapshot cannot be restored on this host: " + e.getMessage());
+        }
+    }
+
+    private VcpuState.Capabilities capabilities(VmSession s) {
+        return new VcpuState.Capabilities(s.vm().checkExtension(dev.jkvm.kvm.abi.KvmConstants.KVM_CAP_XSAVE) > 0,
+                s.vm().checkExtension(dev.jkvm.kvm.abi.KvmConstants.KVM_CAP_XCRS) > 0, config.irqchip());
+    }
+
+    /** The MSRs of KVM's list that vCPU 0 reads here (KVM_GET_MSRS stops at the first it cannot). */
+    private int[] savedMsrs(VmSession s) {
+        if (savedMsrs == null) {
+            List<Integer> list = new ArrayList<>();
+            for (int i : kvm.msrIndexList()) {
+                list.add(i);
+            }
+            Vcpu v0 = s.vcpus().getFirst();
+            savedMsrs = v0.call(fd -> {
+                List<Integer> ok = new ArrayList<>(list);
+                while (true) {
+                    int[] idx = ok.stream().mapToInt(Integer::intValue).toArray();
+                    int n = fd.msrs(idx).length;
+                    if (n == idx.length) {
+                        return idx;
+                    }
+                    ok.remove(n);
+                }
+            }, VCPU_ANSWER_TIMEOUT);
+        }
+        return savedMsrs;
+    }
+
+    /** The dirty log of session {@code s}, started on first use (a reset's new VM gets a new one). */
+    private DirtyLog dirtyLogFor(VmSession s) {
+        if (dirtyLog == null || dirtyLogSession != s) {
+            if (dirtyLog != null) {
+                dirtyLog.close();
+            }
+            dirtyLog = memory.startDirtyLog(s.vm());
+            dirtyLogSession = s;
+            memoryBase = null;
+        }
+        return dirtyLog;
     }
 
     /** A new VM over this machine's memory and devices, with the firmware tables and boot state written. */
@@ -845,6 +1057,12 @@ public final class Machine implements AutoCloseable {
                 b.close();
             } catch (Exception e) {
                 // a file or socket that will not close is no reason to keep the rest open
+            }
+        }
+        synchronized (snapshotLock) {
+            if (dirtyLog != null) {
+                dirtyLog.close();
+                dirtyLog = null;
             }
         }
         memory.close();

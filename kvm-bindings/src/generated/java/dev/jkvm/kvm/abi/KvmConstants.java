@@ -281,6 +281,15 @@ public final class KvmConstants {
     public static final int KVM_CAP_DIRTY_LOG_RING_ACQ_REL = 223;
     public static final int KVM_MEM_LOG_DIRTY_PAGES = 1;
     public static final int KVM_MEM_READONLY = 2;
+    public static final int KVM_VCPUEVENT_VALID_NMI_PENDING = 1;
+    public static final int KVM_VCPUEVENT_VALID_SIPI_VECTOR = 2;
+    public static final int KVM_VCPUEVENT_VALID_SHADOW = 4;
+    public static final int KVM_VCPUEVENT_VALID_SMM = 8;
+    public static final int KVM_VCPUEVENT_VALID_PAYLOAD = 16;
+    public static final int KVM_VCPUEVENT_VALID_TRIPLE_FAULT = 32;
+    public static final int KVM_CLOCK_TSC_STABLE = 2;
+    public static final int KVM_CLOCK_REALTIME = 4;
+    public static final int KVM_CLOCK_HOST_TSC = 8;
     public static final int KVM_MP_STATE_RUNNABLE = 0;
     public static final int KVM_MP_STATE_UNINITIALIZED = 1;
     public static final int KVM_MP_STATE_INIT_RECEIVED = 2;

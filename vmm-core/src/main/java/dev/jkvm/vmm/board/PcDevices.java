@@ -157,6 +157,39 @@ public final class PcDevices implements AutoCloseable {
         cf9.reset();
     }
 
+    /** The guest-visible state of every device (the debug-exit and POST ports have none). */
+    public record State(List<Uart16550.State> coms, CmosRtc.State cmos, I8042.State i8042, FwCfg.State fwCfg,
+                        PciHostBridge.State pci, SystemControlPortA.State portA, ResetControlRegister.State cf9,
+                        AcpiPmBlock.State pm) {
+    }
+
+    /** Every device's state now (the vCPUs must be paused). */
+    public State saveState() {
+        return new State(coms.stream().map(Uart16550::saveState).toList(), cmos.saveState(), i8042.saveState(),
+                fwCfg.saveState(), pci.saveState(), portA.saveState(), cf9.saveState(), pm.saveState());
+    }
+
+    /**
+     * Puts every device back to {@code s}.
+     *
+     * @throws IllegalArgumentException when {@code s} has another number of serial ports
+     */
+    public void restoreState(State s) {
+        if (s.coms().size() != coms.size()) {
+            throw new IllegalArgumentException(s.coms().size() + " serial ports in the snapshot, " + coms.size() + " here");
+        }
+        for (int i = 0; i < coms.size(); i++) {
+            coms.get(i).restoreState(s.coms().get(i));
+        }
+        cmos.restoreState(s.cmos());
+        i8042.restoreState(s.i8042());
+        fwCfg.restoreState(s.fwCfg());
+        pci.restoreState(s.pci());
+        portA.restoreState(s.portA());
+        cf9.restoreState(s.cf9());
+        pm.restoreState(s.pm());
+    }
+
     /** {@code info devices}: one line per device with its ports, IRQ and state. */
     public String describe() {
         StringBuilder sb = new StringBuilder();

@@ -23,6 +23,10 @@ public final class GuestMemory implements AutoCloseable {
     private final MemoryMap map;
     private final List<Backing> backings = new ArrayList<>();
     private final List<MemorySegment> mappings = new ArrayList<>();
+    /** Whether jkvm itself wrote guest memory since {@link #clearHostWrites()}: KVM's dirty log does not see those. */
+    private volatile boolean hostWrites;
+    private volatile boolean romReadonly;
+    private static final MemorySegment ZERO_PAGE = java.lang.foreign.Arena.global().allocate(MemoryMap.PAGE, MemoryMap.PAGE);
 
     /** A region and the host segment behind it. */
     private record Backing(Region region, MemorySegment host) {
@@ -78,6 +82,7 @@ public final class GuestMemory implements AutoCloseable {
      */
     public void register(VmFd vm) {
         boolean readonly = vm.checkExtension(KvmConstants.KVM_CAP_READONLY_MEM) > 0;
+        romReadonly = readonly;
         int slot = 0;
         for (Backing b : backings) {
             int flags = b.region().kind() != Region.Kind.RAM && readonly ? KvmConstants.KVM_MEM_READONLY : 0;
@@ -91,6 +96,11 @@ public final class GuestMemory implements AutoCloseable {
      * @throws GuestMemoryException when it does not
      */
     public MemorySegment slice(long gpa, long length) {
+        hostWrites = true; // the caller may write through it
+        return sliceForReading(gpa, length);
+    }
+
+    private MemorySegment sliceForReading(long gpa, long length) {
         for (Backing b : backings) {
             if (b.region().contains(gpa, length)) {
                 return b.host().asSlice(gpa - b.region().base(), length);
@@ -106,7 +116,7 @@ public final class GuestMemory implements AutoCloseable {
 
     /** Copies guest-physical bytes out. */
     public byte[] read(long gpa, int length) {
-        return slice(gpa, length).toArray(ValueLayout.JAVA_BYTE);
+        return sliceForReading(gpa, length).toArray(ValueLayout.JAVA_BYTE);
     }
 
     /** Copies bytes into guest-physical memory (the VMM may write ROM; the guest may not). */
@@ -127,6 +137,129 @@ public final class GuestMemory implements AutoCloseable {
                 }
             }
         }
+    }
+
+    // ---- snapshots ----
+
+    /** The regions a snapshot holds: RAM and ROM (a ROM alias is the same memory). */
+    private List<Backing> saved() {
+        return backings.stream().filter(b -> b.region().kind() != Region.Kind.ROM_ALIAS).toList();
+    }
+
+    /** Whether jkvm wrote guest memory itself since the last {@link #clearHostWrites()}. */
+    public boolean hostWrites() {
+        return hostWrites;
+    }
+
+    /** From now on {@link #hostWrites()} counts again. */
+    public void clearHostWrites() {
+        hostWrites = false;
+    }
+
+    /**
+     * The memory now, sparse: pages of zeros (and pages the guest never touched, which read as
+     * zeros) are not stored. The guest must not run meanwhile.
+     */
+    public MemoryImage capture() {
+        List<MemoryImage.RegionImage> out = new ArrayList<>();
+        for (Backing b : saved()) {
+            MemorySegment host = b.host();
+            int pages = (int) (host.byteSize() / MemoryMap.PAGE);
+            int[] slots = new int[pages];
+            int stored = 0;
+            for (int p = 0; p < pages; p++) {
+                slots[p] = isZero(host, p) ? -1 : stored++;
+            }
+            MemoryImage.RegionImage r = MemoryImage.RegionImage.allocate(b.region().base(), host.byteSize(), slots, stored);
+            for (int p = 0; p < pages; p++) {
+                if (slots[p] >= 0) {
+                    MemorySegment.copy(host, p * MemoryMap.PAGE, r.pages(), slots[p] * MemoryMap.PAGE, MemoryMap.PAGE);
+                }
+            }
+            out.add(r);
+        }
+        return new MemoryImage(out);
+    }
+
+    private static boolean isZero(MemorySegment host, long page) {
+        long at = page * MemoryMap.PAGE;
+        return MemorySegment.mismatch(host, at, at + MemoryMap.PAGE, ZERO_PAGE, 0, MemoryMap.PAGE) < 0;
+    }
+
+    /** Why {@code image} cannot be put into this memory (another layout), or empty when it can. */
+    public java.util.Optional<String> mismatch(MemoryImage image) {
+        List<Backing> mine = saved();
+        if (mine.size() != image.regions().size()) {
+            return java.util.Optional.of(image.regions().size() + " memory regions in the snapshot, " + mine.size() + " here");
+        }
+        for (int i = 0; i < mine.size(); i++) {
+            MemoryImage.RegionImage r = image.regions().get(i);
+            Region here = mine.get(i).region();
+            if (r.base() != here.base() || r.size() != here.size()) {
+                return java.util.Optional.of(String.format("memory region %d is 0x%x+0x%x in the snapshot, 0x%x+0x%x here",
+                        i, r.base(), r.size(), here.base(), here.size()));
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    /**
+     * Puts every page of {@code image} back: stored pages are copied, pages that must be zero and
+     * are not are cleared; pages already right are not written (an untouched page stays untouched).
+     *
+     * @return how many pages were written
+     */
+    public long restoreAll(MemoryImage image) {
+        mismatch(image).ifPresent(m -> {
+            throw new IllegalArgumentException(m);
+        });
+        List<Backing> mine = saved();
+        long written = 0;
+        for (int i = 0; i < mine.size(); i++) {
+            MemorySegment host = mine.get(i).host();
+            MemoryImage.RegionImage r = image.regions().get(i);
+            for (int p = 0; p < r.slots().length; p++) {
+                long at = p * MemoryMap.PAGE;
+                int slot = r.slots()[p];
+                if (slot >= 0) {
+                    long from = slot * MemoryMap.PAGE;
+                    if (MemorySegment.mismatch(host, at, at + MemoryMap.PAGE, r.pages(), from, from + MemoryMap.PAGE) >= 0) {
+                        MemorySegment.copy(r.pages(), from, host, at, MemoryMap.PAGE);
+                        written++;
+                    }
+                } else if (!isZero(host, p)) {
+                    MemorySegment.copy(ZERO_PAGE, 0, host, at, MemoryMap.PAGE);
+                    written++;
+                }
+            }
+        }
+        return written;
+    }
+
+    /**
+     * Turns on KVM's dirty-page log for every RAM slot of {@code vm} (registered by
+     * {@link #register}) and returns it; the guest's writes are counted from here.
+     */
+    public DirtyLog startDirtyLog(VmFd vm) {
+        List<int[]> numbers = new ArrayList<>();
+        List<MemorySegment> ram = new ArrayList<>();
+        List<Backing> mine = saved();
+        for (int slot = 0; slot < backings.size(); slot++) {
+            Backing b = backings.get(slot);
+            if (b.region().kind() == Region.Kind.RAM) {
+                vm.setUserMemoryRegion(slot, KvmConstants.KVM_MEM_LOG_DIRTY_PAGES, b.region().base(), b.host());
+                numbers.add(new int[] {slot, mine.indexOf(b)});
+                ram.add(b.host());
+            }
+        }
+        DirtyLog log = new DirtyLog(vm, numbers, ram);
+        log.clear();
+        return log;
+    }
+
+    /** Whether the guest can write ROM (KVM without read-only slots): a dirty log does not cover it then. */
+    public boolean romWritable() {
+        return !romReadonly;
     }
 
     @Override

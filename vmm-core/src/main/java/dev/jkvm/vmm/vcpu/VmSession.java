@@ -95,6 +95,11 @@ public final class VmSession implements AutoCloseable {
         }
     }
 
+    /** The VM descriptor (for the state a snapshot saves; the session owns and closes it). */
+    public VmFd vm() {
+        return vm;
+    }
+
     /** The run's end and pauses. */
     public RunControl control() {
         return control;

@@ -1,0 +1,191 @@
+package dev.jkvm.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jkvm.kvm.testing.RequiresKvm;
+import dev.jkvm.vmm.cli.CommandLine;
+import dev.jkvm.vmm.cli.Invocation;
+import dev.jkvm.vmm.snapshot.Snapshot;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Arrays;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Snapshot and restore, proved from inside the guest: the bundled {@code snapshot} kernel writes a
+ * pattern, overwrites it on request and says whether it is intact; {@code ticks} counts timer
+ * interrupts across a save to a file and a resume from it.
+ */
+@RequiresKvm
+class SnapshotGuestTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static final Pattern TIME = Pattern.compile("snap time tsc=(\\d+) rtc=(.+)");
+
+    static MachineConfig config(String... args) {
+        String[] all = Arrays.copyOf(args, args.length + 2);
+        all[args.length] = "-serial";
+        all[args.length + 1] = "none";
+        return ((Invocation.Run) CommandLine.parse(all)).config();
+    }
+
+    static String await(Machine m, String regex) throws InterruptedException {
+        return m.serial().awaitLine(Pattern.compile(regex), WAIT)
+                .orElseThrow(() -> new AssertionError("no line matching " + regex + " in:\n" + m.serial().tail(20)));
+    }
+
+    static String command(Machine m, String c, String answer) throws InterruptedException {
+        m.serial().send(c);
+        return await(m, answer);
+    }
+
+    @Test
+    void theGuestSeesItsPatternAgainAfterAnInPlaceRestore() throws InterruptedException {
+        try (Machine m = Machine.create(config("-kernel", "snapshot"))) {
+            m.start();
+            await(m, "snap ready cpus=1 pages=256");
+            Snapshot s = m.snapshot();
+            assertFalse(m.paused(), "a running machine goes on after the snapshot");
+            assertTrue(s.memory().storedPages() < s.memory().totalPages() / 4, "sparse: " + s.memory().storedPages());
+            for (int round = 0; round < 3; round++) {
+                command(m, "o", "snap overwritten");
+                command(m, "c", "snap pattern lost mismatches=131072");
+                m.restore(s);
+                assertEquals("snap pattern intact", command(m, "c", "snap pattern .*"), "round " + round);
+                Machine.RestoreStats r = m.lastRestore();
+                assertTrue(r.pages() >= 256, r.toString());
+                // The first restore after the snapshot already knows which pages the guest wrote.
+                assertTrue(r.dirtyOnly(), r.toString());
+                assertTrue(r.pages() < 2048, "only the dirty pages were written: " + r);
+            }
+            // A restore of a snapshot the memory does not equal (the host wrote it) looks at every page.
+            m.writePhysical(0x7000, new byte[] {1, 2, 3});
+            m.restore(s);
+            assertFalse(m.lastRestore().dirtyOnly());
+            assertEquals("snap pattern intact", command(m, "c", "snap pattern .*"));
+        }
+    }
+
+    @Test
+    void ticksSavedMidCountFinishItsCountFromTheFile(@TempDir Path dir) throws Exception {
+        MachineConfig config = config("-kernel", "ticks", "-append", "seconds=4");
+        Path file = dir.resolve("ticks.snap");
+        long before;
+        try (Machine m = Machine.create(config)) {
+            m.start();
+            await(m, "irq 0 via=.*");
+            Thread.sleep(1500);
+            m.pause();
+            before = m.readSymbolValue("irq0_count");
+            m.snapshot().save(file);
+            assertTrue(m.paused(), "a paused machine stays paused");
+        }
+        try (Machine m = Machine.create(config, Snapshot.load(file))) {
+            RunResult r = m.run(WAIT);
+            assertEquals(33, r.exitStatus(), r.serialTail(10));
+            assertFalse(r.serial().contains("irq 0 via"), "it did not start over: " + r.serial());
+            Matcher t = Pattern.compile("ticks irq0=(\\d+) seconds=4").matcher(r.serial());
+            assertTrue(t.find(), r.serial());
+            long after = m.readSymbolValue("irq0_count");
+            assertTrue(after > before + 50, "the timer went on firing: " + before + " then " + after);
+        }
+    }
+
+    @Test
+    void anSmpGuestSavedWhileItsApsRunResumesWithAllOfThem(@TempDir Path dir) throws InterruptedException {
+        MachineConfig config = config("-kernel", "snapshot", "-smp", "2", "-append", "aps=1");
+        Path file = dir.resolve("smp.snap");
+        try (Machine m = Machine.create(config)) {
+            m.start();
+            await(m, "snap ready cpus=2 pages=256");
+            assertEquals("snap aps running=1 of 1", command(m, "a", "snap aps .*"));
+            m.snapshot().save(file);
+        }
+        try (Machine m = Machine.create(config, Snapshot.load(file))) {
+            m.start();
+            assertEquals("snap aps running=1 of 1", command(m, "a", "snap aps .*"));
+            assertEquals("snap pattern intact", command(m, "c", "snap pattern .*"));
+        }
+    }
+
+    @Test
+    void clocksGoOnFromTheSavedTimeAndARestoredGuestSavesAgain(@TempDir Path dir) throws Exception {
+        MachineConfig config = config("-kernel", "snapshot");
+        Path first = dir.resolve("first.snap");
+        Path second = dir.resolve("second.snap");
+        Matcher t1;
+        try (Machine m = Machine.create(config)) {
+            m.start();
+            await(m, "snap ready.*");
+            t1 = TIME.matcher(command(m, "t", "snap time .*"));
+            m.snapshot().save(first);
+        }
+        Thread.sleep(3000);
+        try (Machine m = Machine.create(config, Snapshot.load(first))) {
+            m.start();
+            Matcher t2 = TIME.matcher(command(m, "t", "snap time .*"));
+            assertTrue(t1.matches() && t2.matches());
+            long rtcGap = Duration.between(rtc(t1.group(2)), rtc(t2.group(2))).toSeconds();
+            assertTrue(rtcGap >= 0 && rtcGap <= 2, "the RTC went on from the saved time: " + t1.group(2) + " then " + t2.group(2));
+            assertTrue(Long.parseLong(t2.group(1)) > Long.parseLong(t1.group(1)), "the TSC went on: " + t1.group(1) + " then " + t2.group(1));
+            command(m, "o", "snap overwritten");
+            command(m, "c", "snap pattern lost.*");
+            m.snapshot().save(second); // the restored guest, saved again with its pattern overwritten
+        }
+        try (Machine m = Machine.create(config, Snapshot.load(second))) {
+            m.start();
+            assertEquals("snap pattern lost mismatches=131072", command(m, "c", "snap pattern .*"));
+            m.serial().send("q");
+            assertEquals(33, m.run(WAIT).exitStatus());
+        }
+    }
+
+    private static LocalDateTime rtc(String s) {
+        return LocalDateTime.parse(s, DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss"));
+    }
+
+    @Test
+    void badFilesAreRefusedWithOneLine(@TempDir Path dir) throws IOException, InterruptedException {
+        MachineConfig config = config("-kernel", "snapshot", "-m", "64M");
+        Path good = dir.resolve("good.snap");
+        try (Machine m = Machine.create(config)) {
+            m.start();
+            await(m, "snap ready.*");
+            m.snapshot().save(good);
+        }
+        byte[] bytes = Files.readAllBytes(good);
+        assertTrue(bytes.length < 3 << 20, "sparse: " + bytes.length + " bytes for 64 MiB");
+        Path truncated = Files.write(dir.resolve("truncated.snap"), Arrays.copyOf(bytes, bytes.length / 2));
+        byte[] flipped = bytes.clone();
+        flipped[bytes.length / 2] ^= 0x40;
+        Path corrupt = Files.write(dir.resolve("corrupt.snap"), flipped);
+        Path other = Files.write(dir.resolve("other.snap"), "hello, not a snapshot".getBytes());
+        Path empty = Files.write(dir.resolve("empty.snap"), new byte[0]);
+        assertOneLine(truncated + ": truncated snapshot", () -> Snapshot.load(truncated));
+        assertOneLine(corrupt + ": ", () -> Snapshot.load(corrupt));
+        assertOneLine(other + ": not a jkvm snapshot", () -> Snapshot.load(other));
+        assertOneLine(empty + ": truncated snapshot", () -> Snapshot.load(empty));
+        assertOneLine(dir.resolve("none") + ": no such file", () -> Snapshot.load(dir.resolve("none")));
+        Snapshot s = Snapshot.load(good);
+        assertOneLine("the snapshot is of another machine: -m 64M in the snapshot, 128M here",
+                () -> Machine.create(config("-kernel", "snapshot"), s));
+        assertOneLine("the snapshot is of another machine: -smp 1,maxcpus=1",
+                () -> Machine.create(config("-kernel", "snapshot", "-m", "64M", "-smp", "2"), s));
+    }
+
+    private static void assertOneLine(String start, org.junit.jupiter.api.function.Executable e) {
+        JkvmException x = assertThrows(JkvmException.class, e);
+        assertTrue(x.getMessage().startsWith(start), x.getMessage());
+        assertFalse(x.getMessage().contains("\n"), x.getMessage());
+    }
+}
