@@ -1,10 +1,11 @@
 package dev.jkvm.kvm;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
+import static dev.jkvm.kvm.abi.Syscalls.*;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import dev.jkvm.kvm.abi.KvmIoctls;
+import dev.jkvm.kvm.abi.LibcConstants;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -13,10 +14,16 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.util.BitSet;
 
 /**
- * The few libc functions jkvm needs, as FFM downcalls. Every call captures {@code errno} with
+ * The system calls jkvm needs, as FFM downcalls. Every call captures {@code errno} with
  * {@link Linker.Option#captureCallState} and turns a failure into a {@link KvmException}.
+ *
+ * <p>Every system call goes through glibc's {@code syscall(2)}, so the whole process links one
+ * downcall stub (plus {@code sigaction}, whose kernel struct glibc hides): the linker generates
+ * classes for each distinct C signature, a few milliseconds of start-up each, and jkvm used to
+ * link twenty. Pointers travel as their addresses.
  *
  * <p>The hot path ({@code ioctl(KVM_RUN)}) uses {@link #ioctlRaw} with a capture segment the
  * caller preallocated, so running a vCPU allocates nothing.
@@ -28,47 +35,30 @@ public final class Libc {
     private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
 
-    private static final MethodHandle OPEN = downcall("open",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle IOCTL_PTR = downcall("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle IOCTL_LONG = downcall("ioctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle MMAP = downcall("mmap",
-            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle MUNMAP = downcall("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle MADVISE = downcall("madvise",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle EVENTFD = downcall("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle READ = downcall("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle PREAD = downcall("pread",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-    private static final MethodHandle WRITE = downcall("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle GETTID = downcall("gettid", FunctionDescriptor.of(JAVA_INT));
-    private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(JAVA_INT));
-    private static final MethodHandle TGKILL = downcall("tgkill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle SCHED_SETAFFINITY = downcall("sched_setaffinity",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
-    private static final MethodHandle SCHED_GETAFFINITY = downcall("sched_getaffinity",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
-    private static final MethodHandle SYSCONF = downcall("sysconf", FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
-    private static final MethodHandle PTHREAD_SIGMASK = downcall("pthread_sigmask",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle SIGTIMEDWAIT = downcall("sigtimedwait",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-    private static final MethodHandle SIGACTION = downcall("sigaction",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    /** {@code long syscall(long number, ...)} with six arguments; the kernel ignores those a call does not take. */
+    private static final MethodHandle SYSCALL = downcall("syscall", FunctionDescriptor.of(JAVA_LONG,
+            JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
+
+    /** {@code int f(int, long, long)}: glibc's sigaction (pointers as addresses). */
+    static final FunctionDescriptor INT_OF_INT_LONG_LONG = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG);
+    /** {@code int f(int, int, long)}: tcsetattr. */
+    static final FunctionDescriptor INT_OF_INT_INT_LONG = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG);
+    /** {@code void f(long)}: cfmakeraw. */
+    static final FunctionDescriptor VOID_OF_LONG = FunctionDescriptor.ofVoid(JAVA_LONG);
+
+    /** Linked on first use: the process-wide disposition of the kick signal, set once. */
+    private static final class Sigaction {
+        static final MethodHandle H = downcall("sigaction", INT_OF_INT_LONG_LONG);
+    }
+
     /** {@code SIG_IGN}, the handler value that discards a signal. */
     private static final long SIG_IGN = 1;
-
-    /** glibc's {@code sigset_t}: 1024 bits. */
-    private static final long SIGSET_BYTES = 128;
 
     private Libc() {
     }
 
-    private static MethodHandle downcall(String name, FunctionDescriptor fd, Linker.Option... extra) {
+    /** Links libc's {@code name} with errno captured (the capture segment is the handle's first argument). */
+    static MethodHandle downcall(String name, FunctionDescriptor fd, Linker.Option... extra) {
         Linker.Option[] options = new Linker.Option[extra.length + 1];
         options[0] = CAPTURE_ERRNO;
         System.arraycopy(extra, 0, options, 1, extra.length);
@@ -97,26 +87,38 @@ public final class Libc {
         return new IllegalStateException(t);
     }
 
+    /** System call {@code number}; returns its result, -1 with errno in {@code capture} on failure. */
+    static long syscall(MemorySegment capture, int number, long a, long b, long c, long d, long e, long f) {
+        try {
+            return (long) SYSCALL.invokeExact(capture, (long) number, a, b, c, d, e, f);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** System call {@code number} with up to four arguments; throws naming {@code what} on failure. */
+    private static long call(String what, int number, long a, long b, long c, long d) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment capture = newErrnoCapture(arena);
+            long rc = syscall(capture, number, a, b, c, d, 0, 0);
+            if (rc < 0) {
+                throw new KvmException(what, errno(capture));
+            }
+            return rc;
+        }
+    }
+
     /** Opens {@code path}; throws naming the path on failure. */
     public static int open(String path, int flags) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = newErrnoCapture(arena);
-            int fd = (int) OPEN.invokeExact(capture, arena.allocateFrom(path), flags, 0);
-            if (fd < 0) {
-                throw new KvmException("open " + path, errno(capture));
-            }
-            return fd;
-        } catch (Throwable t) {
-            throw rethrow(t);
+            return (int) call("open " + path, SYS_openat, AT_FDCWD, arena.allocateFrom(path).address(), flags, 0);
         }
     }
 
     /** Closes {@code fd}; errors are ignored, as there is nothing a caller could do about them. */
     public static void close(int fd) {
         try (Arena arena = Arena.ofConfined()) {
-            int ignored = (int) CLOSE.invokeExact(newErrnoCapture(arena), fd);
-        } catch (Throwable t) {
-            throw rethrow(t);
+            syscall(newErrnoCapture(arena), SYS_close, fd, 0, 0, 0, 0, 0);
         }
     }
 
@@ -125,29 +127,18 @@ public final class Libc {
      * throws a {@link KvmException} naming the request.
      */
     public static int ioctl(int fd, long request, MemorySegment arg) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = newErrnoCapture(arena);
-            int rc = (int) IOCTL_PTR.invokeExact(capture, fd, request, arg);
-            if (rc < 0) {
-                throw new KvmException(KvmIoctls.name(request), errno(capture));
-            }
-            return rc;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return ioctl(fd, request, arg.address());
     }
 
     /** {@code ioctl(fd, request, arg)} with an integer argument; throws on failure. */
     public static int ioctl(int fd, long request, long arg) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment capture = newErrnoCapture(arena);
-            int rc = (int) IOCTL_LONG.invokeExact(capture, fd, request, arg);
+            int rc = ioctlRaw(capture, fd, request, arg);
             if (rc < 0) {
                 throw new KvmException(KvmIoctls.name(request), errno(capture));
             }
             return rc;
-        } catch (Throwable t) {
-            throw rethrow(t);
         }
     }
 
@@ -156,75 +147,41 @@ public final class Libc {
      * errno in {@code capture}) and never throws for a failed call.
      */
     public static int ioctlRaw(MemorySegment capture, int fd, long request, long arg) {
-        try {
-            return (int) IOCTL_LONG.invokeExact(capture, fd, request, arg);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) syscall(capture, SYS_ioctl, fd, request, arg, 0, 0, 0);
     }
 
     /** {@code mmap}; returns a segment of {@code length} bytes at the mapping (unmap with {@link #munmap}). */
     public static MemorySegment mmap(long length, int prot, int flags, int fd, long offset) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment capture = newErrnoCapture(arena);
-            MemorySegment addr = (MemorySegment) MMAP.invokeExact(capture, MemorySegment.NULL, length, prot, flags, fd, offset);
-            if (addr.address() == -1L) {
+            long addr = syscall(capture, SYS_mmap, 0, length, prot, flags, fd, offset);
+            if (addr == -1L) {
                 throw new KvmException("mmap " + length + " bytes", errno(capture));
             }
-            return addr.reinterpret(length);
-        } catch (Throwable t) {
-            throw rethrow(t);
+            return MemorySegment.ofAddress(addr).reinterpret(length);
         }
     }
 
     /** {@code munmap} of a segment {@link #mmap} returned. */
     public static void munmap(MemorySegment mapping) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = newErrnoCapture(arena);
-            int rc = (int) MUNMAP.invokeExact(capture, mapping, mapping.byteSize());
-            if (rc < 0) {
-                throw new KvmException("munmap", errno(capture));
-            }
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("munmap", SYS_munmap, mapping.address(), mapping.byteSize(), 0, 0);
     }
 
     /** {@code madvise}; returns false (rather than throwing) when the kernel refuses the advice. */
     public static boolean madvise(MemorySegment mapping, int advice) {
         try (Arena arena = Arena.ofConfined()) {
-            return (int) MADVISE.invokeExact(newErrnoCapture(arena), mapping, mapping.byteSize(), advice) == 0;
-        } catch (Throwable t) {
-            throw rethrow(t);
+            return syscall(newErrnoCapture(arena), SYS_madvise, mapping.address(), mapping.byteSize(), advice, 0, 0, 0) == 0;
         }
     }
 
     /** {@code eventfd(initval, flags)}. */
     public static int eventfd(int initval, int flags) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = newErrnoCapture(arena);
-            int fd = (int) EVENTFD.invokeExact(capture, initval, flags);
-            if (fd < 0) {
-                throw new KvmException("eventfd", errno(capture));
-            }
-            return fd;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call("eventfd", SYS_eventfd2, initval, flags, 0, 0);
     }
 
     /** {@code read(fd, buf, buf.byteSize())}; returns the count read. */
     public static long read(int fd, MemorySegment buf) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = newErrnoCapture(arena);
-            long n = (long) READ.invokeExact(capture, fd, buf, buf.byteSize());
-            if (n < 0) {
-                throw new KvmException("read fd " + fd, errno(capture));
-            }
-            return n;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return call("read fd " + fd, SYS_read, fd, buf.address(), buf.byteSize(), 0);
     }
 
     /**
@@ -232,108 +189,63 @@ public final class Libc {
      * periodic reader allocates nothing; returns the count read, or throws.
      */
     public static long pread(MemorySegment capture, int fd, MemorySegment buf, long offset) {
-        try {
-            long n = (long) PREAD.invokeExact(capture, fd, buf, buf.byteSize(), offset);
-            if (n < 0) {
-                throw new KvmException("pread fd " + fd, errno(capture));
-            }
-            return n;
-        } catch (Throwable t) {
-            throw rethrow(t);
+        long n = syscall(capture, SYS_pread64, fd, buf.address(), buf.byteSize(), offset, 0, 0);
+        if (n < 0) {
+            throw new KvmException("pread fd " + fd, errno(capture));
         }
+        return n;
     }
 
     /** {@code write(fd, buf, buf.byteSize())}; returns the count written. */
     public static long write(int fd, MemorySegment buf) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = newErrnoCapture(arena);
-            long n = (long) WRITE.invokeExact(capture, fd, buf, buf.byteSize());
-            if (n < 0) {
-                throw new KvmException("write fd " + fd, errno(capture));
-            }
-            return n;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return call("write fd " + fd, SYS_write, fd, buf.address(), buf.byteSize(), 0);
     }
 
     /** The calling thread's Linux thread id. */
     public static int gettid() {
         try (Arena arena = Arena.ofConfined()) {
-            return (int) GETTID.invokeExact(newErrnoCapture(arena));
-        } catch (Throwable t) {
-            throw rethrow(t);
+            return (int) syscall(newErrnoCapture(arena), SYS_gettid, 0, 0, 0, 0, 0, 0);
         }
     }
 
     /** This process's id. */
     public static int getpid() {
         try (Arena arena = Arena.ofConfined()) {
-            return (int) GETPID.invokeExact(newErrnoCapture(arena));
-        } catch (Throwable t) {
-            throw rethrow(t);
+            return (int) syscall(newErrnoCapture(arena), SYS_getpid, 0, 0, 0, 0, 0, 0);
         }
     }
 
     /** Sends {@code signal} to thread {@code tid} of this process. */
     public static void tgkill(int tid, int signal) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = newErrnoCapture(arena);
-            int rc = (int) TGKILL.invokeExact(capture, getpid(), tid, signal);
-            if (rc < 0) {
-                throw new KvmException("tgkill " + tid, errno(capture));
-            }
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("tgkill " + tid, SYS_tgkill, getpid(), tid, signal, 0);
     }
 
     /** Pins thread {@code tid} (0: the caller) to the host CPUs in {@code cpus}. */
-    public static void schedSetaffinity(int tid, java.util.BitSet cpus) {
+    public static void schedSetaffinity(int tid, BitSet cpus) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = newErrnoCapture(arena);
             MemorySegment mask = arena.allocate(128); // glibc's cpu_set_t: 1024 CPUs
             long[] words = cpus.toLongArray();
             for (int i = 0; i < words.length && i < 16; i++) {
                 mask.setAtIndex(JAVA_LONG, i, words[i]);
             }
-            int rc = (int) SCHED_SETAFFINITY.invokeExact(capture, tid, mask.byteSize(), mask);
-            if (rc < 0) {
-                throw new KvmException("sched_setaffinity " + tid, errno(capture));
-            }
-        } catch (Throwable t) {
-            throw rethrow(t);
+            call("sched_setaffinity " + tid, SYS_sched_setaffinity, tid, mask.byteSize(), mask.address(), 0);
         }
     }
 
     /** The host CPUs thread {@code tid} (0: the caller) may run on. */
-    public static java.util.BitSet schedGetaffinity(int tid) {
+    public static BitSet schedGetaffinity(int tid) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = newErrnoCapture(arena);
             MemorySegment mask = arena.allocate(128);
-            int rc = (int) SCHED_GETAFFINITY.invokeExact(capture, tid, mask.byteSize(), mask);
-            if (rc < 0) {
-                throw new KvmException("sched_getaffinity " + tid, errno(capture));
-            }
-            return java.util.BitSet.valueOf(mask.toArray(JAVA_LONG));
-        } catch (Throwable t) {
-            throw rethrow(t);
+            // The system call returns the bytes of mask it wrote; the rest stays zero.
+            call("sched_getaffinity " + tid, SYS_sched_getaffinity, tid, mask.byteSize(), mask.address(), 0);
+            return BitSet.valueOf(mask.toArray(JAVA_LONG));
         }
     }
 
-    /** {@code sysconf(name)}. */
-    public static long sysconf(int name) {
-        try (Arena arena = Arena.ofConfined()) {
-            return (long) SYSCONF.invokeExact(newErrnoCapture(arena), name);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
+    /** The kernel's 64-bit signal set holding only {@code signal}. */
     private static MemorySegment sigset(Arena arena, int signal) {
-        MemorySegment set = arena.allocate(SIGSET_BYTES, 8);
-        int bit = signal - 1; // sigset bit n-1 stands for signal n
-        set.setAtIndex(JAVA_LONG, bit / 64, 1L << (bit % 64));
+        MemorySegment set = arena.allocate(KERNEL_SIGSET_BYTES, 8);
+        set.set(JAVA_LONG, 0, 1L << (signal - 1)); // bit n-1 stands for signal n
         return set;
     }
 
@@ -344,15 +256,10 @@ public final class Libc {
      */
     public static long blockSignalForKvmRun(int signal) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = newErrnoCapture(arena);
-            MemorySegment old = arena.allocate(SIGSET_BYTES, 8);
-            int rc = (int) PTHREAD_SIGMASK.invokeExact(capture, dev.jkvm.kvm.abi.LibcConstants.SIG_BLOCK, sigset(arena, signal), old);
-            if (rc != 0) {
-                throw new KvmException("pthread_sigmask", rc);
-            }
+            MemorySegment old = arena.allocate(KERNEL_SIGSET_BYTES, 8);
+            call("rt_sigprocmask", SYS_rt_sigprocmask, LibcConstants.SIG_BLOCK, sigset(arena, signal).address(),
+                    old.address(), KERNEL_SIGSET_BYTES);
             return old.get(JAVA_LONG, 0) & ~(1L << (signal - 1));
-        } catch (Throwable t) {
-            throw rethrow(t);
         }
     }
 
@@ -366,9 +273,9 @@ public final class Libc {
     public static void ignoreSignal(int signal) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment capture = newErrnoCapture(arena);
-            MemorySegment action = arena.allocate(dev.jkvm.kvm.abi.LibcConstants.SIZEOF_SIGACTION, 8);
-            action.set(JAVA_LONG, dev.jkvm.kvm.abi.LibcConstants.SIGACTION_HANDLER, SIG_IGN);
-            int rc = (int) SIGACTION.invokeExact(capture, signal, action, MemorySegment.NULL);
+            MemorySegment action = arena.allocate(LibcConstants.SIZEOF_SIGACTION, 8);
+            action.set(JAVA_LONG, LibcConstants.SIGACTION_HANDLER, SIG_IGN);
+            int rc = (int) Sigaction.H.invokeExact(capture, signal, action.address(), 0L);
             if (rc < 0) {
                 throw new KvmException("sigaction " + signal, errno(capture));
             }
@@ -380,12 +287,18 @@ public final class Libc {
     /** Takes a pending, blocked {@code signal} off the calling thread without waiting; true if one was pending. */
     public static boolean consumePendingSignal(int signal) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = newErrnoCapture(arena);
             MemorySegment zero = arena.allocate(16, 8); // struct timespec {0, 0}
-            int rc = (int) SIGTIMEDWAIT.invokeExact(capture, sigset(arena, signal), MemorySegment.NULL, zero);
+            long rc = syscall(newErrnoCapture(arena), SYS_rt_sigtimedwait, sigset(arena, signal).address(), 0,
+                    zero.address(), KERNEL_SIGSET_BYTES, 0, 0);
             return rc == signal;
-        } catch (Throwable t) {
-            throw rethrow(t);
+        }
+    }
+
+    /** Whether {@code fd} is a terminal (isatty(3) is this same request). */
+    public static boolean isTerminal(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment termios = arena.allocate(128, 8); // the kernel's struct termios is 36 bytes
+            return ioctlRaw(newErrnoCapture(arena), fd, TCGETS, termios.address()) == 0;
         }
     }
 }

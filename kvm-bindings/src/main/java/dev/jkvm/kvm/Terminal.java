@@ -1,11 +1,10 @@
 package dev.jkvm.kvm;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 
@@ -20,26 +19,25 @@ public final class Terminal {
     private static final long TERMIOS_BYTES = 128;
     private static final int TCSANOW = 0;
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final MethodHandle ISATTY = find("isatty", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle TCGETATTR = find("tcgetattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle TCSETATTR = find("tcsetattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle CFMAKERAW = find("cfmakeraw", FunctionDescriptor.ofVoid(ADDRESS));
+    /** glibc's termios calls, linked on first use: a run whose stdin is no terminal links none of them. */
+    private static final class Tcgetattr {
+        static final MethodHandle H = Libc.downcall("tcgetattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+    }
+
+    private static final class Tcsetattr {
+        static final MethodHandle H = Libc.downcall("tcsetattr", Libc.INT_OF_INT_INT_LONG);
+    }
+
+    private static final class Cfmakeraw {
+        static final MethodHandle H = Libc.downcall("cfmakeraw", Libc.VOID_OF_LONG);
+    }
 
     private Terminal() {
     }
 
-    private static MethodHandle find(String name, FunctionDescriptor fd) {
-        return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(), fd);
-    }
-
     /** Whether {@code fd} is a terminal. */
     public static boolean isTerminal(int fd) {
-        try {
-            return (int) ISATTY.invokeExact(fd) == 1;
-        } catch (Throwable t) {
-            return false;
-        }
+        return Libc.isTerminal(fd);
     }
 
     /**
@@ -53,19 +51,20 @@ public final class Terminal {
             return () -> { };
         }
         Arena arena = Arena.ofShared();
+        MemorySegment capture = Libc.newErrnoCapture(arena);
         try {
             MemorySegment saved = arena.allocate(TERMIOS_BYTES, 8);
-            if ((int) TCGETATTR.invokeExact(fd, saved) != 0) {
+            if ((int) Tcgetattr.H.invokeExact(capture, fd, saved.address()) != 0) {
                 arena.close();
                 return () -> { };
             }
             MemorySegment raw = arena.allocate(TERMIOS_BYTES, 8);
             raw.copyFrom(saved);
-            CFMAKERAW.invokeExact(raw);
-            int ignored = (int) TCSETATTR.invokeExact(fd, TCSANOW, raw);
+            Cfmakeraw.H.invokeExact(capture, raw.address());
+            int ignored = (int) Tcsetattr.H.invokeExact(capture, fd, TCSANOW, raw.address());
             return () -> {
                 try {
-                    int rc = (int) TCSETATTR.invokeExact(fd, TCSANOW, saved);
+                    int rc = (int) Tcsetattr.H.invokeExact(capture, fd, TCSANOW, saved.address());
                 } catch (Throwable t) {
                     // nothing more to do on the way out
                 }

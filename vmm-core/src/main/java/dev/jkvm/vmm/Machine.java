@@ -25,6 +25,7 @@ import dev.jkvm.vmm.cpu.CpuidReadback;
 import dev.jkvm.vmm.firmware.FirmwareTables;
 import dev.jkvm.vmm.gdb.GdbServer;
 import dev.jkvm.vmm.gdb.GdbStub;
+import dev.jkvm.vmm.host.StartupPhases;
 import dev.jkvm.vmm.firmware.PlatformDescription;
 import dev.jkvm.vmm.memory.DirtyLog;
 import dev.jkvm.vmm.memory.GuestMemory;
@@ -130,11 +131,14 @@ public final class Machine implements AutoCloseable {
             CpuModels models = config.cpuModels();
             CpuOption option = CpuOption.parse(config.cpu(), models);
             cpuOption = option;
+            StartupPhases.mark("  firmware read, CPU model parsed");
             kvm = SharedKvm.get();
+            StartupPhases.mark("  /dev/kvm opened, supported CPUID");
             cpuid = CpuidPlan.create(option, models, config.topology(), kvm.supportedCpuid());
             MemoryMap map = MemoryMap.pc(config.memoryBytes(), rom.bytes().length);
             mem = new GuestMemory(map, rom.bytes());
             memory = mem;
+            StartupPhases.mark("  CPUID plan, guest memory mapped");
             if (config.memPrealloc()) {
                 memory.prealloc();
             }
@@ -152,6 +156,7 @@ public final class Machine implements AutoCloseable {
                     status -> stop(RunResult.of(RunResult.Reason.DEBUG_EXIT, status,
                             "the guest wrote " + (status >> 1) + " to the debug-exit port")));
             devices = devs;
+            StartupPhases.mark("  devices and serial consoles");
             for (int i = 0; i < consoles.size(); i++) {
                 consoles.get(i).attach(devices.com(i));
                 if (config.serials().get(i) instanceof SerialBackend.Unix u) {
@@ -174,6 +179,7 @@ public final class Machine implements AutoCloseable {
                     E820.Entry.reserved(tables.reservedBase(), E820.EBDA_START - tables.reservedBase()),
                     E820.Entry.reserved(VmSession.IDENTITY_MAP_ADDRESS, 0x4000)));
             devices.fwCfg().addFile("etc/e820", e820.fwCfg());
+            StartupPhases.mark("  firmware tables and e820 laid out");
             gdbStub = config.gdb().isPresent()
                     ? new GdbStub(new MachineDebugTarget(this), config.startPaused(), line -> log.accept("jkvm: " + line))
                     : null;
@@ -183,6 +189,7 @@ public final class Machine implements AutoCloseable {
                 counters.add(new VcpuCounters());
             }
             session = newSession();
+            StartupPhases.mark("  VM, vCPUs, tables written, kernel loaded");
             cpuidReadback = CpuidReadback.compare(cpuid.entriesFor(0), session.vcpus().get(0).fd().cpuid());
             if (config.startPaused() && gdbStub == null) {
                 session.control().holdAtStart();

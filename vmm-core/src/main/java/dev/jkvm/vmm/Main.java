@@ -6,6 +6,7 @@ import dev.jkvm.vmm.serial.StdioMux;
 import dev.jkvm.vmm.cli.Invocation;
 import dev.jkvm.vmm.host.CpuList;
 import dev.jkvm.vmm.host.HostCpus;
+import dev.jkvm.vmm.host.StartupPhases;
 import dev.jkvm.vmm.monitor.Monitor;
 import dev.jkvm.vmm.monitor.MonitorServer;
 import dev.jkvm.vmm.stats.StatsFormatter;
@@ -29,13 +30,18 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args, System.out, System.err));
+        StartupPhases.mark("JVM up, main() entered");
+        int status = run(args, System.out, System.err);
+        StartupPhases.mark("guest ended, results printed");
+        StartupPhases.print(System.err);
+        System.exit(status);
     }
 
     /** Runs the command; returns the exit status. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
         try {
             Invocation invocation = CommandLine.parse(args);
+            StartupPhases.mark("command line parsed");
             return switch (invocation) {
                 case Invocation.Help h -> {
                     out.print(CommandLine.usage());
@@ -67,6 +73,7 @@ public final class Main {
         startupNotes(config, err);
         List<Closeable> sessions = new ArrayList<>();
         try (Machine machine = Machine.create(config)) {
+            StartupPhases.mark("machine created");
             machine.onLog(err::println);
             for (String w : machine.warnings()) {
                 err.println("jkvm: " + w);
@@ -91,7 +98,9 @@ public final class Main {
                         () -> machine.stop(RunResult.of(RunResult.Reason.QUIT, 0, "Ctrl-A x"))).start();
             }
             SignalStop.install(machine, err);
+            StartupPhases.mark("front ends ready (monitor, stdio, signals)");
             RunResult result = machine.run();
+            StartupPhases.mark("run ended");
             result.report().ifPresent(report -> err.print(report.format()));
             switch (result.reason()) {
                 case TIMEOUT, ERROR, CLOSED -> err.println("jkvm: " + result.message());

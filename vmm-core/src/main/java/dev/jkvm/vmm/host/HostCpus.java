@@ -1,7 +1,6 @@
 package dev.jkvm.vmm.host;
 
 import dev.jkvm.kvm.Libc;
-import dev.jkvm.kvm.abi.LibcConstants;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,9 +18,15 @@ public final class HostCpus {
     private HostCpus() {
     }
 
-    /** Online logical CPUs ({@code sysconf(_SC_NPROCESSORS_ONLN)}). */
+    private static final Path ONLINE = Path.of("/sys/devices/system/cpu/online");
+
+    /** Online logical CPUs: the list glibc's {@code sysconf(_SC_NPROCESSORS_ONLN)} reads too. */
     public static int online() {
-        return (int) Libc.sysconf(LibcConstants._SC_NPROCESSORS_ONLN);
+        try {
+            return Math.max(1, CpuList.parse(Files.readString(ONLINE).strip()).cardinality());
+        } catch (IOException | IllegalArgumentException e) {
+            return Runtime.getRuntime().availableProcessors();
+        }
     }
 
     /** The CPUs this process may run on. */

@@ -1,7 +1,11 @@
 package dev.jkvm.vmm.host;
 
-import dev.jkvm.kvm.Libc;
-import dev.jkvm.kvm.abi.LibcConstants;
+import dev.jkvm.kvm.abi.Syscalls;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * The CPU time the host accounted to one thread, from {@code /proc/self/task/TID/stat}: user
@@ -17,6 +21,27 @@ import dev.jkvm.kvm.abi.LibcConstants;
  */
 public record ThreadTimes(long userNanos, long systemNanos, long guestNanos) {
 
+    /** The unit of /proc's times: {@code AT_CLKTCK} of the process's auxiliary vector (sysconf(_SC_CLK_TCK) reads the same). */
+    private static final class ClockTicks {
+        static final long PER_SECOND = read();
+
+        private static long read() {
+            try {
+                ByteBuffer auxv = ByteBuffer.wrap(Files.readAllBytes(Path.of("/proc/self/auxv"))).order(ByteOrder.LITTLE_ENDIAN);
+                while (auxv.remaining() >= 16) {
+                    long type = auxv.getLong();
+                    long value = auxv.getLong();
+                    if (type == Syscalls.AT_CLKTCK && value > 0) {
+                        return value;
+                    }
+                }
+            } catch (IOException e) {
+                // below: Linux's USER_HZ on x86
+            }
+            return 100;
+        }
+    }
+
     /** Whether the host split guest time out of system time for this thread. */
     public boolean guestAccounted() {
         return guestNanos > 0;
@@ -28,7 +53,7 @@ public record ThreadTimes(long userNanos, long systemNanos, long guestNanos) {
         if (f == null) {
             return null;
         }
-        long tick = 1_000_000_000L / Libc.sysconf(LibcConstants._SC_CLK_TCK);
+        long tick = 1_000_000_000L / ClockTicks.PER_SECOND;
         return new ThreadTimes(Long.parseLong(f[14 - 3]) * tick, Long.parseLong(f[15 - 3]) * tick,
                 Long.parseLong(f[43 - 3]) * tick);
     }
