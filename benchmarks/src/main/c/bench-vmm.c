@@ -20,11 +20,16 @@
  * Usage (every command prints one line of key=value pairs, for the Java harness):
  *   bench-vmm exits ROM CASE N IRQCHIP     one run of bench-exits.rom (see its source for cases)
  *   bench-vmm lifecycle ROM COUNT MEM      COUNT times: VM + MEM bytes RAM + 1 vCPU, run to HLT, destroy
+ *   bench-vmm twin ROM COUNT MEM           the same, with every system call jkvm's smallest machine makes
+ *                                          (strace of Machine.create/run/close, kernel-irqchip=off): the CPUID
+ *                                          read back, a vCPU thread with its signal mask, its /proc times read
  *   bench-vmm vcpus ROM N COUNT MEM        COUNT times: VM + irqchip + PIT + N vCPUs, destroy
  *   bench-vmm spawn CMD [ARG...]           run CMD (stdout/stderr to /dev/null): wall time, peak RSS
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdint.h>
@@ -274,6 +279,61 @@ static int cmd_lifecycle(const char *rom, int count, uint64_t mem) {
     return 0;
 }
 
+/* The twin's vCPU thread, as jkvm's "CPU 0/KVM": its signal mask for kicks, its times from /proc. */
+struct twin_thread {
+    struct vm *vm;
+    uint64_t exits;
+};
+
+static void read_task_stat(void) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int) gettid());
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) die(path);
+    if (read(fd, buf, sizeof buf) < 0) die("read stat");
+    close(fd);
+}
+
+static void *twin_vcpu(void *arg) {
+    struct twin_thread *t = arg;
+    sigset_t kick, old;
+    sigemptyset(&kick);
+    sigaddset(&kick, SIGRTMIN + 1);
+    pthread_sigmask(SIG_BLOCK, &kick, &old);
+    struct kvm_signal_mask *mask = calloc(1, sizeof(*mask) + 8);
+    mask->len = 8;
+    memcpy(mask->sigset, &old, 8);
+    if (ioctl(t->vm->vcpu_fd[0], KVM_SET_SIGNAL_MASK, mask) < 0) die("KVM_SET_SIGNAL_MASK");
+    free(mask);
+    t->exits = run_vcpu(t->vm, 1);
+    read_task_stat();
+    return NULL;
+}
+
+static int cmd_twin(const char *rom, int count, uint64_t mem) {
+    /* jkvm gives the vCPU its model's leaves (18 for qemu64 here), not all KVM supports. */
+    struct kvm_cpuid2 *readback = calloc(1, sizeof(*readback) + 256 * sizeof(struct kvm_cpuid_entry2));
+    uint32_t nent = supported_cpuid->nent;
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < count; i++) {
+        struct vm vm;
+        supported_cpuid->nent = nent < 18 ? nent : 18;
+        vm_create(&vm, rom, mem, 1, 0);
+        supported_cpuid->nent = nent;
+        readback->nent = 256;
+        if (ioctl(vm.vcpu_fd[0], KVM_GET_CPUID2, readback) < 0) die("KVM_GET_CPUID2");
+        struct twin_thread t = {.vm = &vm};
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, twin_vcpu, &t) != 0) die("pthread_create");
+        pthread_join(thread, NULL);
+        vm_destroy(&vm);
+    }
+    uint64_t t1 = now_ns();
+    free(readback);
+    printf("count=%d total_ns=%llu\n", count, (unsigned long long) (t1 - t0));
+    return 0;
+}
+
 static int cmd_vcpus(const char *rom, int n, int count, uint64_t mem) {
     uint64_t t0 = now_ns();
     for (int i = 0; i < count; i++) {
@@ -308,7 +368,7 @@ static int cmd_spawn(char **argv) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: bench-vmm exits ROM CASE N IRQCHIP | lifecycle ROM COUNT MEM"
+    fprintf(stderr, "usage: bench-vmm exits ROM CASE N IRQCHIP | lifecycle ROM COUNT MEM | twin ROM COUNT MEM"
                     " | vcpus ROM N COUNT MEM | spawn CMD [ARG...]\n");
     exit(1);
 }
@@ -322,6 +382,8 @@ int main(int argc, char **argv) {
         return cmd_exits(argv[2], atoi(argv[3]), (uint32_t) strtoul(argv[4], NULL, 0), atoi(argv[5]));
     if (strcmp(argv[1], "lifecycle") == 0 && argc == 5)
         return cmd_lifecycle(argv[2], atoi(argv[3]), strtoull(argv[4], NULL, 0));
+    if (strcmp(argv[1], "twin") == 0 && argc == 5)
+        return cmd_twin(argv[2], atoi(argv[3]), strtoull(argv[4], NULL, 0));
     if (strcmp(argv[1], "vcpus") == 0 && argc == 6)
         return cmd_vcpus(argv[2], atoi(argv[3]), atoi(argv[4]), strtoull(argv[5], NULL, 0));
     usage();

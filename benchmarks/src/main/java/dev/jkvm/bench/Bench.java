@@ -367,19 +367,24 @@ public final class Bench {
         long memory = JkvmExits.MEMORY;
         progress("lifecycle: warming jkvm up");
         JkvmLifecycle.vmNanos(rom, options.quick() ? 60 : 150); // the JIT: steady state is what an embedder sees
-        double[][] s = new double[2][options.reps()];
+        double[][] s = new double[3][options.reps()];
         for (int rep = 0; rep < options.reps(); rep++) {
             progress("lifecycle: repetition " + (rep + 1) + " of " + options.reps() + " (" + count + " VMs each side)");
             int r = rep;
             pair(rep % 2 == 0,
                     () -> s[0][r] = JkvmLifecycle.vmNanos(rom, count) / 1000,
-                    () -> s[1][r] = c.lifecycleNanos(rom, count, memory) / 1000);
+                    () -> {
+                        s[1][r] = c.lifecycleNanos(rom, count, memory) / 1000;
+                        s[2][r] = c.twinNanos(rom, count, memory) / 1000;
+                    });
         }
         double vmsPerSecJkvm = 1e6 / Samples.median(s[0]);
         double vmsPerSecC = 1e6 / Samples.median(s[1]);
         rows.add(new Row("lifecycle", "VM: create, run to HLT, destroy", "us/VM", samples(s[0]), samples(s[1]), "C",
                 Target.ratioAtMost(1.25), "", String.format(Locale.ROOT, "2 MiB, 1 vCPU, irqchip off: jkvm %.0f VMs/s, C %.0f VMs/s",
                 vmsPerSecJkvm, vmsPerSecC)));
+        rows.add(new Row("lifecycle", "VM lifecycle against its C twin", "us/VM", samples(s[0]), samples(s[2]), "C twin",
+                Target.ratioAtMost(1.1), "", "the twin makes jkvm's system calls (strace of the same machine), on a pthread"));
     }
 
     private void vcpus(Path rom) {
@@ -463,7 +468,8 @@ public final class Bench {
                     Double.isNaN(qemus) ? (qemu.isPresent() ? "not run at this N" : "QEMU not installed")
                             : String.format(Locale.ROOT, "%.1f guests/s (%.2f s)", n / qemus, qemus), 1 / cFloor);
             rows.add(new Row("guests", "N=" + n + " tiny guests through the API", "ms/guest",
-                    samples(new double[] {api * 1000 / n}), samples(new double[] {cFloor * 1000}), "C", Target.ratioAtMost(1.5), "",
+                    samples(new double[] {api * 1000 / n}), samples(new double[] {cFloor * 1000}), "C",
+                    Target.ratioAtMost(n >= 100 ? 1.1 : 1.5), "",
                     detail));
             if (!Double.isNaN(procs)) {
                 rows.add(new Row("guests", "N=" + n + " jkvm processes", "ms/guest", samples(new double[] {procs * 1000 / n}),
@@ -506,10 +512,36 @@ public final class Bench {
                 "wait4 ru_maxrss, MiB"));
         String qemuNote = qemu.map(q -> "QEMU: " + String.join(" ", EndToEnd.qemu(Path.of("qemu-system-x86_64"), Path.of("debug-exit.rom"))))
                 .orElse("QEMU is not installed: no baseline");
+        // Goals of issue #20: the same ROM at QEMU's time or better (the bar: 1.5x), in at most 48 MB (bar: 60).
         rows.add(new Row("e2e", "debug-exit ROM: wall", "s", samples(dbg[0]), qemu.isPresent() ? samples(dbg[2]) : Samples.NONE,
-                "QEMU", Target.NONE, "", qemuNote));
+                "QEMU", Target.ratioAtMost(1.0), "", qemuNote));
         rows.add(new Row("e2e", "debug-exit ROM: peak RSS", "MB", samples(dbg[1]), qemu.isPresent() ? samples(dbg[3]) : Samples.NONE,
-                "QEMU", Target.NONE, "", "wait4 ru_maxrss, MiB"));
+                "QEMU", Target.valueAtMost(48), "", "wait4 ru_maxrss, MiB"));
+        multibootKernel(qemu);
+    }
+
+    /** A Multiboot test kernel's whole run (mb-exit: one line, then isa-debug-exit), jkvm against QEMU. */
+    private void multibootKernel(Optional<Path> qemu) {
+        Path kernel = BenchGuest.extractFile("mb-exit.elf", roms);
+        int reps = 3; // QEMU takes seconds per run here: its firmware runs in KVM's instruction emulator
+        double[][] k = new double[4][reps];
+        for (int rep = 0; rep < reps; rep++) {
+            progress("end to end: Multiboot kernel, repetition " + (rep + 1) + " of " + reps);
+            int r = rep;
+            pair(rep % 2 == 0, () -> {
+                CBaseline.Spawned j = spawnChecked(EndToEnd.jkvmKernel(options.launcher(), kernel), EndToEnd.MB_EXIT_STATUS);
+                k[0][r] = j.wallNanos() / 1e9;
+                k[1][r] = j.maxRssKib() / 1024.0;
+            }, () -> qemu.ifPresent(q -> {
+                CBaseline.Spawned j = spawnChecked(EndToEnd.qemuKernel(q, kernel), EndToEnd.MB_EXIT_STATUS);
+                k[2][r] = j.wallNanos() / 1e9;
+                k[3][r] = j.maxRssKib() / 1024.0;
+            }));
+        }
+        rows.add(new Row("e2e", "Multiboot kernel (mb-exit): wall", "s", samples(k[0]), qemu.isPresent() ? samples(k[2]) : Samples.NONE,
+                "QEMU", Target.ratioAtMost(0.1), "", "-kernel mb-exit.elf, isa-debug-exit; QEMU boots it through SeaBIOS"));
+        rows.add(new Row("e2e", "Multiboot kernel (mb-exit): peak RSS", "MB", samples(k[1]), qemu.isPresent() ? samples(k[3]) : Samples.NONE,
+                "QEMU", Target.valueAtMost(48), "", "wait4 ru_maxrss, MiB"));
     }
 
     private CBaseline.Spawned spawnChecked(List<String> command, int status) {

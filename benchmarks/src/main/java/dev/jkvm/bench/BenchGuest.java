@@ -52,12 +52,18 @@ public final class BenchGuest {
      * and the C VMM load the same file.
      */
     public static Path extract(String name, Path dir) {
-        try (InputStream in = BenchGuest.class.getResourceAsStream("/dev/jkvm/guest/" + name + ".rom")) {
+        return extractFile(name + ".rom", dir);
+    }
+
+    /** Copies the bundled image {@code file} ({@code mb-exit.elf}, {@code hello.rom}) to {@code dir/file}. */
+    public static Path extractFile(String file, Path dir) {
+        String name = file;
+        try (InputStream in = BenchGuest.class.getResourceAsStream("/dev/jkvm/guest/" + file)) {
             if (in == null) {
                 throw new IllegalStateException("no bundled guest image " + name + " (is guest-images built?)");
             }
             Files.createDirectories(dir);
-            Path out = dir.resolve(name + ".rom");
+            Path out = dir.resolve(file);
             Files.copy(in, out, StandardCopyOption.REPLACE_EXISTING);
             return out;
         } catch (IOException e) {

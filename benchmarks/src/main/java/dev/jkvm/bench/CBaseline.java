@@ -48,6 +48,15 @@ public final class CBaseline {
         return (double) r.get("total_ns") / count;
     }
 
+    /**
+     * As {@link #lifecycleNanos}, by the C twin: every system call jkvm's smallest machine makes
+     * (the CPUID read back, a vCPU thread with its signal mask and /proc times), none of its Java.
+     */
+    public double twinNanos(Path rom, int count, long memory) {
+        Map<String, Long> r = run("twin", rom.toString(), Integer.toString(count), Long.toString(memory));
+        return (double) r.get("total_ns") / count;
+    }
+
     /** Nanoseconds per VM with {@code vcpus} vCPUs and an in-kernel irqchip: create, destroy; {@code count} times. */
     public double vcpuNanos(Path rom, int vcpus, int count, long memory) {
         Map<String, Long> r = run("vcpus", rom.toString(), Integer.toString(vcpus), Integer.toString(count), Long.toString(memory));

@@ -36,6 +36,22 @@ public final class EndToEnd {
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-bios", rom.toString());
     }
 
+    /** {@code ./jkvm -kernel KERNEL} with a harness's devices: a Multiboot test kernel's whole run. */
+    public static List<String> jkvmKernel(Path launcher, Path kernel) {
+        return List.of(launcher.toString(), "-nodefaults", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                "-serial", "stdio", "-kernel", kernel.toString());
+    }
+
+    /** QEMU booting the same kernel: its firmware (SeaBIOS and the multiboot option ROM) loads it. */
+    public static List<String> qemuKernel(Path qemu, Path kernel) {
+        return List.of(qemu.toString(), "-accel", "kvm", "-machine", "pc", "-m", "128M", "-nodefaults", "-no-user-config",
+                "-display", "none", "-serial", "stdio", "-no-reboot",
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", kernel.toString());
+    }
+
+    /** mb-exit's status: it writes 0x10 to isa-debug-exit. */
+    public static final int MB_EXIT_STATUS = 33;
+
     /** qemu-system-x86_64 on the PATH, if installed. */
     public static Optional<Path> findQemu() {
         String path = System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
