@@ -38,6 +38,8 @@ import dev.jkvm.vmm.snapshot.VmState;
 import dev.jkvm.vmm.serial.SerialSocket;
 import dev.jkvm.vmm.stats.VcpuCounters;
 import dev.jkvm.vmm.stats.VcpuReport;
+import dev.jkvm.vmm.trace.ExitTrace;
+import dev.jkvm.vmm.trace.TraceRing;
 import dev.jkvm.vmm.vcpu.Vcpu;
 import dev.jkvm.vmm.vcpu.VmSession;
 import java.time.Duration;
@@ -94,6 +96,7 @@ public final class Machine implements AutoCloseable {
     private final GdbStub gdbStub;
     private GdbServer gdbServer;
     private final List<VcpuCounters> counters = new ArrayList<>();
+    private final ExitTrace trace;
     private final CountDownLatch finished = new CountDownLatch(1);
     private final Object sessionLock = new Object();
     private volatile VmSession session;
@@ -185,9 +188,12 @@ public final class Machine implements AutoCloseable {
                     : null;
             kern = config.kernel().map(k -> KernelImage.resolve(k.image())).orElse(null);
             kernel = kern;
+            List<String> tracks = new ArrayList<>();
             for (int i = 0; i < config.topology().cpus(); i++) {
                 counters.add(new VcpuCounters());
+                tracks.add("CPU " + i + "/KVM");
             }
+            trace = new ExitTrace(config.exitTrace(), "jkvm: " + guestName(config), tracks, ports, mmio, line -> log.accept(line));
             session = newSession();
             StartupPhases.mark("  VM, vCPUs, tables written, kernel loaded");
             cpuidReadback = CpuidReadback.compare(cpuid.entriesFor(0), session.vcpus().get(0).fd().cpuid());
@@ -197,6 +203,7 @@ public final class Machine implements AutoCloseable {
             if (gdbStub != null) {
                 gdbServer = GdbServer.start(config.gdb().orElseThrow(), gdbStub, line -> log.accept("jkvm: " + line));
             }
+            startTrace();
         } catch (java.io.IOException e) {
             serialBackends.forEach(b -> closeQuietly(b));
             closeQuietly(gdbServer, session, kern, devs, mem);
@@ -210,6 +217,62 @@ public final class Machine implements AutoCloseable {
             closeQuietly(gdbServer, session, kern, devs, mem);
             throw e;
         }
+    }
+
+    /** {@code -exit-trace FILE}: the file is created now, so a path that cannot be written is said before the guest runs. */
+    private void startTrace() {
+        try {
+            trace.start();
+        } catch (java.io.IOException e) {
+            String why = switch (e) {
+                case java.nio.file.NoSuchFileException n -> "no such directory";
+                case java.nio.file.AccessDeniedException a -> "permission denied";
+                case java.nio.file.FileSystemException f -> f.getReason() != null ? f.getReason() : f.getMessage();
+                default -> e.getMessage();
+            };
+            throw new JkvmException("-exit-trace " + config.exitTrace().orElseThrow().path() + ": cannot write: " + why, e);
+        }
+    }
+
+    /** The guest's name as the trace shows it: {@code -name}, else the kernel's or ROM's file name. */
+    private static String guestName(MachineConfig config) {
+        if (config.name().isPresent()) {
+            return config.name().get();
+        }
+        if (config.kernel().isPresent()) {
+            java.nio.file.Path p = java.nio.file.Path.of(config.kernel().get().image()).getFileName();
+            return p == null ? config.kernel().get().image() : p.toString();
+        }
+        return switch (config.firmware()) {
+            case Firmware.Bundled b -> b.name();
+            case Firmware.File f -> {
+                String n = f.path().getFileName() == null ? f.path().toString() : f.path().getFileName().toString();
+                yield n.endsWith(".rom") ? n.substring(0, n.length() - 4) : n;
+            }
+        };
+    }
+
+    /** Points the trace at the vCPUs of power-on {@code s} (each records into its ring while tracing is on). */
+    private void attachTrace(VmSession s) {
+        List<Vcpu> vcpus = s.vcpus();
+        trace.attach(rings -> {
+            for (Vcpu v : vcpus) {
+                if (rings != null) {
+                    try {
+                        // KVM_GET_STATS_FD waits for the vCPU to leave KVM_RUN: ask its own thread.
+                        v.call(fd -> s.stats(v.index()), VCPU_ANSWER_TIMEOUT);
+                    } catch (IllegalStateException e) {
+                        // not answering: the trace then lacks this vCPU's KVM counters
+                    }
+                }
+                v.traceInto(rings == null ? null : rings[v.index()]);
+            }
+        }, s::readOpenStats);
+    }
+
+    /** The exit trace ({@code -exit-trace}, the monitor's {@code trace-file}). */
+    public ExitTrace exitTrace() {
+        return trace;
     }
 
     private static void closeQuietly(AutoCloseable... resources) {
@@ -450,6 +513,7 @@ public final class Machine implements AutoCloseable {
                 bsp.setSregs(entry.applyTo(bsp.sregs()));
                 bsp.setRegs(entry.regs());
             }
+            attachTrace(s);
             return s;
         } catch (RuntimeException | Error e) {
             s.close();
@@ -809,6 +873,7 @@ public final class Machine implements AutoCloseable {
                     last = r;
                     break;
                 }
+                trace.marker("reset: " + r.message());
                 if (r.reason() == RunResult.Reason.TRIPLE_FAULT) {
                     r.report().ifPresent(rep -> log.accept(rep.format().stripTrailing()));
                     log.accept("jkvm: resetting the machine after the triple fault (-no-reboot ends the run instead)");
@@ -845,6 +910,7 @@ public final class Machine implements AutoCloseable {
         } catch (RuntimeException e) {
             reports = List.of();
         }
+        trace.end(end.message());
         finalResult = end.with(serial().transcript(), reports);
         finished.countDown();
     }
@@ -857,6 +923,7 @@ public final class Machine implements AutoCloseable {
      */
     private boolean suspendAndResume(VmSession s) throws InterruptedException {
         log.accept("jkvm: the guest suspended to RAM (S3); waiting for a wake event (RTC alarm, system_wakeup)");
+        trace.marker("suspend to RAM (S3)");
         synchronized (sessionLock) {
             s.close();
         }
@@ -884,6 +951,7 @@ public final class Machine implements AutoCloseable {
             dev.jkvm.kvm.Sregs sr = bsp.sregs();
             bsp.setSregs(sr.withCs(sr.cs().realMode((int) (vector >>> 4))));
             bsp.setRegs(bsp.regs().withRip(vector & 0xf));
+            attachTrace(next);
             session = next;
         }
         log.accept(String.format("jkvm: resuming from S3 at the waking vector 0x%x", wakingVector()));
@@ -1003,6 +1071,7 @@ public final class Machine implements AutoCloseable {
 
     /** Parks every vCPU outside the guest (the monitor's {@code stop}); true when all are parked. */
     public boolean pause() {
+        trace.marker("stop (vCPUs paused)");
         try {
             return session.control().pause(VCPU_ANSWER_TIMEOUT);
         } catch (InterruptedException e) {
@@ -1013,6 +1082,7 @@ public final class Machine implements AutoCloseable {
 
     /** Lets the vCPUs run again (the monitor's {@code cont}). */
     public void resume() {
+        trace.marker("cont");
         session.control().resume();
     }
 
@@ -1058,6 +1128,7 @@ public final class Machine implements AutoCloseable {
         synchronized (sessionLock) {
             session.close();
         }
+        trace.close();
         devices.close();
         for (AutoCloseable b : serialBackends) {
             try {

@@ -54,13 +54,15 @@ import java.util.TreeMap;
  *     {@code -global PIIX4_PM.disable_s3=1}
  * @param name the guest's name ({@code -name}), shown by the monitor's {@code info name}; empty for none
  * @param logCpuid print how the CPUID feature words KVM holds differ from those jkvm set ({@code -d cpuid})
+ * @param exitTrace the exit trace file ({@code -exit-trace FILE[,limit=N]}); empty for none
  */
 public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topology, String cpu, Firmware firmware,
                             List<SerialBackend> serials, Duration timeout, Map<Integer, BitSet> vcpuAffinity,
                             MonitorSpec monitor, StatsFormat stats, boolean noReboot, boolean logUnimplemented,
                             List<Path> readConfig, boolean irqchip, Optional<Kernel> kernel,
                             Optional<dev.jkvm.vmm.gdb.GdbEndpoint> gdb, boolean startPaused, boolean acpi,
-                            boolean s3, Optional<String> name, boolean logCpuid) {
+                            boolean s3, Optional<String> name, boolean logCpuid,
+                            Optional<dev.jkvm.vmm.trace.TraceSpec> exitTrace) {
 
     /** QEMU's default for {@code -m}. */
     public static final long DEFAULT_MEMORY = 128 * MemoryMap.MIB;
@@ -80,6 +82,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         }
         Objects.requireNonNull(monitor, "monitor");
         Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(exitTrace, "exitTrace");
         Objects.requireNonNull(stats, "stats");
         if (memoryBytes <= MemoryMap.HIGH_RAM_START || memoryBytes % MemoryMap.PAGE != 0) {
             throw new IllegalArgumentException("memory must be a multiple of 4 KiB above 1 MiB: " + memoryBytes);
@@ -185,6 +188,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         b.acpi = acpi;
         b.s3 = s3;
         b.name = name.orElse(null);
+        b.exitTrace = exitTrace.orElse(null);
         return b;
     }
 
@@ -215,6 +219,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         private Boolean s3;
         private String name;
         private boolean noDefaults;
+        private dev.jkvm.vmm.trace.TraceSpec exitTrace;
 
         /** {@code -m}: guest RAM in bytes. */
         public Builder memory(long bytes) {
@@ -370,6 +375,12 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
             return this;
         }
 
+        /** {@code -exit-trace FILE[,limit=N]}: the exit trace (Chrome trace JSON, or HTML by the name); null for none. */
+        public Builder exitTrace(dev.jkvm.vmm.trace.TraceSpec spec) {
+            this.exitTrace = spec;
+            return this;
+        }
+
         /**
          * {@code -nodefaults}: no default serial backend. Without a {@code -serial}, COM1 is still
          * there (a PC's 16550A at 0x3f8) but connected to nothing, where QEMU leaves the port out.
@@ -397,7 +408,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
                     serials.isEmpty() ? List.of(noDefaults ? SerialBackend.none() : SerialBackend.stdio()) : serials,
                     timeout, vcpuAffinity, monitor, stats, noReboot, logUnimplemented, readConfig, irqchip,
                     Optional.ofNullable(kernel), Optional.ofNullable(gdb), startPaused, acpi, s3 != null ? s3 : acpi,
-                    Optional.ofNullable(name), logCpuid);
+                    Optional.ofNullable(name), logCpuid, Optional.ofNullable(exitTrace));
         }
     }
 }

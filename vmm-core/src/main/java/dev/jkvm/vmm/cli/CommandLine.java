@@ -98,6 +98,9 @@ public final class CommandLine {
                 (b, v) -> b.monitor(parseMonitor(v))));
         options.put("stats", new Option(null, "print each vCPU's exits in user, kernel and guest mode at exit"
                 + " (-stats json: as JSON)", (b, v) -> b.stats(MachineConfig.StatsFormat.TABLE)));
+        options.put("exit-trace", new Option("FILE[,limit=N]", "write every exit as a Chrome trace (Perfetto, chrome://tracing);"
+                + " FILE.html: a timeline page (default limit " + dev.jkvm.vmm.trace.TraceSpec.DEFAULT_LIMIT + " events)",
+                (b, v) -> b.exitTrace(dev.jkvm.vmm.trace.TraceSpec.parse(v))));
         options.put("d", new Option("unimp|cpuid", "log the first access to each unhandled port or MMIO address (unimp);"
                 + " how KVM changed the CPUID feature words jkvm set (cpuid)", CommandLine::parseLog));
         options.put("mem-prealloc", new Option(null, "touch all guest RAM at start", (b, v) -> b.memPrealloc(true)));

@@ -57,6 +57,8 @@ public final class Monitor {
             machine.devices().requestReset();
             return "";
         }));
+        commands.put("trace-file", new Command("[on|off|flush|set FILE]",
+                "the exit trace: start, stop, write out what is recorded, or change the file", a -> machine.exitTrace().command(a)));
         infos.put("kvm", new Command("", "KVM support, its module and paging mode, isolated host CPUs", a -> infoKvm()));
         infos.put("cpus", new Command("", "the vCPUs with their host thread ids", a -> infoCpus()));
         infos.put("registers", new Command("[-a]", "the registers of vCPU 0 (all vCPUs with -a)", this::infoRegisters));

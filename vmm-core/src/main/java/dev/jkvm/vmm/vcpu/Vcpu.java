@@ -22,6 +22,7 @@ import dev.jkvm.vmm.host.HostCpus;
 import dev.jkvm.vmm.host.ThreadTimes;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.stats.VcpuCounters;
+import dev.jkvm.vmm.trace.TraceRing;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.BitSet;
@@ -90,6 +91,8 @@ public final class Vcpu implements Runnable {
     /** Set while the debugger holds this vCPU before KVM_RUN: its descriptor is free for other threads then. */
     private volatile boolean heldByDebugger;
     private volatile ThreadTimes finalTimes;
+    /** Where -exit-trace records go; null (the usual case) costs one load per exit and nothing else. */
+    private volatile TraceRing trace;
 
     /**
      * @param apicId the vCPU's APIC ID (also its KVM vCPU id)
@@ -172,6 +175,11 @@ public final class Vcpu implements Runnable {
         return counters;
     }
 
+    /** Records every exit, kick and pause into {@code ring} from the next one on; null stops that. */
+    public void traceInto(TraceRing ring) {
+        this.trace = ring;
+    }
+
     /** Nanoseconds from the last {@link #kick()} to the vCPU being out of {@code KVM_RUN}, or -1. */
     public long lastKickLatencyNanos() {
         return lastKickLatencyNanos;
@@ -243,13 +251,18 @@ public final class Vcpu implements Runnable {
                 return;
             }
             if (control.pauseRequested()) {
-                kickSeen(System.nanoTime());
+                long parked = System.nanoTime();
+                kickSeen(parked);
                 control.park(this);
                 if (!control.stopping()) {
                     fd.setImmediateExit(false);
                 }
                 long now = System.nanoTime();
                 counters.outside(now - t);
+                TraceRing ring = trace;
+                if (ring != null) {
+                    ring.put(TraceRing.head(TraceRing.PAUSE, 0, 0, 0, 0), parked, now, 0);
+                }
                 t = now;
                 continue;
             }
@@ -278,8 +291,39 @@ public final class Vcpu implements Runnable {
             } else {
                 dispatch(reason, t1);
             }
+            long t0 = t;
             t = System.nanoTime();
             counters.outside(t - t1);
+            TraceRing ring = trace;
+            if (ring != null) {
+                record(ring, reason, t0, t1, t);
+            }
+        }
+    }
+
+    /**
+     * One trace record for the KVM_RUN that ran from {@code t0} to {@code t1} and the handling up to
+     * {@code t2}; the exit's details are still in {@code kvm_run}.
+     */
+    private void record(TraceRing ring, int reason, long t0, long t1, long t2) {
+        long user = t2 - t1;
+        switch (reason) {
+            case VcpuFd.INTERRUPTED -> ring.put(TraceRing.head(TraceRing.KICK, 0, 0, 0, user), t0, t1, 0);
+            case KvmConstants.KVM_EXIT_IO -> {
+                boolean out = run.get(JAVA_BYTE, KvmRun.IO_DIRECTION) == KvmConstants.KVM_EXIT_IO_OUT;
+                int size = run.get(JAVA_BYTE, KvmRun.IO_SIZE);
+                int port = Short.toUnsignedInt(run.get(JAVA_SHORT, KvmRun.IO_PORT));
+                int count = run.get(JAVA_INT, KvmRun.IO_COUNT);
+                ring.put(TraceRing.head(TraceRing.EXIT, reason, out ? TraceRing.FLAG_OUT : 0, size, user), t0, t1,
+                        (long) count << 16 | port);
+            }
+            case KvmConstants.KVM_EXIT_MMIO -> {
+                boolean write = run.get(JAVA_BYTE, KvmRun.MMIO_IS_WRITE) != 0;
+                int len = run.get(JAVA_INT, KvmRun.MMIO_LEN);
+                ring.put(TraceRing.head(TraceRing.EXIT, reason, write ? TraceRing.FLAG_OUT : 0, len, user), t0, t1,
+                        run.get(JAVA_LONG, KvmRun.MMIO_PHYS_ADDR));
+            }
+            default -> ring.put(TraceRing.head(TraceRing.EXIT, reason, 0, 0, user), t0, t1, 0);
         }
     }
 

@@ -127,6 +127,26 @@ public final class VmSession implements AutoCloseable {
         return s;
     }
 
+    /**
+     * Refreshes vCPU {@code index}'s statistics, if something opened them already, and hands them
+     * to {@code reader} while the session cannot close them; false when there are none.
+     */
+    public synchronized boolean readOpenStats(int index, java.util.function.Consumer<KvmStats> reader) {
+        KvmStats s = closing ? null : stats.get(index);
+        if (s == null) {
+            return false;
+        }
+        synchronized (s) {
+            try {
+                s.refresh();
+            } catch (KvmException e) {
+                return false;
+            }
+            reader.accept(s);
+        }
+        return true;
+    }
+
     /** KVM's statistics of vCPU {@code index} when something opened them already, else null. */
     public synchronized KvmStats statsIfOpen(int index) {
         return closing ? null : stats.get(index);
