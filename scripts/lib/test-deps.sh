@@ -1,10 +1,12 @@
 # Debian packages some tests use, installed on first use (as root, where apt-get works): the
-# ACPICA tools that check jkvm's ACPI tables, and gdb for the GDB stub's tests. Sourced by ./test; a package that cannot be
+# ACPICA tools that check jkvm's ACPI tables, gdb for the GDB stub's tests, and headless Chromium
+# that renders the -exit-trace timeline page. Sourced by ./test; a package that cannot be
 # installed is named in one line, and the tests that need it say they did not run.
 jkvm_test_deps() {
   local missing=()
   command -v iasl >/dev/null || missing+=(acpica-tools)
   command -v gdb >/dev/null || missing+=(gdb)
+  command -v chromium >/dev/null || missing+=(chromium)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "test: installing ${missing[*]} (Debian packages the tests use)" >&2

@@ -36,8 +36,8 @@ import java.util.function.DoubleSupplier;
  */
 public final class Bench {
 
-    static final List<String> GROUPS = List.of("exits", "kernel", "lifecycle", "vcpus", "stop", "e2e", "alloc", "guests",
-            "overcommit", "jmh");
+    static final List<String> GROUPS = List.of("exits", "kernel", "lifecycle", "vcpus", "stop", "e2e", "alloc", "trace",
+            "guests", "overcommit", "jmh");
 
     /** The knobs of one invocation. */
     record Options(boolean quick, Set<String> only, int reps, int exitReps, Path out, Path cBinary, Path launcher) {
@@ -156,6 +156,9 @@ public final class Bench {
         }
         if (options.wants("alloc")) {
             allocation(exitsRom);
+        }
+        if (options.wants("trace")) {
+            exitTrace(exitsRom, tscKhz);
         }
         if (options.wants("lifecycle")) {
             lifecycle(exitsRom);
@@ -357,6 +360,50 @@ public final class Bench {
                             Format.number(perExit) + " B/exit", r.note()));
                 }
             }
+        }
+    }
+
+    // ---- -exit-trace --------------------------------------------------------------------------
+
+    /**
+     * What {@code -exit-trace} costs: the port-exit round trip with tracing on against the same
+     * machine with it off, alternating in every repetition; the file's size per million exits; and
+     * what the vCPU thread allocates per exit while it records.
+     */
+    private void exitTrace(Path rom, long tscKhz) throws IOException {
+        int n = options.exitIterations();
+        int reps = options.exitReps();
+        Path dir = Files.createTempDirectory("jkvm-bench-trace");
+        Path file = dir.resolve("port-out.json");
+        try {
+            progress("exit trace: warming jkvm up");
+            JkvmExits.run(rom, BenchGuest.PORT_OUT, 20_000, false, null);
+            JkvmExits.run(rom, BenchGuest.PORT_OUT, 20_000, false, file);
+            double[][] s = new double[2][reps];
+            long bytes = 0;
+            long exits = 0;
+            for (int rep = 0; rep < reps; rep++) {
+                progress("exit trace: repetition " + (rep + 1) + " of " + reps + " (" + n + " port exits per run)");
+                int r = rep;
+                pair(rep % 2 == 0,
+                        () -> s[1][r] = JkvmExits.run(rom, BenchGuest.PORT_OUT, n, false, null).microsPerIteration(tscKhz),
+                        () -> s[0][r] = JkvmExits.run(rom, BenchGuest.PORT_OUT, n, false, file).microsPerIteration(tscKhz));
+                bytes += Files.size(file);
+                exits += n;
+            }
+            double mbPerMillion = bytes / 1e6 / (exits / 1e6);
+            progress("exit trace: allocation while tracing, " + (options.quick() ? 60_000 : 150_000) + " exits");
+            JkvmExits.Allocation a = JkvmExits.allocation(rom, BenchGuest.PORT_OUT, options.quick() ? 60_000 : 150_000, file);
+            rows.add(new Row("trace", "port out 0x99, -exit-trace on", "us/iter", samples(s[0]), samples(s[1]), "off",
+                    Target.ratioAtMost(1.10), Format.number(a.exitBytesPerExit()) + " B/exit",
+                    String.format(Locale.ROOT, "the same Machine (irqchip off, 2 MiB) with tracing off is the baseline;"
+                            + " the JSON file: %s MB per million exits (guest and user span per exit, KVM counters each ms)",
+                            Format.number(mbPerMillion))));
+            rows.add(new Row("trace", "port out 0x99, tracing: exit path", "B/exit", Samples.of(a.exitBytesPerExit()),
+                    Samples.NONE, "", Target.valueAtMost(0), "", "\"CPU 0/KVM\" while it records into its ring (see alloc)"));
+        } finally {
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(dir);
         }
     }
 

@@ -37,6 +37,12 @@ public final class JkvmExits {
                 .cpus(1).irqchip(irqchip).build();
     }
 
+    /** The same machine with {@code -exit-trace trace} (null: none). */
+    static MachineConfig config(Path rom, boolean irqchip, Path trace) {
+        MachineConfig c = config(rom, irqchip);
+        return trace == null ? c : c.toBuilder().exitTrace(dev.jkvm.vmm.trace.TraceSpec.of(trace)).build();
+    }
+
     /** Writes the case and N where the guest reads them. */
     static void setUp(Machine m, int kase, int n) {
         m.writePhysical(BenchGuest.PARAM_CASE, BenchGuest.le32(kase));
@@ -45,7 +51,12 @@ public final class JkvmExits {
 
     /** One run of case {@code kase} with {@code n} iterations. */
     public static ExitRun run(Path rom, int kase, int n, boolean irqchip) {
-        try (Machine m = Machine.create(config(rom, irqchip))) {
+        return run(rom, kase, n, irqchip, null);
+    }
+
+    /** One run with every exit traced to {@code trace} (null: tracing off). */
+    public static ExitRun run(Path rom, int kase, int n, boolean irqchip, Path trace) {
+        try (Machine m = Machine.create(config(rom, irqchip, trace))) {
             setUp(m, kase, n);
             long t0 = System.nanoTime();
             RunResult r = m.run(RUN_LIMIT);
@@ -76,6 +87,11 @@ public final class JkvmExits {
      * bytes of the clean intervals over their exits are the exit path's own allocation.
      */
     public static Allocation allocation(Path rom, int kase, int n) {
+        return allocation(rom, kase, n, null);
+    }
+
+    /** The same with every exit traced to {@code trace} (null: tracing off). */
+    public static Allocation allocation(Path rom, int kase, int n, Path trace) {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long total0 = mx.getTotalThreadAllocatedBytes();
         long exits;
@@ -86,7 +102,7 @@ public final class JkvmExits {
         long cleanExits = 0;
         List<Double> cleanRates = new ArrayList<>();
         boolean measured = false;
-        try (Machine m = Machine.create(config(rom, false))) {
+        try (Machine m = Machine.create(config(rom, false, trace))) {
             setUp(m, kase, n);
             m.start();
             Thread vcpu = findThread(VCPU0_THREAD);

@@ -39,7 +39,8 @@ public final class ExitTrace {
     private TraceSpec spec;
     private TraceWriter writer;
     private TraceRing[] rings;
-    private boolean enabled;
+    /** Volatile: the writer thread reads it to sample KVM's counters only while the trace is on. */
+    private volatile boolean enabled;
     private boolean ended;
     private Consumer<TraceRing[]> router = r -> { };
     /** Read by the writer thread without this object's lock (which end() holds while it waits for the writer). */
@@ -229,7 +230,7 @@ public final class ExitTrace {
 
     /** The writer's view of the counters: whatever the current power-on's vCPUs have. */
     private boolean sample(int vcpu, Consumer<dev.jkvm.kvm.KvmStats> reader) {
-        return counters.read(vcpu, reader);
+        return enabled && counters.read(vcpu, reader);
     }
 
     /** 2 MiB per vCPU up to 8 vCPUs, less per vCPU beyond (a record is 32 bytes). */

@@ -11,36 +11,41 @@ import java.nio.file.StandardOpenOption;
 /**
  * The trace's file: a head, the events (JSON objects separated by commas), and a tail that closes
  * the document. The bytes are built by hand into one buffer ({@code StringBuilder}-style, but of
- * ASCII bytes, so that numbers cost no {@code String}); {@link #checkpoint} writes the tail and
- * steps back over it, so the file on disk is a complete document after every flush and the next
- * events overwrite that tail.
+ * ASCII bytes, so that numbers cost no {@code String}). Every time the buffer goes to disk, the
+ * tail goes after it in the same gathering write, and the next events overwrite it: the file on
+ * disk is a complete document between writes, while the guest still runs.
  *
  * <pre>{@code
- * TraceFile f = TraceFile.create(path, "{\"traceEvents\":[", 1 << 20);
+ * TraceFile f = TraceFile.create(path, "{\"traceEvents\":[", () -> "]}", 1 << 20);
  * f.beginEvent().ascii("{\"ph\":\"i\"}");
- * f.finish("]}");
+ * f.finish();
  * }</pre>
  */
 final class TraceFile implements AutoCloseable {
 
     private final Path path;
     private final FileChannel channel;
+    private final java.util.function.Supplier<String> tail;
     private byte[] buf;
     private int len;
     private long events;
     private long written;
 
-    private TraceFile(Path path, FileChannel channel, int bufferSize) {
+    private TraceFile(Path path, FileChannel channel, java.util.function.Supplier<String> tail, int bufferSize) {
         this.path = path;
         this.channel = channel;
+        this.tail = tail;
         this.buf = new byte[bufferSize];
     }
 
-    /** Creates (or truncates) {@code path} and writes {@code head}. */
-    static TraceFile create(Path path, String head, int bufferSize) throws IOException {
+    /**
+     * Creates (or truncates) {@code path} and buffers {@code head}; {@code tail} gives the closing
+     * text each time it is written (on the writer's thread).
+     */
+    static TraceFile create(Path path, String head, java.util.function.Supplier<String> tail, int bufferSize) throws IOException {
         FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING);
-        TraceFile f = new TraceFile(path, ch, bufferSize);
+        TraceFile f = new TraceFile(path, ch, tail, bufferSize);
         f.ascii(head);
         return f;
     }
@@ -61,13 +66,13 @@ final class TraceFile implements AutoCloseable {
 
     /** Starts the next event (the comma between events). */
     TraceFile beginEvent() {
+        if (len > buf.length - 4096) {
+            drainBuffer(); // between two events, so the file on disk ends in a whole one
+        }
         if (events++ > 0) {
             ensure(2);
             buf[len++] = ',';
             buf[len++] = '\n'; // one event a line: grep and line tools work on the file
-        }
-        if (len > buf.length - 4096) {
-            drainBuffer();
         }
         return this;
     }
@@ -165,28 +170,15 @@ final class TraceFile implements AutoCloseable {
         return ascii("0x").ascii(Long.toHexString(v));
     }
 
-    /** Writes the buffered events and then {@code tail}, leaving the file position before the tail. */
-    void checkpoint(String tail) {
+    /** Writes the buffered events and the tail: the file is then complete up to here. */
+    void checkpoint() {
         drainBuffer();
-        try {
-            long at = channel.position();
-            writeFully(ByteBuffer.wrap(tail.getBytes(StandardCharsets.UTF_8)));
-            channel.truncate(channel.position());
-            channel.position(at);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
-    /** Writes everything and {@code tail}, and closes the file. */
-    void finish(String tail) {
-        ascii("");
-        drainBuffer();
+    /** Writes everything and the tail, and closes the file. */
+    void finish() {
         try {
-            writeFully(ByteBuffer.wrap(tail.getBytes(StandardCharsets.UTF_8)));
-            channel.truncate(channel.position());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            drainBuffer();
         } finally {
             close();
         }
@@ -201,21 +193,25 @@ final class TraceFile implements AutoCloseable {
         }
     }
 
+    /** Room for {@code n} more bytes: the buffer grows rather than being written in the middle of an event. */
     private void ensure(int n) {
         if (len + n > buf.length) {
-            drainBuffer();
-            if (n > buf.length) {
-                buf = new byte[Math.max(n, buf.length * 2)];
-            }
+            buf = java.util.Arrays.copyOf(buf, Math.max(len + n, buf.length * 2));
         }
     }
 
+    /** The buffered events and then the tail in one gathering write; the next events go where the tail starts. */
     private void drainBuffer() {
-        if (len == 0) {
-            return;
-        }
         try {
-            writeFully(ByteBuffer.wrap(buf, 0, len));
+            long at = channel.position();
+            ByteBuffer events = ByteBuffer.wrap(buf, 0, len);
+            ByteBuffer end = ByteBuffer.wrap(tail.get().getBytes(StandardCharsets.UTF_8));
+            ByteBuffer[] both = {events, end};
+            while (events.hasRemaining() || end.hasRemaining()) {
+                channel.write(both);
+            }
+            channel.truncate(channel.position());
+            channel.position(at + len);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -223,9 +219,4 @@ final class TraceFile implements AutoCloseable {
         len = 0;
     }
 
-    private void writeFully(ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            channel.write(b);
-        }
-    }
 }

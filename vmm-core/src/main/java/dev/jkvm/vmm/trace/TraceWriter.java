@@ -108,7 +108,7 @@ final class TraceWriter implements Runnable {
         String[] frame = spec.html() ? TimelinePage.frame() : new String[] {"", ""};
         this.tailHead = "\n],\"displayTimeUnit\":\"ns\",\"otherData\":";
         this.tailEnd = "}\n" + frame[1];
-        file = TraceFile.create(spec.path(), frame[0] + "{\"traceEvents\":[\n", 1 << 20);
+        file = TraceFile.create(spec.path(), frame[0] + "{\"traceEvents\":[\n", () -> tailHead + otherData() + tailEnd, 1 << 20);
         file.beginEvent().ascii("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":").number(pid)
                 .ascii(",\"tid\":0,\"args\":{\"name\":").string(processName).ascii("}}");
         for (int i = 0; i < n; i++) {
@@ -213,7 +213,7 @@ final class TraceWriter implements Runnable {
             }
             drainAll();
             sampleAll(System.nanoTime());
-            file.finish(tailHead + otherData() + tailEnd);
+            file.finish();
         } catch (RuntimeException e) {
             failure = e instanceof UncheckedIOException u
                     ? new IllegalStateException("-exit-trace " + spec.path() + ": " + u.getCause().getMessage(), e) : e;
@@ -239,7 +239,7 @@ final class TraceWriter implements Runnable {
             return;
         }
         sampleAll(System.nanoTime());
-        file.checkpoint(tailHead + otherData() + tailEnd);
+        file.checkpoint();
         synchronized (lock) {
             flushDone = ticket;
             lock.notifyAll();

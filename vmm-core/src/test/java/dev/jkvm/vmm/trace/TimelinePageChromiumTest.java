@@ -1,0 +1,127 @@
+package dev.jkvm.vmm.trace;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jkvm.kvm.testing.RequiresKvm;
+import dev.jkvm.vmm.Firmware;
+import dev.jkvm.vmm.Machine;
+import dev.jkvm.vmm.MachineConfig;
+import dev.jkvm.vmm.SerialBackend;
+import java.awt.image.BufferedImage;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@code -exit-trace FILE.html} page of a real port-exits run, opened in headless Chromium
+ * (scripts/lib/test-deps.sh installs it): it renders without a console error, and the screenshot
+ * shows all three modes in their colours.
+ */
+@RequiresKvm
+class TimelinePageChromiumTest {
+
+    /** "Does not hang" guard: Chromium's start is slow on a busy host, and slower in the nested VM. */
+    private static final long HANG_GUARD_SECONDS = 300;
+    private static final int WIDTH = 1400;
+    private static final int HEIGHT = 800;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void thePageOfAPortExitsRunRendersAllThreeModes() throws Exception {
+        Path page = dir.resolve("port-exits.html");
+        try (Machine m = Machine.create(MachineConfig.builder().firmware(Firmware.bundled("port-exits"))
+                .serial(SerialBackend.none()).timeout(Duration.ofSeconds(60)).exitTrace(TraceSpec.of(page)).build())) {
+            assertEquals(33, m.run().exitStatus());
+        }
+        Path shot = dir.resolve("shot.png");
+        Result screenshot = chromium(page, "--screenshot=" + shot);
+        assertEquals(List.of(), screenshot.consoleLines(), "console messages while rendering:\n" + screenshot.log());
+        Result dom = chromium(page, "--dump-dom");
+        assertTrue(dom.out().contains("data-status=\"rendered\""), "the page's script ran to its end:\n"
+                + dom.out().substring(0, Math.min(2000, dom.out().length())));
+        assertTrue(dom.out().contains("<div id=\"error\" hidden=\"\"></div>"), "no error shown on the page");
+        assertTrue(dom.out().contains("jkvm: port-exits \u2014 exit trace"), "the process name is the title");
+        assertEquals(List.of(), dom.consoleLines(), dom.log());
+
+        assertTrue(Files.size(shot) > 10_000, "a screenshot that is not empty: " + Files.size(shot) + " bytes");
+        BufferedImage img = ImageIO.read(shot.toFile());
+        assertNotNull(img, "a PNG");
+        assertEquals(WIDTH, img.getWidth());
+        long guest = pixels(img, 0x2f9e5b);
+        long kernel = pixels(img, 0xe39b2d);
+        long user = pixels(img, 0x3766d1);
+        assertTrue(guest > 2000 && kernel > 500 && user > 500,
+                "guest, kernel and user mode drawn: " + guest + ", " + kernel + ", " + user + " pixels");
+    }
+
+    /** What one Chromium run printed. */
+    record Result(String out, String log) {
+        /** The page's console messages (Chromium logs them as CONSOLE lines with --enable-logging). */
+        List<String> consoleLines() {
+            List<String> out = new ArrayList<>();
+            for (String l : log.lines().toList()) {
+                if (l.contains(":CONSOLE") || l.contains("Uncaught")) {
+                    out.add(l);
+                }
+            }
+            return out;
+        }
+    }
+
+    private Result chromium(Path page, String action) throws IOException, InterruptedException {
+        Path exe = findChromium();
+        assertNotNull(exe, "chromium is not installed: scripts/lib/test-deps.sh installs it (apt-get install chromium)");
+        List<String> argv = List.of(exe.toString(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--user-data-dir=" + dir.resolve("profile"), "--hide-scrollbars", "--window-size=" + WIDTH + "," + HEIGHT,
+                "--virtual-time-budget=10000", "--enable-logging=stderr", "--v=0", action, page.toUri().toString());
+        File out = dir.resolve("out.txt").toFile();
+        File err = dir.resolve("err.txt").toFile();
+        Process p = new ProcessBuilder(argv).redirectOutput(out).redirectError(err).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        if (!p.waitFor(HANG_GUARD_SECONDS, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("chromium did not finish in " + HANG_GUARD_SECONDS + " s");
+        }
+        String log = Files.readString(err.toPath(), StandardCharsets.UTF_8);
+        assertEquals(0, p.exitValue(), "chromium's status:\n" + log);
+        return new Result(Files.readString(out.toPath(), StandardCharsets.UTF_8), log);
+    }
+
+    static Path findChromium() {
+        for (String dirName : System.getenv().getOrDefault("PATH", "/usr/bin").split(File.pathSeparator)) {
+            for (String name : List.of("chromium", "chromium-browser")) {
+                Path p = Path.of(dirName, name);
+                if (Files.isExecutable(p)) {
+                    return p;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static long pixels(BufferedImage img, int rgb) {
+        long n = 0;
+        for (int y = 0; y < img.getHeight(); y++) {
+            for (int x = 0; x < img.getWidth(); x++) {
+                int p = img.getRGB(x, y);
+                if (Math.abs((p >> 16 & 0xff) - (rgb >> 16 & 0xff)) < 8 && Math.abs((p >> 8 & 0xff) - (rgb >> 8 & 0xff)) < 8
+                        && Math.abs((p & 0xff) - (rgb & 0xff)) < 8) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+}
