@@ -308,6 +308,7 @@ final class TraceWriter implements Runnable {
         return false;
     }
 
+    /** One record's events (each under the limit on its own); a record that does not fit whole counts as not written. */
     private void record(int track, long head, long start, long exit, long address) {
         if (!room()) {
             recordsNotWritten++;
@@ -324,6 +325,10 @@ final class TraceWriter implements Runnable {
         if (exit > s) {
             file.beginEvent().ascii("{\"ph\":\"X\",\"cat\":\"guest\",\"name\":\"KVM_RUN\"").bytes(prefix)
                     .micros(s - origin).ascii(",\"dur\":").micros(exit - s).ascii("}");
+            if (!room()) {
+                recordsNotWritten++;
+                return;
+            }
         }
         if (kind == TraceRing.KICK) {
             file.beginEvent().ascii("{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"marker\",\"name\":\"kick\"").bytes(prefix)
