@@ -30,13 +30,13 @@ import java.util.function.DoubleSupplier;
  * {@code results.json}, {@code ratios.svg} and {@code overcommit.svg} to the output directory.
  *
  * <pre>
- * java -cp ... dev.jkvm.bench.Bench [--quick] [--only exits,kernel,lifecycle,vcpus,e2e,alloc,overcommit,jmh]
+ * java -cp ... dev.jkvm.bench.Bench [--quick] [--only exits,kernel,lifecycle,vcpus,stop,snapshot,e2e,alloc,guests,overcommit,jmh]
  *      [--reps N] [--out DIR] [--c PATH] [--jkvm PATH]
  * </pre>
  */
 public final class Bench {
 
-    static final List<String> GROUPS = List.of("exits", "kernel", "lifecycle", "vcpus", "stop", "e2e", "alloc", "trace",
+    static final List<String> GROUPS = List.of("exits", "kernel", "lifecycle", "vcpus", "stop", "snapshot", "e2e", "alloc", "trace",
             "guests", "overcommit", "jmh");
 
     /** The knobs of one invocation. */
@@ -168,6 +168,9 @@ public final class Bench {
         }
         if (options.wants("stop")) {
             stopLatency();
+        }
+        if (options.wants("snapshot")) {
+            snapshot(exitsRom);
         }
         if (options.wants("e2e")) {
             endToEnd();
@@ -474,6 +477,56 @@ public final class Bench {
             rows.add(new Row("stop", what + ": close()", "ms", samples(s[2]), Samples.NONE, "",
                     Target.valueAtMost(100), "", "Machine.close of the running machine: threads joined, fds closed"));
         }
+    }
+
+    // ---- snapshot and restore ------------------------------------------------------------------
+
+    /**
+     * The snapshot issue's goals: a restore in place of a 128 MiB guest that dirtied 1 MiB (against
+     * the C VMM's whole VM lifecycle, the floor of starting afresh, and jkvm's own fresh machine),
+     * and a save to a file of a guest that touched 2 MiB and its resume.
+     */
+    private void snapshot(Path rom) throws Exception {
+        int reps = options.quick() ? 10 : 30;
+        progress("snapshot: restores in place (" + reps + ")");
+        SnapshotBench.InPlace in = SnapshotBench.restoreInPlace(reps);
+        int count = options.lifecycleCount();
+        double[] cLife = new double[options.reps()];
+        double[] fresh = new double[options.reps()];
+        SnapshotBench.freshMachineMs();
+        for (int rep = 0; rep < options.reps(); rep++) {
+            progress("snapshot: fresh machines, repetition " + (rep + 1) + " of " + options.reps());
+            cLife[rep] = c.lifecycleNanos(rom, count, JkvmExits.MEMORY) / 1e6;
+            fresh[rep] = SnapshotBench.freshMachineMs();
+        }
+        rows.add(new Row("snapshot", "restore in place: 128 MiB, 1 MiB dirtied", "ms", samples(in.ms()), samples(cLife), "C",
+                Target.valueAtMost(0.5), String.format(Locale.ROOT, "%.0f B/restore, %.2f B/page", in.bytesPerRestore(),
+                in.bytesPerPage()), String.format(Locale.ROOT, "%d pages copied back (dirty log); %.0f restores/s; "
+                + "baseline: C's whole VM create/run/destroy", in.pages(), 1000 / Samples.median(in.ms()))));
+        rows.add(new Row("snapshot", "fresh jkvm machine: 128 MiB, create + close", "ms", samples(fresh), Samples.NONE, "",
+                Target.NONE, "", "what a restore in place stands in for"));
+        int fileReps = options.quick() ? 3 : 7;
+        double[] size = new double[fileReps];
+        double[] save = new double[fileReps];
+        double[] resume = new double[fileReps];
+        Path dir = java.nio.file.Files.createTempDirectory("jkvm-bench-snap");
+        try {
+            for (int rep = 0; rep < fileReps; rep++) {
+                progress("snapshot: save to a file and resume, repetition " + (rep + 1) + " of " + fileReps);
+                SnapshotBench.ToFile f = SnapshotBench.toFile(dir);
+                size[rep] = f.fileBytes() / 1048576.0;
+                save[rep] = f.saveMs();
+                resume[rep] = f.resumeMs();
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(dir);
+        }
+        rows.add(new Row("snapshot", "file of a 128 MiB guest that touched 2 MiB", "MiB", samples(size), Samples.NONE, "",
+                Target.valueAtMost(3), "", "zero and untouched pages are not written"));
+        rows.add(new Row("snapshot", "save to the file (paused guest)", "ms", samples(save), Samples.NONE, "",
+                Target.NONE, "", "memory scan, state, write"));
+        rows.add(new Row("snapshot", "resume from the file", "ms", samples(resume), Samples.NONE, "",
+                Target.valueAtMost(50), "", "load + check, machine built, state put back, vCPUs started (JVM start not included)"));
     }
 
     // ---- many guests ---------------------------------------------------------------------------

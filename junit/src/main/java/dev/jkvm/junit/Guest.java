@@ -56,6 +56,14 @@ public @interface Guest {
     /** How long the guest may run when the test asks for its {@code RunResult}: {@code 500ms}, {@code 5s}, {@code 1m}. */
     String timeout() default "10s";
 
+    /**
+     * Boot once per test class until the first serial line that matches this regular expression
+     * ({@code find}, not the whole line), snapshot the machine there, and start every test method
+     * from a restore of that snapshot instead of booting: a test kernel that takes long to come up
+     * boots once for all its cases. Empty (the default): every test boots its own guest.
+     */
+    String bootUntil() default "";
+
     /** Any other jkvm options, one argument per element ({@code {"-no-reboot", "-machine", "kernel-irqchip=off"}}). */
     String[] args() default {};
 }

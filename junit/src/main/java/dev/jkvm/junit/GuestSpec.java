@@ -14,7 +14,7 @@ import java.util.Locale;
  * time limit. Parsed by jkvm's own command-line parser, so an annotation means exactly what the
  * same options mean to the {@code jkvm} command.
  */
-record GuestSpec(List<String> args, Duration timeout) {
+record GuestSpec(List<String> args, Duration timeout, String bootUntil) {
 
     static GuestSpec of(Guest g, String smpOverride, String cpuOverride) {
         List<String> a = new ArrayList<>();
@@ -35,7 +35,7 @@ record GuestSpec(List<String> args, Duration timeout) {
         a.addAll(List.of("-cpu", cpuOverride != null ? cpuOverride : g.cpu()));
         a.addAll(List.of("-serial", "none")); // the transcript is kept by the machine
         a.addAll(Arrays.asList(g.args()));
-        return new GuestSpec(List.copyOf(a), parseDuration(g.timeout()));
+        return new GuestSpec(List.copyOf(a), parseDuration(g.timeout()), g.bootUntil());
     }
 
     MachineConfig config() {

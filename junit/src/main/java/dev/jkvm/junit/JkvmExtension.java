@@ -4,6 +4,7 @@ import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.Machine;
 import dev.jkvm.vmm.MachineConfig;
 import dev.jkvm.vmm.RunResult;
+import dev.jkvm.vmm.snapshot.Snapshot;
 import java.io.IOException;
 import java.lang.reflect.Method;
 import java.nio.file.Files;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -59,7 +61,7 @@ public final class JkvmExtension implements ParameterResolver, AfterEachCallback
         if (type == MachineConfig.class) {
             return b.spec.config();
         }
-        Machine m = machine(b);
+        Machine m = machine(b, c);
         if (type == Machine.class) {
             if (!p.isAnnotated(NotStarted.class)) {
                 m.start();
@@ -76,10 +78,11 @@ public final class JkvmExtension implements ParameterResolver, AfterEachCallback
         return c.getStore(NS).getOrComputeIfAbsent(Booted.class, k -> new Booted(specFor(c, null, null)), Booted.class);
     }
 
-    private static Machine machine(Booted b) {
+    private static Machine machine(Booted b, ExtensionContext c) {
         if (b.machine == null) {
             try {
-                b.machine = Machine.create(b.spec.config());
+                b.machine = b.spec.bootUntil().isEmpty() ? Machine.create(b.spec.config())
+                        : Machine.create(b.spec.config(), bootedSnapshot(b.spec, c));
             } catch (JkvmException e) {
                 if (!kvmUsable()) {
                     throw new TestAbortedException("/dev/kvm is missing or not usable on this host: " + e.getMessage());
@@ -89,6 +92,36 @@ public final class JkvmExtension implements ParameterResolver, AfterEachCallback
             }
         }
         return b.machine;
+    }
+
+    /**
+     * The snapshot of {@code spec}'s guest booted until its {@code bootUntil} line: made once per
+     * test class (kept in the class's store) and shared by its test methods.
+     */
+    private static Snapshot bootedSnapshot(GuestSpec spec, ExtensionContext c) {
+        ExtensionContext classContext = c.getParent().filter(p -> p.getTestMethod().isEmpty()).orElse(c);
+        return classContext.getStore(NS).getOrComputeIfAbsent(List.of("bootUntil", spec), k -> boot(spec), Snapshot.class);
+    }
+
+    private static Snapshot boot(GuestSpec spec) {
+        Pattern until = Pattern.compile(".*(?:" + spec.bootUntil() + ").*");
+        try (Machine m = Machine.create(spec.config())) {
+            m.start();
+            Optional<String> line;
+            try {
+                line = m.serial().awaitLine(until, spec.timeout());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ParameterResolutionException("interrupted while booting " + spec.describe());
+            }
+            if (line.isEmpty()) {
+                throw new ParameterResolutionException("@Guest(bootUntil = \"" + spec.bootUntil() + "\"): " + spec.describe()
+                        + " printed no such line within " + spec.timeout().toMillis() + " ms; its last serial lines:\n"
+                        + m.serial().tail(TAIL_LINES));
+            }
+            m.pause();
+            return m.snapshot();
+        }
     }
 
     private static boolean kvmUsable() {

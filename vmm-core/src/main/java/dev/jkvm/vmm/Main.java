@@ -55,7 +55,7 @@ public final class Main {
                     out.println("jkvm " + version());
                     yield 0;
                 }
-                case Invocation.Run r -> boot(r.config(), err);
+                case Invocation.Run r -> boot(r.config(), r.incoming(), err);
             };
         } catch (JkvmException e) {
             err.println("jkvm: " + e.getMessage());
@@ -69,10 +69,18 @@ public final class Main {
         }
     }
 
-    private static int boot(MachineConfig config, PrintStream err) {
+    private static int boot(MachineConfig config, java.util.Optional<java.nio.file.Path> incoming, PrintStream err) {
         startupNotes(config, err);
         List<Closeable> sessions = new ArrayList<>();
-        try (Machine machine = Machine.create(config)) {
+        dev.jkvm.vmm.snapshot.Snapshot snapshot = null;
+        if (incoming.isPresent()) {
+            try {
+                snapshot = dev.jkvm.vmm.snapshot.Snapshot.load(incoming.get());
+            } catch (JkvmException e) {
+                throw new JkvmException("-incoming: " + e.getMessage(), e);
+            }
+        }
+        try (Machine machine = snapshot == null ? Machine.create(config) : createIncoming(config, snapshot)) {
             StartupPhases.mark("machine created");
             machine.onLog(err::println);
             for (String w : machine.warnings()) {
@@ -122,6 +130,14 @@ public final class Main {
                     // the socket file may already be gone
                 }
             }
+        }
+    }
+
+    private static Machine createIncoming(MachineConfig config, dev.jkvm.vmm.snapshot.Snapshot snapshot) {
+        try {
+            return Machine.create(config, snapshot);
+        } catch (JkvmException e) {
+            throw new JkvmException("-incoming: " + e.getMessage(), e);
         }
     }
 

@@ -183,6 +183,55 @@ class SnapshotGuestTest {
                 () -> Machine.create(config("-kernel", "snapshot", "-m", "64M", "-smp", "2"), s));
     }
 
+    @Test
+    void theMonitorsMigrateLeavesTheMachinePausedAndIncomingResumesIt(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("ticks.snap");
+        String[] ticks = {"-kernel", "ticks", "-append", "seconds=3", "-serial", "none"};
+        try (Machine m = Machine.create(config("-kernel", "ticks", "-append", "seconds=3"))) {
+            dev.jkvm.vmm.monitor.Monitor mon = new dev.jkvm.vmm.monitor.Monitor(m);
+            m.start();
+            await(m, "irq 0 via=.*");
+            assertEquals("", mon.execute("info migrate"), "nothing before the first migration, as QEMU");
+            assertEquals("Error: jkvm migrates to files only (migrate file:PATH), not 'tcp:localhost:4444'\n",
+                    mon.execute("migrate tcp:localhost:4444"));
+            assertTrue(mon.execute("migrate file:" + dir.resolve("no/such/dir/x.snap")).startsWith("Error: "));
+            assertFalse(m.paused(), "a failed migration leaves the machine running");
+            assertEquals("", mon.execute("migrate file:" + file));
+            assertTrue(m.paused(), "the source stays paused after the migration, as QEMU's");
+            assertEquals("VM status: paused\n", mon.execute("info status"));
+            String info = mon.execute("info migrate");
+            assertTrue(info.startsWith("Migration status: completed\ntotal time: "), info);
+            assertTrue(info.contains("file size: " + Files.size(file) + " bytes"), info);
+        }
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        String[] incoming = Arrays.copyOf(ticks, ticks.length + 2);
+        incoming[ticks.length] = "-incoming";
+        incoming[ticks.length + 1] = "file:" + file;
+        assertEquals(33, Main.run(incoming, new java.io.PrintStream(new java.io.ByteArrayOutputStream()),
+                new java.io.PrintStream(err)), err.toString());
+
+        Path bad = Files.write(dir.resolve("bad.snap"), new byte[100]);
+        incoming[ticks.length + 1] = "file:" + bad;
+        assertEquals(1, Main.run(incoming, System.out, new java.io.PrintStream(err = new java.io.ByteArrayOutputStream())));
+        assertEquals("jkvm: -incoming: " + bad + ": not a jkvm snapshot\n", lastLine(err));
+        String[] bigger = Arrays.copyOf(incoming, incoming.length + 2);
+        bigger[incoming.length - 1] = "file:" + file;
+        bigger[incoming.length] = "-m";
+        bigger[incoming.length + 1] = "256M";
+        assertEquals(1, Main.run(bigger, System.out, new java.io.PrintStream(err = new java.io.ByteArrayOutputStream())));
+        assertEquals("jkvm: -incoming: the snapshot is of another machine: -m 128M in the snapshot, 256M here\n", lastLine(err));
+        String[] tcp = Arrays.copyOf(incoming, incoming.length);
+        tcp[incoming.length - 1] = "tcp:0:4444";
+        assertEquals(1, Main.run(tcp, System.out, new java.io.PrintStream(err = new java.io.ByteArrayOutputStream())));
+        assertEquals("jkvm: -incoming tcp:0:4444: jkvm resumes snapshots from files only (file:PATH)\n", lastLine(err));
+    }
+
+    /** What Main printed to stderr after the CPU model warnings every machine on this host gets. */
+    private static String lastLine(java.io.ByteArrayOutputStream err) {
+        String[] lines = err.toString().split("\n");
+        return lines[lines.length - 1] + "\n";
+    }
+
     private static void assertOneLine(String start, org.junit.jupiter.api.function.Executable e) {
         JkvmException x = assertThrows(JkvmException.class, e);
         assertTrue(x.getMessage().startsWith(start), x.getMessage());

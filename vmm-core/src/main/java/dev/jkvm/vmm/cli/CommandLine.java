@@ -103,6 +103,8 @@ public final class CommandLine {
                 (b, v) -> b.exitTrace(dev.jkvm.vmm.trace.TraceSpec.parse(v))));
         options.put("d", new Option("unimp|cpuid", "log the first access to each unhandled port or MMIO address (unimp);"
                 + " how KVM changed the CPUID feature words jkvm set (cpuid)", CommandLine::parseLog));
+        options.put("incoming", new Option("file:PATH", "resume the machine a monitor's 'migrate file:PATH' saved"
+                + " (the same options as the machine saved)", (b, v) -> { }));
         options.put("mem-prealloc", new Option(null, "touch all guest RAM at start", (b, v) -> b.memPrealloc(true)));
         return Collections.unmodifiableMap(options);
     }
@@ -117,6 +119,7 @@ public final class CommandLine {
      */
     public static Invocation parse(String... args) {
         MachineConfig.Builder builder = MachineConfig.builder();
+        Path incoming = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             if (!arg.startsWith("-") || arg.equals("-") || arg.equals("--")) {
@@ -143,6 +146,13 @@ public final class CommandLine {
                 throw new JkvmException(arg + ": invalid option");
             }
             String value = null;
+            if (name.equals("incoming")) {
+                if (i + 1 >= args.length) {
+                    throw new JkvmException(arg + ": requires an argument");
+                }
+                incoming = parseIncoming(args[++i]);
+                continue;
+            }
             if (name.equals("stats") && i + 1 < args.length && (args[i + 1].equals("json") || args[i + 1].equals("table"))) {
                 builder.stats(args[++i].equals("json") ? MachineConfig.StatsFormat.JSON : MachineConfig.StatsFormat.TABLE);
                 continue;
@@ -171,7 +181,15 @@ public final class CommandLine {
             return new Invocation.Listing(models.help());
         }
         CpuOption.parse(config.cpu(), models);
-        return new Invocation.Run(config);
+        return new Invocation.Run(config, java.util.Optional.ofNullable(incoming));
+    }
+
+    /** {@code -incoming file:PATH} (QEMU 8.2's file migration); QEMU's other transports are refused. */
+    private static Path parseIncoming(String v) {
+        if (v.startsWith("file:") && v.length() > 5) {
+            return Path.of(v.substring(5).split(",", 2)[0]);
+        }
+        throw new JkvmException("-incoming " + v + ": jkvm resumes snapshots from files only (file:PATH)");
     }
 
     private static MachineConfig.MonitorSpec parseMonitor(String v) {

@@ -6,7 +6,11 @@ import dev.jkvm.vmm.MachineConfig;
 public sealed interface Invocation {
 
     /** Boot a machine. */
-    record Run(MachineConfig config) implements Invocation {
+    /** @param incoming a snapshot to resume instead of booting ({@code -incoming file:PATH}) */
+    record Run(MachineConfig config, java.util.Optional<java.nio.file.Path> incoming) implements Invocation {
+        public Run(MachineConfig config) {
+            this(config, java.util.Optional.empty());
+        }
     }
 
     /** Print the usage text. */

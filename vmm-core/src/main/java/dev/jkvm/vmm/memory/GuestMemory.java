@@ -167,8 +167,9 @@ public final class GuestMemory implements AutoCloseable {
             int pages = (int) (host.byteSize() / MemoryMap.PAGE);
             int[] slots = new int[pages];
             int stored = 0;
+            byte[] resident = resident(host);
             for (int p = 0; p < pages; p++) {
-                slots[p] = isZero(host, p) ? -1 : stored++;
+                slots[p] = (resident[p] & 1) == 0 || isZero(host, p) ? -1 : stored++;
             }
             MemoryImage.RegionImage r = MemoryImage.RegionImage.allocate(b.region().base(), host.byteSize(), slots, stored);
             for (int p = 0; p < pages; p++) {
@@ -179,6 +180,33 @@ public final class GuestMemory implements AutoCloseable {
             out.add(r);
         }
         return new MemoryImage(out);
+    }
+
+    /**
+     * Per page of {@code host}: bit 0 set where the page was ever touched (present or swapped out,
+     * from {@code /proc/self/pagemap}); an untouched page reads as zeros, and reading it would
+     * fault it in. Where pagemap cannot be read, every page counts as touched.
+     */
+    private static byte[] resident(MemorySegment host) {
+        int pages = (int) (host.byteSize() / MemoryMap.PAGE);
+        byte[] out = new byte[pages];
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(pages * 8).order(java.nio.ByteOrder.nativeOrder());
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(java.nio.file.Path.of("/proc/self/pagemap"))) {
+            long at = host.address() / MemoryMap.PAGE * 8;
+            while (buf.hasRemaining()) {
+                if (ch.read(buf, at + buf.position()) < 0) {
+                    break;
+                }
+            }
+        } catch (java.io.IOException e) {
+            java.util.Arrays.fill(out, (byte) 1);
+            return out;
+        }
+        for (int p = 0; p < pages; p++) {
+            long entry = buf.getLong(p * 8);
+            out[p] = (byte) ((entry >>> 62) != 0 ? 1 : 0); // bit 63 present, bit 62 swapped
+        }
+        return out;
     }
 
     private static boolean isZero(MemorySegment host, long page) {
@@ -218,6 +246,7 @@ public final class GuestMemory implements AutoCloseable {
         for (int i = 0; i < mine.size(); i++) {
             MemorySegment host = mine.get(i).host();
             MemoryImage.RegionImage r = image.regions().get(i);
+            byte[] resident = resident(host);
             for (int p = 0; p < r.slots().length; p++) {
                 long at = p * MemoryMap.PAGE;
                 int slot = r.slots()[p];
@@ -227,7 +256,7 @@ public final class GuestMemory implements AutoCloseable {
                         MemorySegment.copy(r.pages(), from, host, at, MemoryMap.PAGE);
                         written++;
                     }
-                } else if (!isZero(host, p)) {
+                } else if ((resident[p] & 1) != 0 && !isZero(host, p)) {
                     MemorySegment.copy(ZERO_PAGE, 0, host, at, MemoryMap.PAGE);
                     written++;
                 }

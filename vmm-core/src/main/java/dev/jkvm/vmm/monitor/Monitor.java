@@ -71,6 +71,7 @@ public final class Monitor {
                 a -> machine.devices().describe()));
         if (machine != null) {
             new MemoryCommands(machine).install(this);
+            new MigrationCommands(machine).install(this);
         }
     }
 

@@ -227,7 +227,10 @@ public final class Snapshot {
 
     private static <R extends Record> R readSection(DataInputStream in, Class<R> type, long fileSize) throws IOException {
         int len = in.readInt();
-        if (len < 0 || len > MAX_SECTION || len > fileSize) {
+        if (len > fileSize && len <= MAX_SECTION) {
+            throw new EOFException(); // a section longer than the whole file: cut short
+        }
+        if (len < 0 || len > MAX_SECTION) {
             throw new IllegalArgumentException(type.getSimpleName() + " section of " + len + " bytes");
         }
         byte[] b = new byte[len];
