@@ -93,6 +93,17 @@ public final class MmioBus {
     }
 
     /**
+     * Removes every range of {@code device} (a PCI BAR being moved or disabled); a no-op when it has
+     * none. vCPUs still dispatching on the old table finish that access with the device.
+     */
+    public synchronized void unregister(MmioDevice device) {
+        List<Registration> regs = new ArrayList<>(table.registrations);
+        if (regs.removeIf(r -> r.device() == device)) {
+            table = new Table(regs);
+        }
+    }
+
+    /**
      * Reads {@code size} (1, 2, 4, 8) bytes at {@code address}.
      *
      * @return the device's value masked to the access size, or all ones of that size if nothing is

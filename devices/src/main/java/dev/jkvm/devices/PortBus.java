@@ -131,6 +131,22 @@ public final class PortBus {
         table = new Table(slots, bases, devices, List.copyOf(regs));
     }
 
+    /**
+     * Removes every range of {@code device} (a PCI I/O BAR being moved or disabled); a no-op when it
+     * has none. The table is rebuilt from the remaining registrations.
+     */
+    public synchronized void unregister(PortIoDevice device) {
+        List<Registration> keep = new ArrayList<>(table.registrations);
+        if (!keep.removeIf(r -> r.device() == device)) {
+            return;
+        }
+        PortBus fresh = new PortBus(); // built aside, published at once: a vCPU never sees a half table
+        for (Registration r : keep) {
+            fresh.register(r.base(), r.length(), r.device());
+        }
+        table = fresh.table;
+    }
+
     private static Registration registrationAt(Table t, int base) {
         for (Registration r : t.registrations) {
             if (r.base() == base) {

@@ -174,6 +174,11 @@ public final class Libc {
         }
     }
 
+    /** {@code mprotect} over the whole (page-aligned) segment. */
+    public static void mprotect(MemorySegment mapping, int prot) {
+        call("mprotect", SYS_mprotect, mapping.address(), mapping.byteSize(), prot, 0);
+    }
+
     /** {@code eventfd(initval, flags)}. */
     public static int eventfd(int initval, int flags) {
         return (int) call("eventfd", SYS_eventfd2, initval, flags, 0, 0);

@@ -36,6 +36,10 @@ import dev.jkvm.vmm.snapshot.Snapshot;
 import dev.jkvm.vmm.snapshot.VcpuState;
 import dev.jkvm.vmm.snapshot.VmState;
 import dev.jkvm.vmm.serial.SerialSocket;
+import dev.jkvm.vmm.chardev.ChardevEndpoint;
+import dev.jkvm.devices.IsaDebugcon;
+import dev.jkvm.devices.PcTestdev;
+import dev.jkvm.devices.PciTestdev;
 import dev.jkvm.vmm.stats.VcpuCounters;
 import dev.jkvm.vmm.stats.VcpuReport;
 import dev.jkvm.vmm.trace.ExitTrace;
@@ -162,12 +166,26 @@ public final class Machine implements AutoCloseable {
             StartupPhases.mark("  devices and serial consoles");
             for (int i = 0; i < consoles.size(); i++) {
                 consoles.get(i).attach(devices.com(i));
+                if (config.serials().get(i) instanceof SerialBackend.Chardev c) {
+                    SerialConsole console = consoles.get(i);
+                    ChardevEndpoint endpoint = ChardevEndpoint.open(c.spec(), "-serial chardev:" + c.spec().id(),
+                            (in, out) -> {
+                                byte[] buf = new byte[512];
+                                int n;
+                                while ((n = in.read(buf)) > 0) {
+                                    console.send(java.util.Arrays.copyOf(buf, n));
+                                }
+                            }, System.err::println);
+                    serialBackends.add(endpoint);
+                    console.forwardTo(endpoint.sink());
+                }
                 if (config.serials().get(i) instanceof SerialBackend.Unix u) {
                     SerialSocket socket = SerialSocket.listen(u.path(), consoles.get(i));
                     serialBackends.add(socket);
                     consoles.get(i).forwardTo(socket.sink());
                 }
             }
+            addPeripherals(config.peripherals(), mem);
             if (config.logUnimplemented()) {
                 UnimplementedLog unimp = new UnimplementedLog(line -> log.accept(line));
                 ports.setUnhandledAccessListener(unimp::port);
@@ -273,6 +291,31 @@ public final class Machine implements AutoCloseable {
     /** The exit trace ({@code -exit-trace}, the monitor's {@code trace-file}). */
     public ExitTrace exitTrace() {
         return trace;
+    }
+
+    /** {@code -device pc-testdev}, {@code pci-testdev}, {@code isa-debugcon}: on the buses where QEMU puts them. */
+    private void addPeripherals(Peripherals p, GuestMemory mem) {
+        for (Peripherals.Debugcon d : p.debugcons()) {
+            ChardevEndpoint endpoint = ChardevEndpoint.open(d.backend(), "isa-debugcon", null, System.err::println);
+            serialBackends.add(endpoint);
+            try {
+                ports.register(d.iobase(), 1, new IsaDebugcon(endpoint.sink(), d.readback()));
+            } catch (IllegalArgumentException e) {
+                throw new JkvmException(String.format("-device isa-debugcon,iobase=0x%x: %s", d.iobase(), e.getMessage()));
+            }
+        }
+        try {
+            if (p.pcTestdev()) {
+                new PcTestdev(this::irqLine, mem::flushPage).registerOn(ports, mmio);
+            }
+            if (p.pciTestdev()) {
+                PciTestdev testdev = new PciTestdev(ports, mmio);
+                devices.pci().attach(2, 0, testdev);
+                testdev.assignAsFirmware(PciTestdev.DEFAULT_MMIO_BASE, PciTestdev.DEFAULT_IO_BASE);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new JkvmException("-device: " + e.getMessage());
+        }
     }
 
     private static void closeQuietly(AutoCloseable... resources) {

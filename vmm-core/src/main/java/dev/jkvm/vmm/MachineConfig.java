@@ -55,6 +55,7 @@ import java.util.TreeMap;
  * @param name the guest's name ({@code -name}), shown by the monitor's {@code info name}; empty for none
  * @param logCpuid print how the CPUID feature words KVM holds differ from those jkvm set ({@code -d cpuid})
  * @param exitTrace the exit trace file ({@code -exit-trace FILE[,limit=N]}); empty for none
+ * @param peripherals the optional devices ({@code -device pc-testdev}, {@code pci-testdev}, {@code isa-debugcon})
  */
 public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topology, String cpu, Firmware firmware,
                             List<SerialBackend> serials, Duration timeout, Map<Integer, BitSet> vcpuAffinity,
@@ -62,7 +63,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
                             List<Path> readConfig, boolean irqchip, Optional<Kernel> kernel,
                             Optional<dev.jkvm.vmm.gdb.GdbEndpoint> gdb, boolean startPaused, boolean acpi,
                             boolean s3, Optional<String> name, boolean logCpuid,
-                            Optional<dev.jkvm.vmm.trace.TraceSpec> exitTrace) {
+                            Optional<dev.jkvm.vmm.trace.TraceSpec> exitTrace, Peripherals peripherals) {
 
     /** QEMU's default for {@code -m}. */
     public static final long DEFAULT_MEMORY = 128 * MemoryMap.MIB;
@@ -83,6 +84,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         Objects.requireNonNull(monitor, "monitor");
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(exitTrace, "exitTrace");
+        Objects.requireNonNull(peripherals, "peripherals");
         Objects.requireNonNull(stats, "stats");
         if (memoryBytes <= MemoryMap.HIGH_RAM_START || memoryBytes % MemoryMap.PAGE != 0) {
             throw new IllegalArgumentException("memory must be a multiple of 4 KiB above 1 MiB: " + memoryBytes);
@@ -152,6 +154,10 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         /** On a Unix socket ({@code -monitor unix:PATH,server,nowait}). */
         record Unix(java.nio.file.Path path) implements MonitorSpec {
         }
+
+        /** On a chardev ({@code -mon chardev=ID}, {@code -monitor chardev:ID}): a socket, a file, null. */
+        record Chardev(dev.jkvm.vmm.chardev.ChardevSpec spec) implements MonitorSpec {
+        }
     }
 
     /** What {@code -stats} prints when the guest ends. */
@@ -189,6 +195,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         b.s3 = s3;
         b.name = name.orElse(null);
         b.exitTrace = exitTrace.orElse(null);
+        b.peripherals = peripherals;
         return b;
     }
 
@@ -220,6 +227,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         private String name;
         private boolean noDefaults;
         private dev.jkvm.vmm.trace.TraceSpec exitTrace;
+        private Peripherals peripherals = Peripherals.NONE;
 
         /** {@code -m}: guest RAM in bytes. */
         public Builder memory(long bytes) {
@@ -390,6 +398,17 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
             return this;
         }
 
+        /** {@code -device pc-testdev}, {@code -device pci-testdev}, {@code -device isa-debugcon}, {@code -debugcon}. */
+        public Builder peripherals(Peripherals peripherals) {
+            this.peripherals = Objects.requireNonNull(peripherals, "peripherals");
+            return this;
+        }
+
+        /** The optional devices so far. */
+        public Peripherals peripherals() {
+            return peripherals;
+        }
+
         /** {@code -S}. */
         public Builder startPaused(boolean on) {
             this.startPaused = on;
@@ -408,7 +427,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
                     serials.isEmpty() ? List.of(noDefaults ? SerialBackend.none() : SerialBackend.stdio()) : serials,
                     timeout, vcpuAffinity, monitor, stats, noReboot, logUnimplemented, readConfig, irqchip,
                     Optional.ofNullable(kernel), Optional.ofNullable(gdb), startPaused, acpi, s3 != null ? s3 : acpi,
-                    Optional.ofNullable(name), logCpuid, Optional.ofNullable(exitTrace));
+                    Optional.ofNullable(name), logCpuid, Optional.ofNullable(exitTrace), peripherals);
         }
     }
 }

@@ -52,7 +52,7 @@ public final class Main {
                     yield 0;
                 }
                 case Invocation.Version v -> {
-                    out.println("jkvm " + version());
+                    out.println(CommandLine.versionLine());
                     yield 0;
                 }
                 case Invocation.Run r -> boot(r.config(), r.incoming(), err);
@@ -94,6 +94,8 @@ public final class Main {
             switch (config.monitor()) {
                 case MachineConfig.MonitorSpec.Stdio s -> sessions.add(MonitorServer.serve(monitor, System.in, System.out));
                 case MachineConfig.MonitorSpec.Unix u -> sessions.add(listen(monitor, u));
+                case MachineConfig.MonitorSpec.Chardev c -> sessions.add(dev.jkvm.vmm.chardev.ChardevEndpoint.open(c.spec(),
+                        "-mon chardev=" + c.spec().id(), (in, o) -> MonitorServer.session(monitor, in, o), err::println));
                 case MachineConfig.MonitorSpec.None n -> {
                 }
             }

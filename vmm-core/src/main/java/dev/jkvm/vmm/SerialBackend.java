@@ -93,6 +93,7 @@ public sealed interface SerialBackend {
                 }
             }
             case Unix u -> OutputStream.nullOutputStream(); // the socket side is wired by the machine
+            case Chardev c -> OutputStream.nullOutputStream(); // opened by the machine (ChardevEndpoint)
         };
     }
 
@@ -108,6 +109,26 @@ public sealed interface SerialBackend {
 
     /** A Unix socket server. */
     record Unix(Path path) implements SerialBackend {
+    }
+
+    /**
+     * A {@code -chardev} ({@code -serial chardev:ID}) other than stdio, null or a plain file: a TCP or
+     * Unix socket, listening or connecting; one client at a time gets the output and sends input.
+     */
+    record Chardev(dev.jkvm.vmm.chardev.ChardevSpec spec) implements SerialBackend {
+    }
+
+    /**
+     * The backend {@code -serial chardev:ID} means: stdio, null and a truncated file map onto
+     * their own backends (stdio keeps its terminal mux), anything else stays a chardev.
+     */
+    static SerialBackend of(dev.jkvm.vmm.chardev.ChardevSpec spec) {
+        return switch (spec) {
+            case dev.jkvm.vmm.chardev.ChardevSpec.Stdio s -> stdio();
+            case dev.jkvm.vmm.chardev.ChardevSpec.Null n -> none();
+            case dev.jkvm.vmm.chardev.ChardevSpec.File f when !f.append() -> file(f.path());
+            default -> new Chardev(spec);
+        };
     }
 
     /** A caller's stream. */

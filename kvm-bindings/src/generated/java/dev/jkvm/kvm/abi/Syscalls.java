@@ -16,6 +16,7 @@ public final class Syscalls {
     public static final int SYS_mmap = 9;
     public static final int SYS_munmap = 11;
     public static final int SYS_madvise = 28;
+    public static final int SYS_mprotect = 10;
     public static final int SYS_eventfd2 = 290;
     public static final int SYS_read = 0;
     public static final int SYS_write = 1;

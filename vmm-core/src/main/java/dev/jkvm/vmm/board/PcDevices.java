@@ -113,6 +113,11 @@ public final class PcDevices implements AutoCloseable {
         return coms.get(n);
     }
 
+    /** PCI bus 0, for optional functions ({@code -device pci-testdev}). */
+    public PciHostBridge pci() {
+        return pci;
+    }
+
     /** fw_cfg, for the boot code to add files. */
     public FwCfg fwCfg() {
         return fwCfg;

@@ -4,6 +4,8 @@ import dev.jkvm.vmm.Firmware;
 import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.MachineConfig;
 import dev.jkvm.vmm.SerialBackend;
+import dev.jkvm.vmm.chardev.ChardevRegistry;
+import dev.jkvm.vmm.chardev.ChardevSpec;
 import dev.jkvm.vmm.cpu.CpuModels;
 import dev.jkvm.vmm.cpu.CpuOption;
 import dev.jkvm.vmm.cpu.SmpOption;
@@ -27,10 +29,27 @@ import java.util.function.BiConsumer;
 public final class CommandLine {
 
     /** One option: whether it takes an argument, what it does to the builder, its help line. */
-    private record Option(String argName, String help, BiConsumer<MachineConfig.Builder, String> apply) {
+    private record Option(String argName, String help, BiConsumer<MachineConfig.Builder, String> apply,
+                          BiConsumer<Parse, String> applyInContext) {
+        Option(String argName, String help, BiConsumer<MachineConfig.Builder, String> apply) {
+            this(argName, help, apply, null);
+        }
+
+        /** An option that needs the chardevs or the -global defaults of the whole line. */
+        static Option withContext(String argName, String help, BiConsumer<Parse, String> apply) {
+            return new Option(argName, help, null, apply);
+        }
+
         boolean takesArgument() {
             return argName != null;
         }
+    }
+
+    /**
+     * What one parse shares between options: the builder, the {@code -chardev}s (all defined before
+     * any option uses one, wherever they stand, as in QEMU) and the isa-debugcon defaults of {@code -global}.
+     */
+    private record Parse(MachineConfig.Builder builder, ChardevRegistry chardevs, Map<String, Integer> debugconDefaults) {
     }
 
     private static final Map<String, Option> OPTIONS = options();
@@ -54,8 +73,18 @@ public final class CommandLine {
                 (b, v) -> { }));
         options.put("timeout", new Option("SECONDS", "end the guest after SECONDS (exit status 124)",
                 (b, v) -> b.timeout(parseTimeout(v))));
-        options.put("serial", new Option("stdio|none|file:PATH|unix:PATH,server,nowait",
-                "the next serial port, COM1 to COM4 (default: COM1 on stdio)", (b, v) -> b.addSerial(SerialBackend.parse(v))));
+        options.put("serial", Option.withContext("stdio|none|file:PATH|unix:PATH,server,nowait|chardev:ID",
+                "the next serial port, COM1 to COM4 (default: COM1 on stdio)", (p, v) -> p.builder().addSerial(
+                        v.startsWith("chardev:") ? SerialBackend.of(p.chardevs().claim(v.substring(8), "-serial " + v))
+                                : SerialBackend.parse(v))));
+        options.put("chardev", Option.withContext("null|stdio|file|socket,id=ID[,path=P][,host=H,port=N][,server=on|off][,wait=on|off]",
+                "a character device for -serial chardev:ID, -mon chardev=ID, -device isa-debugcon,chardev=ID", (p, v) -> {
+                    // defined before the other options run (see parse)
+                }));
+        options.put("mon", Option.withContext("chardev=ID[,mode=readline]", "the monitor on a chardev",
+                (p, v) -> p.builder().monitor(parseMon(v, p.chardevs()))));
+        options.put("debugcon", Option.withContext("DEV", "an isa-debugcon at port 0xe9 on DEV (stdio, file:PATH, chardev:ID, ...)",
+                (p, v) -> DeviceOptions.debugcon(v, p.builder(), p.chardevs(), p.debugconDefaults())));
         options.put("smp", new Option("[cpus=]n[,maxcpus=m][,sockets=s][,dies=d][,cores=c][,threads=t]",
                 "the vCPUs and their topology (default 1)", (b, v) -> b.topology(SmpOption.parse(v))));
         options.put("cpu", new Option("MODEL[,+feat][,-feat][,feat=on|off][,enforce][,kvm=off]",
@@ -84,18 +113,28 @@ public final class CommandLine {
                 (b, v) -> b.noDefaults(true)));
         options.put("name", new Option("NAME[,debug-threads=on|off]", "the guest's name (info name); vCPU threads are"
                 + " always named CPU n/KVM, as QEMU's debug-threads=on", (b, v) -> b.name(parseName(v))));
-        options.put("device", new Option("isa-debug-exit[,iobase=0xf4][,iosize=0x04]",
-                "accepted for QEMU's command lines: jkvm always has the debug-exit port at 0xf4", (b, v) -> parseDevice(v)));
+        options.put("device", Option.withContext("DRIVER[,PROP=VALUE...]", "pc-testdev, pci-testdev, isa-debugcon[,iobase=N],chardev=ID,"
+                + " isa-debug-exit[,iobase=0xf4] (always there); -device help lists them",
+                (p, v) -> DeviceOptions.device(v, p.builder(), p.chardevs(), p.debugconDefaults())));
         options.put("no-acpi", new Option(null, "no ACPI tables: the MP table alone describes the machine",
                 (b, v) -> b.acpi(false)));
-        options.put("global", new Option("PIIX4_PM.disable_s3=0|1", "offer suspend-to-RAM (S3) or not (default: offered)",
-                (b, v) -> b.s3(parseGlobal(v))));
+        options.put("global", Option.withContext("DRIVER.PROP=VALUE", "a device property: PIIX4_PM.disable_s3=0|1 (S3 offered"
+                + " or not), kvm-pit.lost_tick_policy=discard|delay, isa-debugcon.iobase=N, ...", (p, v) -> {
+                    // applied before the other options run (see parse), so that -device sees the defaults
+                }));
+        options.put("vnc", new Option("none", "accepted for QEMU's command lines: jkvm has no display", (b, v) -> {
+            if (!v.equals("none")) {
+                throw new JkvmException("-vnc " + v + ": jkvm has no display: only -vnc none");
+            }
+        }));
         options.put("no-reboot", new Option(null, "end jkvm when the guest resets instead of restarting it",
                 (b, v) -> b.noReboot(true)));
         options.put("vcpu-affinity", new Option("N@[CPUS],...", "pin vCPU N to host CPUs (e.g. 0@[2,3],1@[4-5])",
                 (b, v) -> AffinityParser.parse(v).forEach(b::vcpuAffinity)));
-        options.put("monitor", new Option("stdio|unix:PATH,server,nowait", "the monitor (QEMU's commands: info cpus, stop, ...)",
-                (b, v) -> b.monitor(parseMonitor(v))));
+        options.put("monitor", Option.withContext("stdio|unix:PATH,server,nowait|chardev:ID",
+                "the monitor (QEMU's commands: info cpus, stop, ...)", (p, v) -> p.builder().monitor(
+                        v.startsWith("chardev:") ? chardevMonitor(p.chardevs().claim(v.substring(8), "-monitor " + v))
+                                : parseMonitor(v))));
         options.put("stats", new Option(null, "print each vCPU's exits in user, kernel and guest mode at exit"
                 + " (-stats json: as JSON)", (b, v) -> b.stats(MachineConfig.StatsFormat.TABLE)));
         options.put("exit-trace", new Option("FILE[,limit=N]", "write every exit as a Chrome trace (Perfetto, chrome://tracing);"
@@ -120,6 +159,10 @@ public final class CommandLine {
     public static Invocation parse(String... args) {
         MachineConfig.Builder builder = MachineConfig.builder();
         Path incoming = null;
+        Parse parse = new Parse(builder, new ChardevRegistry(), new java.util.HashMap<>());
+        if (definitions(args, parse) instanceof Invocation listing) {
+            return listing;
+        }
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             if (!arg.startsWith("-") || arg.equals("-") || arg.equals("--")) {
@@ -137,9 +180,13 @@ public final class CommandLine {
                 default -> {
                 }
             }
-            if ((name.equals("machine") || name.equals("M") || name.equals("accel")) && i + 1 < args.length
+            if ((name.equals("machine") || name.equals("M") || name.equals("accel") || name.equals("device")) && i + 1 < args.length
                     && (args[i + 1].equals("help") || args[i + 1].equals("?"))) {
-                return new Invocation.Listing(name.equals("accel") ? ACCEL_HELP : MACHINE_HELP);
+                return new Invocation.Listing(switch (name) {
+                    case "accel" -> ACCEL_HELP;
+                    case "device" -> DeviceOptions.DEVICE_HELP;
+                    default -> MACHINE_HELP;
+                });
             }
             Option option = OPTIONS.get(name);
             if (option == null) {
@@ -164,7 +211,11 @@ public final class CommandLine {
                 value = args[++i];
             }
             try {
-                option.apply().accept(builder, value);
+                if (option.applyInContext() != null) {
+                    option.applyInContext().accept(parse, value);
+                } else {
+                    option.apply().accept(builder, value);
+                }
             } catch (IllegalArgumentException e) {
                 throw new JkvmException(arg + " " + value + ": " + e.getMessage());
             }
@@ -289,26 +340,60 @@ public final class CommandLine {
         return name;
     }
 
-    /** {@code -global PIIX4_PM.disable_s3=N}: the one device property jkvm has; returns whether S3 is offered. */
-    private static boolean parseGlobal(String v) {
-        return switch (v) {
-            case "PIIX4_PM.disable_s3=0" -> true;
-            case "PIIX4_PM.disable_s3=1" -> false;
-            default -> throw new JkvmException("-global " + v + ": unsupported (jkvm has PIIX4_PM.disable_s3=0|1)");
-        };
-    }
-
-    /** {@code -device isa-debug-exit,iobase=0xf4,iosize=0x04}: what jkvm has anyway; other devices are refused. */
-    private static void parseDevice(String v) {
-        String[] parts = v.split(",");
-        if (!parts[0].equals("isa-debug-exit")) {
-            throw new JkvmException("-device " + v + ": unsupported device '" + parts[0] + "' (jkvm has isa-debug-exit at 0xf4)");
-        }
-        for (int i = 1; i < parts.length; i++) {
-            if (!parts[i].matches("iobase=(0xf4|244)|iosize=(0x0?4|4|0x0?1|1)")) {
-                throw new JkvmException("-device " + v + ": jkvm's isa-debug-exit is at iobase=0xf4 ('" + parts[i] + "')");
+    /**
+     * The options QEMU applies before all others, wherever they stand: every {@code -chardev} is
+     * defined and every {@code -global} checked (S3, isa-debugcon defaults) before any option uses
+     * them. Returns a listing when the line asks for one ({@code -chardev help}), else null.
+     */
+    private static Invocation definitions(String[] args, Parse parse) {
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (!arg.startsWith("-") || arg.equals("-") || arg.equals("--")) {
+                continue; // refused in the main pass
+            }
+            String name = arg.startsWith("--") ? arg.substring(2) : arg.substring(1);
+            Option option = OPTIONS.get(name);
+            if (option == null || !option.takesArgument() || i + 1 >= args.length) {
+                continue;
+            }
+            String value = args[++i];
+            if (name.equals("chardev")) {
+                if (value.equals("help") || value.equals("?")) {
+                    return new Invocation.Listing("Available chardev backend types:\n  file\n  null\n  socket\n  stdio\n");
+                }
+                parse.chardevs().define(ChardevSpec.parse(value));
+            } else if (name.equals("global")) {
+                Boolean s3 = DeviceOptions.global(value, parse.builder(), parse.debugconDefaults());
+                if (s3 != null) {
+                    parse.builder().s3(s3);
+                }
             }
         }
+        return null;
+    }
+
+    /** {@code -mon chardev=ID[,mode=readline][,pretty=off]}: the human monitor on a chardev. */
+    private static MachineConfig.MonitorSpec parseMon(String v, ChardevRegistry chardevs) {
+        String chardev = null;
+        for (String item : v.split(",")) {
+            if (item.startsWith("chardev=")) {
+                chardev = item.substring(8);
+            } else if (item.equals("mode=control")) {
+                throw new JkvmException("-mon " + v + ": mode=control (QMP) is not in jkvm yet: use mode=readline, the human monitor");
+            } else if (!item.equals("mode=readline") && !item.equals("pretty=off") && !item.startsWith("id=")) {
+                throw new JkvmException("-mon " + v + ": Invalid parameter '" + item + "'");
+            }
+        }
+        if (chardev == null) {
+            throw new JkvmException("-mon " + v + ": Parameter 'chardev' is missing");
+        }
+        return chardevMonitor(chardevs.claim(chardev, "-mon " + v));
+    }
+
+    /** The monitor on a chardev: stdio is the plain stdio monitor, anything else a chardev one. */
+    private static MachineConfig.MonitorSpec chardevMonitor(ChardevSpec spec) {
+        return spec instanceof ChardevSpec.Stdio ? new MachineConfig.MonitorSpec.Stdio()
+                : new MachineConfig.MonitorSpec.Chardev(spec);
     }
 
     private static void parseLog(MachineConfig.Builder b, String v) {
@@ -333,11 +418,26 @@ public final class CommandLine {
         throw new JkvmException("-timeout " + v + ": expected a positive number of seconds");
     }
 
+    /**
+     * The first line of {@code -h} and {@code --version}, shaped as QEMU's ({@code QEMU emulator version
+     * 7.2.0 ...}) because harnesses parse it as {@code NAME emulator version MAJOR.MINOR.MICRO}: jkvm's own
+     * version, the build's full version in parentheses.
+     */
+    public static String versionLine() {
+        String full = dev.jkvm.vmm.Main.version();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(\\d+)\\.(\\d+)(?:\\.(\\d+))?").matcher(full);
+        String numeric = m.find() ? m.group(1) + "." + m.group(2) + "." + (m.group(3) != null ? m.group(3) : "0") : "0.0.0";
+        return "jkvm emulator version " + numeric + " (" + full + ")";
+    }
+
     /** The usage text for {@code -h}. */
     public static String usage() {
         StringBuilder sb = new StringBuilder();
+        sb.append(versionLine()).append('\n');
         sb.append("usage: jkvm [options]\n\n");
-        sb.append("Boots a small x86-64 guest on /dev/kvm. With no options, boots the bundled hello guest.\n\n");
+        sb.append("Boots a small x86-64 guest on /dev/kvm. With no options, boots the bundled hello guest.\n");
+        sb.append("jkvm is not QEMU: it accepts QEMU's command line (qemu-system-x86_64's options below, as QEMU\n");
+        sb.append("spells them) and refuses, in one line, any QEMU option or device it does not have.\n\n");
         for (Map.Entry<String, Option> e : OPTIONS.entrySet()) {
             String left = "-" + e.getKey() + (e.getValue().takesArgument() ? " " + e.getValue().argName() : "");
             if (left.length() > 28) {

@@ -114,6 +114,25 @@ public final class GuestMemory implements AutoCloseable {
         return map.regionOf(gpa, length).isPresent();
     }
 
+    /**
+     * pc-testdev's page flush: the RAM page at {@code gpa} is made inaccessible and accessible again
+     * in the host, which makes KVM drop its translation of it (the MMU notifier) while the contents
+     * stay, as QEMU's two {@code mprotect}s do. Anything but RAM is left alone.
+     */
+    public void flushPage(long gpa) {
+        long page = gpa & ~(PAGE_SIZE - 1);
+        for (Backing b : backings) {
+            if (b.region().kind() == Region.Kind.RAM && b.region().contains(page, PAGE_SIZE)) {
+                MemorySegment host = b.host().asSlice(page - b.region().base(), PAGE_SIZE);
+                dev.jkvm.kvm.Libc.mprotect(host, dev.jkvm.kvm.abi.LibcConstants.PROT_NONE);
+                dev.jkvm.kvm.Libc.mprotect(host, dev.jkvm.kvm.abi.LibcConstants.PROT_READ | dev.jkvm.kvm.abi.LibcConstants.PROT_WRITE);
+                return;
+            }
+        }
+    }
+
+    private static final long PAGE_SIZE = 4096;
+
     /** Copies guest-physical bytes out. */
     public byte[] read(long gpa, int length) {
         return sliceForReading(gpa, length).toArray(ValueLayout.JAVA_BYTE);

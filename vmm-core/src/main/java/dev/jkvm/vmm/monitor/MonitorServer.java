@@ -37,7 +37,8 @@ public final class MonitorServer {
         return t::interrupt;
     }
 
-    private static void session(Monitor monitor, InputStream in, OutputStream out) {
+    /** Runs one session over a pair of streams on the caller's thread until the input ends (a chardev's connection). */
+    public static void session(Monitor monitor, InputStream in, OutputStream out) {
         PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
         BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
         ps.println(BANNER);

@@ -124,4 +124,58 @@ class CommandLineTest {
         assertEquals("-accel kvm,foo=1: unsupported property 'foo=1' (kvm[,kernel-irqchip=on|off])",
                 assertThrows(JkvmException.class, () -> CommandLine.parse("-accel", "kvm,foo=1")).getMessage());
     }
+
+    @Test
+    void theHarnessRunLineIsAccepted() {
+        MachineConfig c = config("--no-reboot", "-nodefaults", "-global", "kvm-pit.lost_tick_policy=discard", "-device", "pc-testdev",
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x4", "-display", "none", "-serial", "stdio", "-device", "pci-testdev",
+                "-machine", "accel=kvm", "-kernel", "cpuinfo", "-smp", "2", "-m", "64", "-vnc", "none");
+        assertTrue(c.noReboot());
+        assertTrue(c.peripherals().pcTestdev());
+        assertTrue(c.peripherals().pciTestdev());
+        assertEquals(dev.jkvm.vmm.SerialBackend.stdio(), c.serial());
+    }
+
+    @Test
+    void chardevsAreDefinedBeforeTheirUsersWhereverTheyStand() {
+        MachineConfig c = config("-device", "isa-debugcon,iobase=0x402,chardev=log", "-serial", "chardev:s", "-mon", "chardev=m",
+                "-chardev", "file,id=log,path=/tmp/x.log", "-chardev", "socket,id=s,port=4555,server=on,wait=off",
+                "-chardev", "socket,id=m,path=/tmp/m.sock,server=on,wait=off");
+        assertEquals(1, c.peripherals().debugcons().size());
+        assertEquals(0x402, c.peripherals().debugcons().getFirst().iobase());
+        assertEquals(0xe9, c.peripherals().debugcons().getFirst().readback());
+        assertInstanceOf(dev.jkvm.vmm.SerialBackend.Chardev.class, c.serial());
+        assertInstanceOf(MachineConfig.MonitorSpec.Chardev.class, c.monitor());
+        assertEquals(0xe9, config("-debugcon", "file:/tmp/d").peripherals().debugcons().getFirst().iobase());
+        assertEquals(0x403, config("-global", "isa-debugcon.iobase=0x403", "-debugcon", "null").peripherals().debugcons()
+                .getFirst().iobase());
+    }
+
+    @Test
+    void probesAnswerAsHarnessesParseThem() {
+        assertTrue(CommandLine.usage().lines().findFirst().orElseThrow().matches("jkvm emulator version \\d+\\.\\d+\\.\\d+ \\(.*\\)"));
+        assertTrue(CommandLine.usage().contains("QEMU"));
+        String devices = assertInstanceOf(Invocation.Listing.class, CommandLine.parse("-device", "?")).text();
+        assertTrue(devices.contains("name \"pc-testdev\", bus ISA\n"), devices);
+        assertTrue(devices.contains("name \"pci-testdev\", bus PCI, desc \"PCI Test Device\"\n"), devices);
+        assertTrue(devices.contains("name \"isa-debug-exit\", bus ISA\n"), devices);
+        assertEquals(devices, assertInstanceOf(Invocation.Listing.class, CommandLine.parse("-device", "help")).text());
+    }
+
+    @Test
+    void unknownDevicesGlobalsAndDisplaysAreOneLine() {
+        assertTrue(assertThrows(JkvmException.class, () -> CommandLine.parse("-device", "e1000")).getMessage()
+                .startsWith("-device e1000: 'e1000' is not a valid device model name"));
+        assertTrue(assertThrows(JkvmException.class, () -> CommandLine.parse("-global", "kvm-pit.foo=1")).getMessage()
+                .startsWith("-global kvm-pit.foo=1: Property 'kvm-pit.foo' not found"));
+        assertTrue(assertThrows(JkvmException.class, () -> CommandLine.parse("-global", "ide-hd.ver=1")).getMessage()
+                .startsWith("-global ide-hd.ver=1: jkvm has no device 'ide-hd'"));
+        assertTrue(assertThrows(JkvmException.class, () -> CommandLine.parse("-global", "kvm-pit.lost_tick_policy=slew"))
+                .getMessage().startsWith("-global kvm-pit.lost_tick_policy=slew: jkvm takes kvm-pit.lost_tick_policy=delay|discard"));
+        assertEquals("-vnc :0: jkvm has no display: only -vnc none",
+                assertThrows(JkvmException.class, () -> CommandLine.parse("-vnc", ":0")).getMessage());
+        assertTrue(assertThrows(JkvmException.class, () -> CommandLine.parse("-chardev", "null,id=q", "-mon", "chardev=q,mode=control"))
+                .getMessage().contains("mode=control"));
+        assertEquals(false, config("-global", "PIIX4_PM.disable_s3=1").s3());
+    }
 }
