@@ -151,11 +151,17 @@ void cpu_describe(char *buf, size_t size)
 
     char brand[64];
     brand_string(brand, sizeof(brand));
+    /* MAXPHYADDR and the linear address width: CPUID.80000008H:EAX[7:0] and [15:8]
+     * (0 when the leaf is absent, as on 32-bit models). */
+    uint32_t ext_max = cpuid(0x80000000, 0).eax, addr = 0;
+    if (ext_max >= 0x80000008 && ext_max < 0x8000ffff)
+        addr = cpuid(0x80000008, 0).eax;
     int n = ksnprintf(buf, size,
                       "cpu apic=%u x2apic_id=%s pkg=%u die=%u core=%u thread=%u topo=%s "
-                      "vendor=%s family=%u model=%u stepping=%u brand=\"%s\" flags=",
+                      "vendor=%s family=%u model=%u stepping=%u phys_bits=%u virt_bits=%u "
+                      "brand=\"%s\" flags=",
                       apic_id, x2apic, t.pkg, t.die, t.core, t.thread, t.source, vendor, family,
-                      model, l1.eax & 0xf, brand);
+                      model, l1.eax & 0xf, addr & 0xff, (addr >> 8) & 0xff, brand);
     if (n >= 0 && (size_t)n < size)
         cpu_flags(buf + n, size - n);
 }

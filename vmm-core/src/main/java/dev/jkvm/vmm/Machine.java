@@ -141,7 +141,9 @@ public final class Machine implements AutoCloseable {
             StartupPhases.mark("  firmware read, CPU model parsed");
             kvm = SharedKvm.get();
             StartupPhases.mark("  /dev/kvm opened, supported CPUID");
-            cpuid = CpuidPlan.create(option, models, config.topology(), kvm.supportedCpuid());
+            // Built-in models show the host's vendor, as QEMU's do under KVM (vendor= overrides it).
+            cpuid = CpuidPlan.create(option, models, config.topology(),
+                    dev.jkvm.vmm.cpu.HostCpuid.of(kvm.supportedCpuid(), config.irqchip()), true);
             MemoryMap map = MemoryMap.pc(config.memoryBytes(), rom.bytes().length);
             mem = new GuestMemory(map, rom.bytes());
             memory = mem;

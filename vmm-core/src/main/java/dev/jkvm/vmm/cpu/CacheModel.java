@@ -38,8 +38,14 @@ public enum CacheModel {
                     CacheInfo.of(UNIFIED, 2, 512, 64, 16, 512, 1, false, false, false, false, CORE),
                     legacyL3())),
 
-    /** QEMU's epyc_cache_info, used for all three views. */
-    EPYC(epyc(), epyc(), epyc());
+    /** QEMU's epyc_cache_info, used for all three views (EPYC, Dhyana). */
+    EPYC(epyc(), epyc(), epyc()),
+
+    /** QEMU's epyc_rome_cache_info: a 32 KiB L1I and a 16 MiB L3. */
+    EPYC_ROME(zen2(16), zen2(16), zen2(16)),
+
+    /** QEMU's epyc_milan_cache_info: as Rome's with a 32 MiB L3. */
+    EPYC_MILAN(zen2(32), zen2(32), zen2(32));
 
     /** The four cache levels of one view. */
     public record Levels(CacheInfo l1d, CacheInfo l1i, CacheInfo l2, CacheInfo l3) {
@@ -70,13 +76,22 @@ public enum CacheModel {
         return amd;
     }
 
-    /** The model called {@code name} in a model file ({@code legacy}, {@code epyc}). */
+    /** The model called {@code name} in a model file ({@code legacy}, {@code epyc}, {@code epyc-rome}, {@code epyc-milan}). */
     public static CacheModel forName(String name) {
-        return valueOf(name.toUpperCase(Locale.ROOT));
+        return valueOf(name.toUpperCase(Locale.ROOT).replace('-', '_'));
     }
 
     private static CacheInfo legacyL3() {
         return CacheInfo.of(UNIFIED, 3, 16 * 1024, 64, 16, 16384, 1, true, false, true, true, DIE);
+    }
+
+    /** Rome and Milan (QEMU 7.2 data): 32 KiB 8-way L1D and L1I, 512 KiB L2, an L3 of {@code l3MiB}. */
+    private static Levels zen2(int l3MiB) {
+        return new Levels(
+                CacheInfo.of(DATA, 1, 32, 64, 8, 64, 1, true, true, false, false, CORE),
+                CacheInfo.of(INSTRUCTION, 1, 32, 64, 8, 64, 1, true, true, false, false, CORE),
+                CacheInfo.of(UNIFIED, 2, 512, 64, 8, 1024, 1, false, false, false, false, CORE),
+                CacheInfo.of(UNIFIED, 3, l3MiB * 1024, 64, 16, l3MiB * 1024, 1, true, false, true, true, DIE));
     }
 
     private static Levels epyc() {

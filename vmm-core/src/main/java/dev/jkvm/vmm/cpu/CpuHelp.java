@@ -20,7 +20,11 @@ final class CpuHelp {
     private CpuHelp() {
     }
 
-    static String text(List<CpuModel> models, CpuFeatureTable table) {
+    /** QEMU lists its base model, with no features, after the others. */
+    static final String BASE_MODEL = "base";
+
+    static String text(List<CpuModel> models, java.util.Map<String, CpudefParser.Alias> aliases,
+            java.util.Map<String, String> notes, CpuFeatureTable table) {
         StringBuilder s = new StringBuilder("Available CPUs:\n");
         List<CpuModel> builtin = new ArrayList<>();
         List<CpuModel> fromHost = new ArrayList<>();
@@ -32,10 +36,23 @@ final class CpuHelp {
                 case FILE -> fromFiles.add(m);
             }
         }
-        builtin.sort(Comparator.comparing(CpuModel::name));
         fromFiles.sort(Comparator.comparing(CpuModel::name));
+        // Built-in models and aliases in one list sorted by name, as QEMU's (strcmp order), base last.
+        java.util.TreeMap<String, String> named = new java.util.TreeMap<>();
+        CpuModel base = null;
         for (CpuModel m : builtin) {
-            line(s, m.name(), m.modelId());
+            if (m.name().equals(BASE_MODEL)) {
+                base = m;
+            } else {
+                named.put(m.name(), notes.containsKey(m.name()) ? m.modelId() + " [" + notes.get(m.name()) + "]"
+                        : m.modelId());
+            }
+        }
+        aliases.forEach((name, a) -> named.put(name, a.byMachine() ? "(alias configured by machine type)"
+                : "(alias of " + a.target() + ")"));
+        named.forEach((name, description) -> line(s, name, description));
+        if (base != null) {
+            line(s, base.name(), "base CPU model type with no features enabled");
         }
         for (CpuModel m : fromHost) {
             line(s, m.name(), m.kind() == CpuModel.Kind.HOST ? "KVM processor with all supported host features"

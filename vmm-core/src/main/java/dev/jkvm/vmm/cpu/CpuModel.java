@@ -59,7 +59,7 @@ public record CpuModel(String name, Kind kind, String origin, String vendor, int
         Objects.requireNonNull(modelId);
         Objects.requireNonNull(features);
         Objects.requireNonNull(caches);
-        if (vendor.length() != 12 && !kind.fromHost()) {
+        if (vendor.length() != 12 && !vendor.isEmpty() && !kind.fromHost()) { // empty: QEMU's base model
             throw new IllegalArgumentException("vendor '" + vendor + "' is not 12 characters");
         }
         if (modelId.length() > 48) {

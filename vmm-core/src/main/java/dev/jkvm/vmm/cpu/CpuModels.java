@@ -37,9 +37,13 @@ public final class CpuModels {
     }
 
     private final Map<String, CpuModel> models;
+    private final Map<String, CpudefParser.Alias> aliases;
+    private final Map<String, String> notes;
 
-    private CpuModels(Map<String, CpuModel> models) {
+    private CpuModels(Map<String, CpuModel> models, Map<String, CpudefParser.Alias> aliases, Map<String, String> notes) {
         this.models = Collections.unmodifiableMap(models);
+        this.aliases = Collections.unmodifiableMap(aliases);
+        this.notes = Map.copyOf(notes);
     }
 
     /** The built-in models plus {@code host} and {@code max}. */
@@ -87,22 +91,43 @@ public final class CpuModels {
      * @throws CpuConfigException {@code FILE:LINE: reason} for a bad file
      */
     public CpuModels withFile(Path file) {
-        return with(new CpudefParser(CpuFeatureTable.standard()).parse(file));
+        CpudefParser.Definitions d = new CpudefParser(CpuFeatureTable.standard()).parseAll(file, this::find);
+        return with(d.models(), d.aliases(), d.notes());
     }
 
     /** This registry plus {@code added} (replacing models of the same name). */
     public CpuModels with(List<CpuModel> added) {
+        return with(added, Map.of(), Map.of());
+    }
+
+    private CpuModels with(List<CpuModel> added, Map<String, CpudefParser.Alias> addedAliases,
+            Map<String, String> addedNotes) {
         Map<String, CpuModel> copy = new LinkedHashMap<>(models);
+        Map<String, CpudefParser.Alias> names = new LinkedHashMap<>(aliases);
         for (CpuModel m : added) {
             copy.remove(m.name());
             copy.put(m.name(), m);
+            names.remove(m.name()); // a model of its own now, no longer a built-in's alias
         }
-        return new CpuModels(copy);
+        names.putAll(addedAliases);
+        Map<String, String> allNotes = new LinkedHashMap<>(notes);
+        added.forEach(m -> allNotes.remove(m.name()));
+        allNotes.putAll(addedNotes);
+        return new CpuModels(copy, names, allNotes);
     }
 
-    /** The model called {@code name} (case-sensitive). */
+    /** The model called {@code name} (case-sensitive), or the model an alias such as {@code Broadwell-IBRS} stands for. */
     public Optional<CpuModel> find(String name) {
-        return Optional.ofNullable(models.get(name));
+        CpuModel m = models.get(name);
+        if (m == null && aliases.containsKey(name)) {
+            m = models.get(aliases.get(name).target());
+        }
+        return Optional.ofNullable(m);
+    }
+
+    /** The further names ({@code Broadwell}, {@code Broadwell-IBRS}) and what each stands for. */
+    public Map<String, CpudefParser.Alias> aliases() {
+        return aliases;
     }
 
     /**
@@ -121,7 +146,7 @@ public final class CpuModels {
 
     /** The text of {@code -cpu help}. */
     public String help() {
-        return CpuHelp.text(all(), CpuFeatureTable.standard());
+        return CpuHelp.text(all(), aliases, notes, CpuFeatureTable.standard());
     }
 
     private static CpuModels load() {
@@ -135,13 +160,14 @@ public final class CpuModels {
             throw new UncheckedIOException(e);
         }
         Map<String, CpuModel> map = new LinkedHashMap<>();
-        for (CpuModel m : new CpudefParser(CpuFeatureTable.standard()).parse(BUILTIN_RESOURCE, lines,
-                CpuModel.Kind.BUILTIN)) {
+        CpudefParser.Definitions d = new CpudefParser(CpuFeatureTable.standard()).parseAll(BUILTIN_RESOURCE, lines,
+                CpuModel.Kind.BUILTIN, name -> Optional.empty());
+        for (CpuModel m : d.models()) {
             map.put(m.name(), m);
         }
         map.put("host", hostModel("host", CpuModel.Kind.HOST));
         map.put("max", hostModel("max", CpuModel.Kind.MAX));
-        return new CpuModels(map);
+        return new CpuModels(map, d.aliases(), d.notes());
     }
 
     /** A placeholder: identity and features are taken from the host when CPUID is built. */

@@ -20,8 +20,9 @@ import java.util.OptionalInt;
  * <p>As in QEMU, {@code +feat}/{@code -feat} win over {@code feat=on|off} whatever their order
  * ({@code -x2apic,x2apic=on} leaves x2apic off), and among themselves a {@code -} wins.
  * Besides feature flags the properties {@code vendor}, {@code model-id}, {@code family},
- * {@code model}, {@code stepping}, {@code level}, {@code xlevel}, {@code pmu}, {@code l3-cache}
- * and {@code migratable} are understood.
+ * {@code model}, {@code stepping}, {@code level}, {@code xlevel}, {@code pmu}, {@code l3-cache},
+ * {@code migratable}, {@code phys-bits}, {@code host-phys-bits} and {@code host-phys-bits-limit}
+ * are understood, and QEMU's Hyper-V properties ({@code hv-*}, see {@link HypervProperties}).
  *
  * @param model the model name
  * @param assignments {@code feat=on|off} in command-line order
@@ -34,11 +35,17 @@ import java.util.OptionalInt;
  * @param l3Cache report an L3 cache (QEMU's {@code l3-cache}, default on)
  * @param migratable for host/max, pass on only the bits QEMU can migrate (default on;
  *     {@code migratable=off} also passes invtsc)
+ * @param physBits {@code phys-bits=N}: the guest's MAXPHYADDR (CPUID.80000008H:EAX[7:0]); empty
+ *     for QEMU's default (40, or the host's with {@code host-phys-bits})
+ * @param hostPhysBits {@code host-phys-bits}: the host's MAXPHYADDR; empty for the model's default
+ *     (on for host and max)
+ * @param hostPhysBitsLimit {@code host-phys-bits-limit=N}: at most N bits from the host (0: no limit)
  */
 public record CpuOption(String model, List<Assignment> assignments, List<String> plus, List<String> minus,
         boolean enforce, boolean check, boolean kvm, Optional<Boolean> pmu, boolean l3Cache, boolean migratable,
         Optional<String> vendor, Optional<String> modelId, OptionalInt family, OptionalInt modelNumber,
-        OptionalInt stepping, OptionalInt level, OptionalInt xlevel) {
+        OptionalInt stepping, OptionalInt level, OptionalInt xlevel, OptionalInt physBits,
+        Optional<Boolean> hostPhysBits, int hostPhysBitsLimit) {
 
     /** QEMU's default model for x86-64 machines. */
     public static final String DEFAULT_MODEL = "qemu64";
@@ -96,6 +103,9 @@ public record CpuOption(String model, List<Assignment> assignments, List<String>
         OptionalInt stepping = OptionalInt.empty();
         OptionalInt level = OptionalInt.empty();
         OptionalInt xlevel = OptionalInt.empty();
+        OptionalInt physBits = OptionalInt.empty();
+        Optional<Boolean> hostPhysBits = Optional.empty();
+        int hostPhysBitsLimit = 0;
         for (int i = 1; i < parts.length; i++) {
             String part = parts[i];
             if (part.isEmpty()) {
@@ -103,6 +113,10 @@ public record CpuOption(String model, List<Assignment> assignments, List<String>
             }
             if (part.charAt(0) == '+' || part.charAt(0) == '-') {
                 String name = part.substring(1);
+                if (HypervProperties.isHyperv(name.replace('_', '-'))) { // QEMU takes +hv_relaxed as hv-relaxed=on
+                    HypervProperties.check(name.replace('_', '-'), part.charAt(0) == '+' ? "on" : "off");
+                    continue;
+                }
                 requireFeature(table, name);
                 (part.charAt(0) == '+' ? plus : minus).add(name);
                 continue;
@@ -135,20 +149,27 @@ public record CpuOption(String model, List<Assignment> assignments, List<String>
                 case "stepping" -> stepping = OptionalInt.of(number(key, value, 0xf));
                 case "level" -> level = OptionalInt.of(number(key, value, 0xffffffffL));
                 case "xlevel" -> xlevel = OptionalInt.of(number(key, value, 0xffffffffL));
+                case "phys-bits" -> physBits = OptionalInt.of(number(key, value, 0xffffffffL));
+                case "host-phys-bits" -> hostPhysBits = Optional.of(bool(key, value));
+                case "host-phys-bits-limit" -> hostPhysBitsLimit = number(key, value, 0xff);
                 default -> {
+                    if (HypervProperties.isHyperv(key) || key.startsWith("hv-")) {
+                        HypervProperties.check(key, value);
+                        continue;
+                    }
                     requireFeature(table, key);
                     assignments.add(new Assignment(key, bool(key, value)));
                 }
             }
         }
         return new CpuOption(model, assignments, plus, minus, enforce, check, kvm, pmu, l3Cache, migratable, vendor,
-                modelId, family, modelNumber, stepping, level, xlevel);
+                modelId, family, modelNumber, stepping, level, xlevel, physBits, hostPhysBits, hostPhysBitsLimit);
     }
 
     /** The same option for another model (used for the machine default). */
     public CpuOption withModel(String name) {
         return new CpuOption(name, assignments, plus, minus, enforce, check, kvm, pmu, l3Cache, migratable, vendor,
-                modelId, family, modelNumber, stepping, level, xlevel);
+                modelId, family, modelNumber, stepping, level, xlevel, physBits, hostPhysBits, hostPhysBitsLimit);
     }
 
     private static void requireFeature(CpuFeatureTable table, String name) {
@@ -157,7 +178,7 @@ public record CpuOption(String model, List<Assignment> assignments, List<String>
         }
     }
 
-    private static boolean bool(String key, String value) {
+    static boolean bool(String key, String value) {
         return switch (value.toLowerCase(Locale.ROOT)) {
             case "on", "yes", "true", "y" -> true;
             case "off", "no", "false", "n" -> false;

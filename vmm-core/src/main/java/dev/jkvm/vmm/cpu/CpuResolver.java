@@ -106,7 +106,7 @@ public final class CpuResolver {
         // OSXSAVE mirrors the guest's CR4.OSXSAVE, which KVM keeps up to date itself.
         f = f.minus(FeatureWord.LEAF1_ECX, OSXSAVE);
 
-        int[] address = addressSizes(f, host);
+        int[] address = addressSizes(f, host, option, fromHost, warnings);
         boolean pmu = option.pmu().orElse(fromHost);
         GuestCpu cpu = new GuestCpu(model.name(), vendor, signature, level, level7, xlevel, modelId, f,
                 xsaveComponents(f) & host.xcr0(), model.caches(), option.l3Cache(), option.kvm(), pmu, address[0],
@@ -172,18 +172,50 @@ public final class CpuResolver {
         return f;
     }
 
+    /** QEMU's TCG_PHYS_ADDR_BITS: a 64-bit guest's MAXPHYADDR unless phys-bits or host-phys-bits says otherwise. */
+    static final int DEFAULT_PHYS_BITS = 40;
+    /** QEMU's TARGET_PHYS_ADDR_SPACE_BITS: the most phys-bits may be. */
+    static final int MAX_PHYS_BITS = 52;
+
     /**
-     * {physical, linear, guest-physical} address bits: the host's for 64-bit CPUs (40 physical if
-     * KVM says nothing), 36 or 32 physical for 32-bit ones as QEMU computes them.
+     * {physical, linear, guest-physical} address bits, as QEMU 7.2 settles phys-bits under KVM: a
+     * 64-bit CPU gets {@code phys-bits=N}, or with {@code host-phys-bits} (the default of host
+     * and max) the host's bits capped at {@code host-phys-bits-limit}, or else 40; a {@code
+     * phys-bits} other than the host's is warned about (the guest may then use addresses the
+     * host cannot back). A 32-bit CPU gets 36 with PAE or PSE36, else 32, and refuses phys-bits.
      */
-    private static int[] addressSizes(FeatureBits f, HostCpuid host) {
+    private static int[] addressSizes(FeatureBits f, HostCpuid host, CpuOption option, boolean fromHost,
+            List<String> warnings) {
         if (!f.has(FeatureWord.EXT1_EDX, 29)) {
+            if (option.physBits().isPresent() && option.physBits().getAsInt() != 0) {
+                throw new CpuConfigException("phys-bits is not user-configurable in 32 bit");
+            }
             return new int[] {f.has(FeatureWord.LEAF1_EDX, 17) || f.has(FeatureWord.LEAF1_EDX, 6) ? 36 : 32, 0, 0};
         }
         int hostAddress = host.register(0x80000008, 0, Register.EAX);
-        int phys = (hostAddress & 0xff) != 0 ? hostAddress & 0xff : 40;
+        int hostPhys = (hostAddress & 0xff) != 0 ? hostAddress & 0xff : DEFAULT_PHYS_BITS;
+        int phys = option.physBits().orElse(0);
+        if (phys != 0 && phys != hostPhys) {
+            warnings.add("warning: Host physical bits (" + hostPhys + ") does not match phys-bits property (" + phys
+                    + ")");
+        }
+        if (option.hostPhysBits().orElse(fromHost)) {
+            phys = hostPhys;
+            if (option.hostPhysBitsLimit() != 0 && phys > option.hostPhysBitsLimit()) {
+                phys = option.hostPhysBitsLimit();
+            }
+        }
+        if (phys == 0) {
+            phys = DEFAULT_PHYS_BITS;
+        }
+        if (phys < 32 || phys > MAX_PHYS_BITS) {
+            throw new CpuConfigException("phys-bits should be between 32 and " + MAX_PHYS_BITS + "  (but is " + phys
+                    + ")");
+        }
         int linear = (f.get(FeatureWord.LEAF7_0_ECX) & LA57) != 0 ? 57 : 48;
-        return new int[] {phys, linear, Math.min(hostAddress >> 16 & 0xff, phys)};
+        // Only host and max pass KVM's guest-physical width (QEMU 7.2 sets none).
+        int guestPhys = fromHost ? Math.min(hostAddress >> 16 & 0xff, phys) : 0;
+        return new int[] {phys, linear, guestPhys};
     }
 
     /** Bits {@code -cpu host} leaves for the user to ask for (QEMU's no_autoenable_flags). */

@@ -41,6 +41,14 @@ import java.util.regex.Pattern;
  * skipped: they are for other parts of the command line. Numbers are C-style (decimal,
  * {@code 0x} hex, leading-zero octal), as QemuOpts reads them.
  *
+ * <p>QEMU's versioned models are written as QEMU writes them: {@code base = "Broadwell-v2"} starts
+ * from a model defined before (in the same file, or a built-in one for user files), then
+ * {@code features_on}/{@code features_off} (QEMU property names, any register) and the other
+ * keys change it, as a version's props do. {@code alias = "Broadwell-IBRS"} gives further names
+ * ({@code -cpu help}: "alias of"), {@code machine_alias = "Broadwell"} the unversioned name the
+ * machine type resolves (v1 for pc-i440fx-7.2: "alias configured by machine type"), {@code note}
+ * what {@code -cpu help} adds to the version's model id in brackets.
+ *
  * <p>Errors are one line, {@code FILE:LINE: what}.
  *
  * <pre>{@code
@@ -71,7 +79,8 @@ public final class CpudefParser {
 
     private static final List<String> NUMBER_KEYS =
             List.of("level", "family", "model", "stepping", "xlevel", "vendor_override");
-    private static final List<String> STRING_KEYS = List.of("name", "vendor", "model_id", "cache");
+    private static final List<String> STRING_KEYS = List.of("name", "vendor", "model_id", "cache", "base",
+            "features_on", "features_off", "alias", "machine_alias", "note");
 
     /** Far more than any [cpudef] file needs. */
     static final int MAX_FILE_BYTES = 1 << 20;
@@ -82,8 +91,31 @@ public final class CpudefParser {
         this.table = table;
     }
 
+    /** What a file defines: its models, and the further names of some of them. */
+    public record Definitions(List<CpuModel> models, Map<String, Alias> aliases, Map<String, String> notes) {
+        public Definitions {
+            models = List.copyOf(models);
+            aliases = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(aliases));
+            notes = Map.copyOf(notes);
+        }
+    }
+
+    /**
+     * A further name of a model.
+     *
+     * @param target the model's own name
+     * @param byMachine the unversioned name whose version the machine type picks
+     */
+    public record Alias(String target, boolean byMachine) {
+    }
+
     /** The models defined in {@code file}. */
     public List<CpuModel> parse(Path file) {
+        return parseAll(file, name -> Optional.empty()).models();
+    }
+
+    /** The models and aliases of {@code file}; {@code base} may name a model {@code known} finds. */
+    public Definitions parseAll(Path file, java.util.function.Function<String, Optional<CpuModel>> known) {
         List<String> lines;
         try (java.io.InputStream in = Files.newInputStream(file)) {
             // bounded: a device such as /dev/zero never ends
@@ -96,19 +128,46 @@ public final class CpudefParser {
         } catch (IOException e) {
             throw new CpuConfigException("Cannot read config file " + file + ": " + reason(e));
         }
-        return parse(file.toString(), lines, CpuModel.Kind.FILE);
+        return parseAll(file.toString(), lines, CpuModel.Kind.FILE, known);
     }
 
     /** The models in {@code lines}, named {@code source} in messages and origins. */
     public List<CpuModel> parse(String source, List<String> lines, CpuModel.Kind kind) {
+        return parseAll(source, lines, kind, name -> Optional.empty()).models();
+    }
+
+    /** The models and aliases in {@code lines}; {@code base} names a model defined above or one {@code known} finds. */
+    public Definitions parseAll(String source, List<String> lines, CpuModel.Kind kind,
+            java.util.function.Function<String, Optional<CpuModel>> known) {
         List<Group> groups = groups(source, lines);
-        List<CpuModel> models = new ArrayList<>();
+        Map<String, CpuModel> models = new LinkedHashMap<>();
+        Map<String, Alias> aliases = new LinkedHashMap<>();
+        Map<String, String> notes = new LinkedHashMap<>();
         for (Group g : groups) {
             if (g.name.equals("cpudef")) {
-                models.add(model(source, g, kind));
+                CpuModel base = null;
+                String baseName = g.values.get("base");
+                if (baseName != null) {
+                    base = Optional.ofNullable(models.get(baseName)).or(() -> known.apply(baseName))
+                            .orElseThrow(() -> error(source, g.lines.get("base"), "base model '" + baseName
+                                    + "' is not defined above"));
+                }
+                CpuModel m = model(source, g, kind, base);
+                models.remove(m.name());
+                models.put(m.name(), m);
+                if (g.values.containsKey("note")) {
+                    notes.put(m.name(), g.values.get("note")); // QEMU's version note, shown by -cpu help
+                }
+                for (String key : List.of("machine_alias", "alias")) {
+                    for (String a : g.values.getOrDefault(key, "").strip().split("\\s+")) {
+                        if (!a.isEmpty()) {
+                            aliases.put(a, new Alias(m.name(), key.equals("machine_alias")));
+                        }
+                    }
+                }
             }
         }
-        return models;
+        return new Definitions(List.copyOf(models.values()), aliases, notes);
     }
 
     /** One {@code [group]} and its assignments, with the line each came from. */
@@ -144,7 +203,7 @@ public final class CpudefParser {
         return groups;
     }
 
-    private CpuModel model(String source, Group g, CpuModel.Kind kind) {
+    private CpuModel model(String source, Group g, CpuModel.Kind kind, CpuModel base) {
         for (String key : g.values.keySet()) {
             if (!FEATURE_KEYS.containsKey(key) && !NUMBER_KEYS.contains(key) && !STRING_KEYS.contains(key)) {
                 throw error(source, g.lines.get(key), "Invalid parameter '" + key + "'");
@@ -154,37 +213,59 @@ public final class CpudefParser {
         if (name == null || name.isBlank()) {
             throw error(source, g.line, "cpudef without a name");
         }
-        String vendor = g.values.getOrDefault("vendor", CpuModel.INTEL);
-        if (vendor.length() != 12) {
+        String vendor = g.values.getOrDefault("vendor", base != null ? base.vendor() : CpuModel.INTEL);
+        if (vendor.length() != 12 && !(vendor.isEmpty() && kind == CpuModel.Kind.BUILTIN)) {
             throw error(source, g.lines.get("vendor"),
                     "value of property 'vendor' must consist of exactly 12 characters");
         }
-        String modelId = g.values.getOrDefault("model_id", "");
+        String modelId = g.values.getOrDefault("model_id", base != null ? base.modelId() : "");
         if (modelId.length() > 48) {
             throw error(source, g.lines.get("model_id"), "model_id is longer than 48 characters");
         }
-        int family = number(source, g, "family", 0, 0xff + 0xf);
-        int model = number(source, g, "model", 0, 0xff);
-        int stepping = number(source, g, "stepping", 0, 0xf);
-        int level = number(source, g, "level", 0, Integer.MAX_VALUE);
-        int xlevel = number(source, g, "xlevel", 0, -1);
-        boolean vendorFixed = number(source, g, "vendor_override", 0, Integer.MAX_VALUE) != 0;
-        CacheModel caches;
-        try {
-            caches = CacheModel.forName(g.values.getOrDefault("cache", "legacy"));
-        } catch (IllegalArgumentException e) {
-            throw error(source, g.lines.get("cache"), "cache must be \"legacy\" or \"epyc\"");
+        int family = number(source, g, "family", base != null ? base.family() : 0, 0xff + 0xf);
+        int model = number(source, g, "model", base != null ? base.model() : 0, 0xff);
+        int stepping = number(source, g, "stepping", base != null ? base.stepping() : 0, 0xf);
+        int level = number(source, g, "level", base != null ? base.level() : 0, Integer.MAX_VALUE);
+        int xlevel = number(source, g, "xlevel", base != null ? base.xlevel() : 0, -1);
+        boolean vendorFixed = number(source, g, "vendor_override", base != null && base.vendorFixed() ? 1 : 0,
+                Integer.MAX_VALUE) != 0;
+        CacheModel caches = base != null ? base.caches() : CacheModel.LEGACY;
+        if (g.values.containsKey("cache")) {
+            try {
+                caches = CacheModel.forName(g.values.get("cache"));
+            } catch (IllegalArgumentException e) {
+                throw error(source, g.lines.get("cache"), "cache must be \"legacy\", \"epyc\", \"epyc-rome\" or \"epyc-milan\"");
+            }
         }
-        FeatureBits bits = FeatureBits.EMPTY;
+        FeatureBits bits = base != null ? base.features() : FeatureBits.EMPTY;
         for (Map.Entry<String, FeatureWord> key : FEATURE_KEYS.entrySet()) {
             String list = g.values.get(key.getKey());
             if (list != null) {
                 bits = bits.with(key.getValue(), features(source, g.lines.get(key.getKey()), key.getValue(), list));
             }
         }
+        bits = switched(source, g, "features_on", bits, true);
+        bits = switched(source, g, "features_off", bits, false);
         String origin = kind == CpuModel.Kind.BUILTIN ? "built-in" : source + ":" + g.line;
         return new CpuModel(name, kind, origin, vendor, family, model, stepping, level, xlevel, modelId, bits, caches,
                 vendorFixed);
+    }
+
+    /** {@code features_on}/{@code features_off}: QEMU property names, in whatever register they live. */
+    private FeatureBits switched(String source, Group g, String key, FeatureBits bits, boolean on) {
+        for (String name : g.values.getOrDefault(key, "").strip().split("\\s+")) {
+            if (name.isEmpty()) {
+                continue;
+            }
+            List<CpuFeature> found = table.lookup(name).stream().filter(CpuFeature::qemuNamed).toList();
+            if (found.isEmpty()) {
+                throw error(source, g.lines.get(key), "Property '" + name + "' not found");
+            }
+            for (CpuFeature f : found) {
+                bits = bits.set(f, on);
+            }
+        }
+        return bits;
     }
 
     private int features(String source, int line, FeatureWord word, String list) {

@@ -95,8 +95,10 @@ class CpuModelsTest {
     void helpListsModelsAsQemuAndTheFlags() {
         String help = models.help();
         assertTrue(help.startsWith("Available CPUs:\n"));
-        assertTrue(help.contains("\nx86 qemu64                QEMU Virtual CPU version 2.5+\n"), help);
-        assertTrue(help.contains("\nx86 Westmere              Westmere E56xx/L56xx/X56xx (Nehalem-C)\n"));
+        assertTrue(help.contains("\nx86 qemu64                (alias configured by machine type)\n"), help);
+        assertTrue(help.contains("\nx86 qemu64-v1             QEMU Virtual CPU version 2.5+\n"), help);
+        assertTrue(help.contains("\nx86 Westmere-v1           Westmere E56xx/L56xx/X56xx (Nehalem-C)\n"));
+        assertTrue(help.contains("\nx86 Westmere-IBRS         (alias of Westmere-v2)\n"));
         assertTrue(help.contains("\nx86 host                  KVM processor with all supported host features\n"));
         assertTrue(help.contains("\nRecognized CPUID flags:\n  3dnow 3dnowext 3dnowprefetch"));
         assertTrue(help.contains(" sse4.1 "));

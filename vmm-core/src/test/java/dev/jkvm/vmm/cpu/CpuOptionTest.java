@@ -112,4 +112,59 @@ class CpuOptionTest {
         assertEquals(0x80000004, plan.cpu().xlevel());
         assertTrue(plan.entriesFor(0).stream().noneMatch(e -> e.function() == 0xb || e.function() == 0x80000008));
     }
+
+    private GuestCpu cpu(String text) {
+        return CpuidPlan.create(CpuOption.parse(text, models), models, Topology.SINGLE, SyntheticHost.intel()).cpu();
+    }
+
+    private List<String> warnings(String text) {
+        return CpuidPlan.create(CpuOption.parse(text, models), models, Topology.SINGLE, SyntheticHost.intel()).warnings();
+    }
+
+    @Test
+    void physBitsFollowQemu() {
+        int host = cpu("max").physBits();
+        assertEquals(40, cpu("qemu64").physBits(), "QEMU's default for a 64-bit model");
+        assertEquals(host, cpu("qemu64,host-phys-bits").physBits());
+        assertEquals(Math.min(host, 39), cpu("host,host-phys-bits-limit=39").physBits());
+        assertEquals(44, cpu("Westmere,phys-bits=44").physBits());
+        assertEquals(host == 44 ? List.of() : List.of("warning: Host physical bits (" + host
+                + ") does not match phys-bits property (44)"), warnings("Westmere,phys-bits=44"));
+        assertEquals(36, cpu("qemu32").physBits());
+        assertEquals(32, cpu("486").physBits());
+        assertEquals(48, cpu("Icelake-Server,-la57").virtBits());
+        assertEquals(0, cpu("qemu64").guestPhysBits(), "QEMU 7.2 sets no guest-physical width");
+        String e = assertThrows(CpuConfigException.class, () -> cpu("qemu64,phys-bits=53")).getMessage();
+        assertEquals("phys-bits should be between 32 and 52  (but is 53)", e);
+        assertEquals("phys-bits should be between 32 and 52  (but is 31)",
+                assertThrows(CpuConfigException.class, () -> cpu("qemu64,phys-bits=31")).getMessage());
+        assertEquals("phys-bits is not user-configurable in 32 bit",
+                assertThrows(CpuConfigException.class, () -> cpu("qemu32,phys-bits=36")).getMessage());
+        assertEquals("Parameter 'phys-bits' expects a number", refusal("qemu64,phys-bits=lots"));
+    }
+
+    @Test
+    void hypervEnlightenmentsAreRefusedAsAHostLackingThem() {
+        assertEquals("Hyper-V relaxed timing (hv-relaxed) is not supported by jkvm", refusal("qemu64,hv-relaxed"));
+        assertEquals("Hyper-V relaxed timing (hv-relaxed) is not supported by jkvm", refusal("qemu64,hv_relaxed=on"));
+        assertEquals("Hyper-V VP_INDEX MSR (hv-vpindex) is not supported by jkvm", refusal("kvm64,+hv-vpindex"));
+        assertEquals("Hyper-V synthetic interrupt controller (hv-synic) is not supported by jkvm",
+                refusal("host,hv-vendor-id=KVMtest,hv-synic=on"));
+        assertEquals("Hyper-V passthrough (hv-passthrough) is not supported by jkvm", refusal("host,hv-passthrough"));
+        assertEquals("Hyper-V spinlock retries (hv-spinlocks) are not supported by jkvm",
+                refusal("qemu64,hv-spinlocks=0x1fff"));
+        assertEquals("Property 'hv-frobnicate' not found", refusal("qemu64,hv-frobnicate"));
+        // switched off, or parameters with nothing switched on: accepted, as QEMU accepts them
+        CpuOption.parse("qemu64,hv-relaxed=off,-hv-time,hv-vendor-id=KVMtest,hv-spinlocks=0xffffffff,"
+                + "hv-no-nonarch-coresharing=auto,hv-enforce-cpuid=on,hv-version-id-major=10", models);
+    }
+
+    @Test
+    void kvmParavirtualFeaturesAndPropertiesAreAccepted() {
+        GuestCpu c = cpu("qemu64,kvm-pv-eoi=on,kvm-pv-unhalt,+kvm-pv-tlb-flush,kvm-pv-ipi=on,kvm-pv-sched-yield=on,"
+                + "pmu=off,migratable=on,host-phys-bits=off");
+        assertTrue(c.kvmLeaves());
+        assertFalse(c.pmu());
+        assertTrue(cpu("qemu64,pmu=on").pmu());
+    }
 }

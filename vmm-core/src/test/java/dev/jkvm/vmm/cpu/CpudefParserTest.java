@@ -138,4 +138,41 @@ class CpudefParserTest {
         assertEquals(8, CpudefParser.parseCNumber("010"));
         assertEquals(0, CpudefParser.parseCNumber("0"));
     }
+
+    @Test
+    void versionsStartFromTheModelBeforeThemAsQemusDo(@TempDir Path dir) throws Exception {
+        Path file = write(dir, """
+                [cpudef]
+                   name = "Mine-v2"
+                   base = "Broadwell-v1"
+                   features_off = "hle rtm"
+                   features_on = "spec-ctrl la57"
+                   stepping = "5"
+                   alias = "Mine-noTSX Mine-other"
+                   machine_alias = "Mine"
+                """);
+        CpuModels models = CpuModels.builtin().withFile(file);
+        CpuModel base = models.require("Broadwell-v1");
+        CpuModel m = models.require("Mine");
+        assertEquals("Mine-v2", m.name());
+        assertEquals(m, models.require("Mine-noTSX"));
+        assertEquals(base.modelId(), m.modelId());
+        assertEquals(5, m.stepping());
+        assertEquals(base.family(), m.family());
+        CpuFeatureTable t = CpuFeatureTable.standard();
+        assertTrue(base.features().has(t.lookup("hle").get(0)));
+        assertFalse(m.features().has(t.lookup("hle").get(0)));
+        assertTrue(m.features().has(t.lookup("spec-ctrl").get(0)));
+        assertTrue(m.features().has(t.lookup("la57").get(0)));
+        assertTrue(m.features().has(t.lookup("avx2").get(0)), "the rest of Broadwell stays");
+        assertTrue(models.help().contains("x86 Mine-noTSX            (alias of Mine-v2)\n"), models.help());
+    }
+
+    @Test
+    void aBadBaseOrPropertyIsOneLine(@TempDir Path dir) throws Exception {
+        assertTrue(refusal(dir, "[cpudef]\n name = \"X\"\n base = \"Nope\"\n")
+                .endsWith(":3: base model 'Nope' is not defined above"));
+        assertTrue(refusal(dir, "[cpudef]\n name = \"X\"\n features_on = \"frob\"\n")
+                .endsWith(":3: Property 'frob' not found"));
+    }
 }

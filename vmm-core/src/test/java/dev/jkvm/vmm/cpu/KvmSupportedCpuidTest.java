@@ -32,7 +32,7 @@ class KvmSupportedCpuidTest {
                     assertFalse(entries.isEmpty());
                     vcpu.setCpuid(entries);
                     CpuidDecoder decoder = new CpuidDecoder(entries);
-                    if (!model.kind().fromHost()) {
+                    if (!model.kind().fromHost() && !model.vendor().isEmpty()) { // base has no vendor
                         assertEquals(model.vendor(), decoder.vendor(), model.name());
                         assertEquals(model.family(), decoder.family(), model.name());
                     }
