@@ -31,10 +31,29 @@ public final class Main {
 
     public static void main(String[] args) {
         StartupPhases.mark("JVM up, main() entered");
+        warmUpInBackground();
         int status = run(args, System.out, System.err);
         StartupPhases.mark("guest ended, results printed");
         StartupPhases.print(System.err);
         System.exit(status);
+    }
+
+    /**
+     * Opens /dev/kvm on another thread while this one parses the command line and the CPU model
+     * table: linking the first FFM downcall (the linker generates and loads its stub) is the
+     * longest single step of a start-up, and the host has a second CPU for it. Whatever fails
+     * here fails again, with its message, where the machine asks for it.
+     */
+    private static void warmUpInBackground() {
+        Thread.ofPlatform().name("jkvm-warm-up").daemon(true).start(() -> {
+            try {
+                SharedKvm.get();
+                Class.forName("dev.jkvm.vmm.vcpu.Vcpu", true, Main.class.getClassLoader()); // the kick signal's disposition
+            } catch (RuntimeException | ClassNotFoundException | LinkageError e) {
+                // reported by the machine itself
+            }
+            StartupPhases.mark("(warm-up thread: /dev/kvm open, FFM linked)");
+        });
     }
 
     /** Runs the command; returns the exit status. */

@@ -40,6 +40,18 @@ public record FeatureWord(int leaf, int subleaf, Register register) {
         }
     }
 
+    // Written out: the record's generated equals and hashCode link through invokedynamic, slow in
+    // the interpreter that runs start-up, and parsing the model table hashes words thousands of times.
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof FeatureWord w && w.leaf == leaf && w.subleaf == subleaf && w.register == register;
+    }
+
+    @Override
+    public int hashCode() {
+        return (leaf * 31 + subleaf) * 31 + register.ordinal();
+    }
+
     /** Whether the leaf is read with a sub-leaf index. */
     public boolean hasSubleaf() {
         return subleaf != NO_SUBLEAF;

@@ -22,6 +22,7 @@ public final class StartupPhases {
     private static final long[] MICROS = new long[MAX];
     private static final long[] THREAD_CPU_NANOS = new long[MAX];
     private static final long[] PROCESS_CPU_NANOS = new long[MAX];
+    private static final long[] THREAD_IDS = new long[MAX];
     private static int count;
 
     private StartupPhases() {
@@ -42,6 +43,7 @@ public final class StartupPhases {
             NAMES[count] = name;
             MICROS[count] = ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now());
             THREAD_CPU_NANOS[count] = cpuNanos(Path.of("/proc/thread-self/schedstat"));
+            THREAD_IDS[count] = Thread.currentThread().threadId();
             PROCESS_CPU_NANOS[count] = processCpuNanos();
             count++;
         }
@@ -55,17 +57,27 @@ public final class StartupPhases {
         long origin = launchMicros(System.getenv("JKVM_LAUNCH_US"), MICROS[0]);
         long previous = origin;
         err.println("jkvm: start-up phases, in ms: wall time since the launcher started, the phase's wall time,"
-                + " the CPU time the marking thread and the whole JVM (JIT and GC threads too) spent in it");
+                + " the CPU time the marking thread spent since its previous mark, and the whole JVM's (JIT, GC, other threads)");
         err.printf("  %-44s %8s %8s %8s %8s%n", "phase ends", "at", "wall", "thread", "process");
         if (origin != MICROS[0]) {
             err.printf("  %-44s %8s%n", "launcher started", "0.0");
         }
         for (int i = 0; i < count; i++) {
             err.printf("  %-44s %8.1f %8.1f %8.1f %8.1f%n", NAMES[i], (MICROS[i] - origin) / 1000.0,
-                    (MICROS[i] - previous) / 1000.0, i == 0 ? THREAD_CPU_NANOS[0] / 1e6 : (THREAD_CPU_NANOS[i] - THREAD_CPU_NANOS[i - 1]) / 1e6,
+                    (MICROS[i] - previous) / 1000.0, (THREAD_CPU_NANOS[i] - previousOfThread(i)) / 1e6,
                     i == 0 ? PROCESS_CPU_NANOS[0] / 1e6 : (PROCESS_CPU_NANOS[i] - PROCESS_CPU_NANOS[i - 1]) / 1e6);
             previous = MICROS[i];
         }
+    }
+
+    /** The CPU time of mark {@code i}'s thread at its previous mark (0 for its first). */
+    private static long previousOfThread(int i) {
+        for (int j = i - 1; j >= 0; j--) {
+            if (THREAD_IDS[j] == THREAD_IDS[i]) {
+                return THREAD_CPU_NANOS[j];
+            }
+        }
+        return 0;
     }
 
     /** The first field of a schedstat file: nanoseconds the task ran on a CPU (0 if unreadable). */
