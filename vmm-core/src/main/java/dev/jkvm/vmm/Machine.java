@@ -92,6 +92,8 @@ public final class Machine implements AutoCloseable {
     private final CpuidPlan cpuid;
     private final PlatformDescription platform;
     private final FirmwareTables tables;
+    /** Where the BIOS-area copy of the RSDP goes (kernel boots with ACPI), found once so resets reuse it. */
+    private final java.util.OptionalLong biosRsdp;
     private final E820 e820;
     private final KernelImage kernel;
     private KernelSymbols symbols;
@@ -208,6 +210,10 @@ public final class Machine implements AutoCloseable {
                     : null;
             kern = config.kernel().map(k -> KernelImage.resolve(k.image())).orElse(null);
             kernel = kern;
+            // A kernel boot never runs the ROM's code: its free bytes in the F segment take a copy of the RSDP.
+            biosRsdp = kern != null && tables.rsdpBytes().isPresent()
+                    ? dev.jkvm.vmm.firmware.BiosAreaRsdp.findRoom(mem, tables.rsdpBytes().get().length)
+                    : java.util.OptionalLong.empty();
             List<String> tracks = new ArrayList<>();
             for (int i = 0; i < config.topology().cpus(); i++) {
                 counters.add(new VcpuCounters());
@@ -547,6 +553,9 @@ public final class Machine implements AutoCloseable {
         try {
             tables.writeTo(memory);
             BiosDataArea.write(memory, tables);
+            if (kernel != null && biosRsdp.isPresent()) {
+                memory.write(biosRsdp.getAsLong(), tables.rsdpBytes().orElseThrow());
+            }
             if (kernel != null) {
                 MachineConfig.Kernel k = config.kernel().orElseThrow();
                 BootRequest request = new BootRequest(kernel.path(), k.initrd(), k.append());

@@ -13,10 +13,21 @@ final class CommandLines {
     static final long CAPACITY = BootLayout.DATA_END - BootLayout.COMMAND_LINES;
 
     private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    private final long base;
+
+    /** Strings at {@link BootLayout#COMMAND_LINES}. */
+    CommandLines() {
+        this(BootLayout.COMMAND_LINES);
+    }
+
+    /** Strings from {@code base} (a loader that had to move them away from the kernel). */
+    CommandLines(long base) {
+        this.base = base;
+    }
 
     /** Adds {@code s} (UTF-8, NUL-terminated); returns its guest-physical address. */
     long add(String s) {
-        long at = BootLayout.COMMAND_LINES + bytes.size();
+        long at = base + bytes.size();
         bytes.writeBytes(s.getBytes(StandardCharsets.UTF_8));
         bytes.write(0);
         return at;

@@ -14,11 +14,13 @@ import java.util.List;
  * the {@code -initrd} modules page-aligned after it, and enters it in 32-bit protected mode with
  * paging off, {@code EAX = 0x2BADB002} and {@code EBX} = the Multiboot information structure.
  *
- * <p>Placement: the information structure and module list at {@link BootLayout#INFO}, the mmap
- * at {@link BootLayout#MEMORY_MAP}, the command lines (the kernel's is QEMU's: the kernel path, a
- * space, {@code -append}) and the loader name at {@link BootLayout#COMMAND_LINES}, the GDT at
- * {@link BootLayout#GDT}; the kernel where it asks (refused if that is not RAM or overlaps those);
- * modules from the first page past the kernel upwards, below 4 GiB.
+ * <p>Placement: the kernel where it asks (refused if that is not RAM or overlaps the GDT at
+ * {@link BootLayout#GDT} or the boot stack below {@link BootLayout#STACK_TOP}); the information
+ * structure and module list at {@link BootLayout#INFO}, the mmap at {@link BootLayout#MEMORY_MAP},
+ * the command lines (the kernel's is QEMU's: the kernel path, a space, {@code -append}) and the
+ * loader name at {@link BootLayout#COMMAND_LINES}, each moved to the first free pages above the
+ * kernel when the kernel loads there (one linked at 0x8000); modules from the first free page
+ * past the kernel upwards, below 4 GiB.
  *
  * <pre>{@code
  * BootEntry entry = MultibootLoader.load(new BootRequest(kernel, "mod1 arg,mod2", "debug"), memory, e820);
@@ -64,9 +66,6 @@ public final class MultibootLoader {
         RamPlanner plan = new RamPlanner(e820);
         plan.takeBootData("GDT", BootLayout.GDT, 32);
         plan.takeBootData("boot stack", 0x1000, BootLayout.STACK_TOP - 0x1000);
-        plan.takeBootData("Multiboot info", BootLayout.INFO, 4096);
-        plan.takeBootData("Multiboot mmap", BootLayout.MEMORY_MAP, 4096);
-        plan.takeBootData("command lines", BootLayout.COMMAND_LINES, CommandLines.CAPACITY);
         long kernelEnd = 0;
         for (Piece p : pieces) {
             checkKernelRange(kernel, plan, memory.map(), p.paddr(), p.memSize());
@@ -77,11 +76,27 @@ public final class MultibootLoader {
         if (pieces.stream().noneMatch(p -> entryAt >= p.paddr() && entryAt < p.paddr() + p.memSize())) {
             throw kernel.refuse(String.format("the entry point 0x%x is outside what the kernel loads", entry));
         }
+        // The information jkvm builds goes where it always does unless the kernel loads there (one
+        // linked at 0x8000, say); then above the kernel, as QEMU puts its Multiboot data after the image.
+        long infoAt = placeBootData(kernel, plan, "Multiboot info", BootLayout.INFO, 4096, kernelEnd);
+        long mmapAt = placeBootData(kernel, plan, "Multiboot mmap", BootLayout.MEMORY_MAP, 4096, kernelEnd);
 
         List<MultibootModules.Module> specs = MultibootModules.parse(request.initrd());
         if (specs.size() > MAX_MODULES) {
             throw new JkvmException("-initrd: " + specs.size() + " Multiboot modules, jkvm passes at most " + MAX_MODULES);
         }
+        CommandLines measured = commandLines(BootLayout.COMMAND_LINES, request, specs, new ArrayList<>());
+        if (!measured.fits()) {
+            throw kernel.refuse("the command lines take " + measured.size() + " bytes, more than the "
+                    + CommandLines.CAPACITY + " jkvm has room for");
+        }
+        long stringsAt = placeBootData(kernel, plan, "command lines", BootLayout.COMMAND_LINES,
+                RamPlanner.alignUp(Math.max(measured.size(), 1), RamPlanner.PAGE), kernelEnd);
+        List<Long> stringAddresses = new ArrayList<>();
+        CommandLines strings = commandLines(stringsAt, request, specs, stringAddresses);
+        long cmdline = stringAddresses.getFirst();
+        long loaderName = stringAddresses.getLast();
+        List<Long> moduleStrings = stringAddresses.subList(1, stringAddresses.size() - 1);
         List<ImageFile> modules = new ArrayList<>();
         try {
             List<Long> moduleAt = new ArrayList<>();
@@ -98,17 +113,6 @@ public final class MultibootLoader {
                 moduleAt.add(at);
             }
 
-            CommandLines strings = new CommandLines();
-            long cmdline = strings.add(request.kernel() + " " + request.append());
-            List<Long> moduleStrings = new ArrayList<>();
-            for (MultibootModules.Module spec : specs) {
-                moduleStrings.add(strings.add(spec.commandLine()));
-            }
-            long loaderName = strings.add(BootLayout.LOADER_NAME);
-            if (!strings.fits()) {
-                throw kernel.refuse("the command lines take " + strings.size() + " bytes, more than the "
-                        + CommandLines.CAPACITY + " jkvm has room for");
-            }
             byte[] mmap = e820.multiboot();
             if (mmap.length > 4096) {
                 throw new IllegalStateException(e820.entries().size() + " e820 entries do not fit the Multiboot mmap page");
@@ -131,28 +135,58 @@ public final class MultibootLoader {
                         .putInt(i * MODULE_ENTRY_SIZE + 4, (int) (at + f.size()))
                         .putInt(i * MODULE_ENTRY_SIZE + 8, moduleStrings.get(i).intValue());
             }
-            memory.write(BootLayout.COMMAND_LINES, strings.bytes());
-            memory.write(BootLayout.MEMORY_MAP, mmap);
-            memory.write(BootLayout.INFO, info(e820, cmdline, specs.size(), mmap.length, loaderName));
-            memory.write(BootLayout.INFO + INFO_SIZE, mods.array());
+            memory.write(stringsAt, strings.bytes());
+            memory.write(mmapAt, mmap);
+            memory.write(infoAt, info(e820, cmdline, specs.size(), infoAt + INFO_SIZE, mmap.length, mmapAt, loaderName));
+            memory.write(infoAt + INFO_SIZE, mods.array());
             return BootEntry.protected32(FORMAT, entry, Integer.toUnsignedLong(MultibootHeader.BOOTLOADER_MAGIC),
-                    BootLayout.INFO, 0, plan.placements());
+                    infoAt, 0, plan.placements());
         } finally {
             modules.forEach(ImageFile::close);
         }
     }
 
+    /** The kernel's, each module's command line and the loader's name, from {@code base}; their addresses into {@code at}. */
+    private static CommandLines commandLines(long base, BootRequest request, List<MultibootModules.Module> specs, List<Long> at) {
+        CommandLines strings = new CommandLines(base);
+        at.add(strings.add(request.kernel() + " " + request.append()));
+        for (MultibootModules.Module spec : specs) {
+            at.add(strings.add(spec.commandLine()));
+        }
+        at.add(strings.add(BootLayout.LOADER_NAME));
+        return strings;
+    }
+
+    /**
+     * Takes {@code [preferred, preferred + size)} for {@code what} when it is free; else the lowest
+     * free page-aligned RAM above the kernel ({@code floor}), else any below 4 GiB.
+     */
+    private static long placeBootData(ImageFile kernel, RamPlanner plan, String what, long preferred, long size, long floor) {
+        long at = preferred;
+        if (!plan.isUsable(at, size) || plan.overlapping(at, size) != null) {
+            at = plan.lowest(size, RamPlanner.PAGE, RamPlanner.alignUp(floor, RamPlanner.PAGE));
+            if (at < 0 || at + size > LIMIT_32) {
+                at = plan.lowest(size, RamPlanner.PAGE, BootLayout.DATA_START);
+            }
+            if (at < 0 || at + size > LIMIT_32) {
+                throw kernel.refuse("no room below 4 GiB for the " + what + " beside the kernel (give more -m)");
+            }
+        }
+        plan.take(what, at, size);
+        return at;
+    }
+
     /** The Multiboot information structure (the fields jkvm fills; the rest zero). */
-    static byte[] info(E820 e820, long cmdline, int moduleCount, int mmapLength, long loaderName) {
+    static byte[] info(E820 e820, long cmdline, int moduleCount, long modsAddr, int mmapLength, long mmapAddr, long loaderName) {
         ByteBuffer b = Elf.le(new byte[INFO_SIZE]);
         b.putInt(0, INFO_MEMORY | INFO_CMDLINE | INFO_MODS | INFO_MMAP | INFO_LOADER_NAME);
         b.putInt(4, (int) (e820.usableFrom(0) / 1024));
         b.putInt(8, (int) Math.min(e820.usableFrom(MemoryMap.HIGH_RAM_START) / 1024, 0xffff_ffffL));
         b.putInt(16, (int) cmdline);
         b.putInt(20, moduleCount);
-        b.putInt(24, (int) (BootLayout.INFO + INFO_SIZE));
+        b.putInt(24, (int) modsAddr);
         b.putInt(44, mmapLength);
-        b.putInt(48, (int) BootLayout.MEMORY_MAP);
+        b.putInt(48, (int) mmapAddr);
         b.putInt(64, (int) loaderName);
         return b.array();
     }

@@ -104,6 +104,12 @@ public record FirmwareTables(List<Placement> placements, long reservedBase, long
         return new FirmwareTables(placements, base, END, rsdp, entries);
     }
 
+    /** The RSDP's bytes, when there is ACPI (for a copy in the BIOS area, see {@link BiosAreaRsdp}). */
+    public java.util.Optional<byte[]> rsdpBytes() {
+        return placements.stream().filter(p -> p.address() == RSDP_ADDRESS && rsdpAddress.isPresent())
+                .map(Placement::bytes).findFirst();
+    }
+
     /** Copies every placement into guest memory. */
     public void writeTo(GuestMemory memory) {
         for (Placement pl : placements) {

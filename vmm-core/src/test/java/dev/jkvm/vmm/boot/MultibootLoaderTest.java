@@ -206,11 +206,48 @@ class MultibootLoaderTest {
     }
 
     @Test
-    void refusesAKernelOverTheBootData() throws IOException {
+    void aKernelLinkedAt0x8000GetsItsInfoAboveItself() throws IOException {
+        byte[] header = TestImages.multibootHeader(0, false);
+        byte[] elf = TestImages.elf(32, 0x8000, List.of(new TestImages.Seg(0x8000, 0x8000, header, 0x286c)), null);
+        Path kernel = TestImages.write(dir, "k8000.elf", elf);
+        Path env = module("env", "TESTNAME=x");
+        try (TestGuest g = new TestGuest(64 * MIB)) {
+            BootEntry e = MultibootLoader.load(new BootRequest(kernel, env.toString(), "a=1"), g.memory, g.e820);
+            assertEquals(BootLayout.INFO, e.rbx(), "0x7000 is still free");
+            long mmap = Integer.toUnsignedLong(g.u32(e.rbx() + 48));
+            assertTrue(mmap >= 0xb000, "the mmap moved above the kernel's 0x8000-0xa86b: " + Long.toHexString(mmap));
+            assertArrayEquals(header, g.memory.read(0x8000, header.length));
+            assertEquals(kernel + " a=1", g.cstring(g.u32(e.rbx() + 16)));
+            assertEquals(1, g.u32(e.rbx() + 20), "-initrd FILE is one module");
+            long mods = Integer.toUnsignedLong(g.u32(e.rbx() + 24));
+            assertEquals("TESTNAME=x", g.cstring(g.u32(mods)));
+            assertEquals(env.toString(), g.cstring(g.u32(mods + 8)));
+            for (BootEntry.Placement p : e.placements()) {
+                if (!p.what().equals("kernel")) {
+                    assertTrue(!p.overlaps(0x8000, 0x286c), p + " overlaps the kernel");
+                }
+            }
+        }
+    }
+
+    @Test
+    void aKernelOverTheInfoPageMovesItToo() throws IOException {
         byte[] header = TestImages.multibootHeader(0, false);
         byte[] elf = TestImages.elf(32, 0x7000, List.of(new TestImages.Seg(0x7000, header)), null);
+        Path kernel = TestImages.write(dir, "k7000.elf", elf);
+        try (TestGuest g = new TestGuest(64 * MIB)) {
+            BootEntry e = MultibootLoader.load(new BootRequest(kernel, null, null), g.memory, g.e820);
+            assertTrue(e.rbx() >= 0x8000, Long.toHexString(e.rbx()));
+            assertEquals(kernel + " ", g.cstring(g.u32(e.rbx() + 16)));
+        }
+    }
+
+    @Test
+    void refusesAKernelOverTheBootStack() throws IOException {
+        byte[] header = TestImages.multibootHeader(0, false);
+        byte[] elf = TestImages.elf(32, 0x4000, List.of(new TestImages.Seg(0x4000, header)), null);
         String m = refusal(elf, null, 64 * MIB);
-        assertTrue(m.contains("over the Multiboot info"), m);
+        assertTrue(m.contains("over the boot stack"), m);
     }
 
     @Test
@@ -249,7 +286,7 @@ class MultibootLoaderTest {
     @Test
     void theInfoStructureDescribesMemoryFromTheE820Map() {
         try (TestGuest g = new TestGuest(3584 * MIB)) {
-            ByteBuffer b = Elf.le(MultibootLoader.info(g.e820, 0x20000, 0, 24 * 6, 0x20010));
+            ByteBuffer b = Elf.le(MultibootLoader.info(g.e820, 0x20000, 0, BootLayout.INFO + MultibootLoader.INFO_SIZE, 24 * 6, BootLayout.MEMORY_MAP, 0x20010));
             assertEquals(639, b.getInt(4));
             assertEquals((0xc0000000L - MIB) / 1024, b.getInt(8), "up to the 32-bit hole");
             assertEquals(24 * 6, b.getInt(44));
