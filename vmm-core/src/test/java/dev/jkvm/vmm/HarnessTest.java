@@ -1,0 +1,148 @@
+package dev.jkvm.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jkvm.kvm.testing.RequiresKvm;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * jkvm where a harness expects QEMU: {@code scripts/test/harness-run} probes a binary and runs the
+ * bundled harness kernels (testdev, low8000, cpuinfo) with the run line test harnesses give QEMU,
+ * through {@code timeout}; the kernels' own verdicts (status 33) and what they saw decide. When
+ * Debian's QEMU is installed, the same script runs it on the same kernels in the same test, and
+ * the exit statuses must match; both runs' times are printed.
+ */
+@RequiresKvm
+class HarnessTest {
+
+    private static final List<String> KERNELS = List.of("testdev", "low8000", "cpuinfo");
+    private static final Pattern RUN = Pattern.compile("run (\\S+) status=(\\d+) seconds=([0-9.]+)");
+
+    @TempDir
+    Path dir;
+
+    /** One run of the script: each kernel's status and seconds, and where its logs are. */
+    private record Runs(String probe, Map<String, Integer> status, Map<String, Double> seconds, Path out) {
+        String log(String name) throws java.io.IOException {
+            return Files.readString(out.resolve(name + ".log"), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static Path script() {
+        for (Path p = Path.of(System.getProperty("user.dir")).toAbsolutePath(); p != null; p = p.getParent()) {
+            Path s = p.resolve("scripts/test/harness-run");
+            if (Files.isRegularFile(s)) {
+                return s;
+            }
+        }
+        throw new AssertionError("scripts/test/harness-run not found above " + System.getProperty("user.dir"));
+    }
+
+    private Path kernels() throws Exception {
+        Path k = Files.createDirectories(dir.resolve("kernels"));
+        for (String name : KERNELS) {
+            try (InputStream in = Main.class.getResourceAsStream("/dev/jkvm/guest/" + name + ".elf")) {
+                assertTrue(in != null, name + ".elf is not bundled");
+                Files.copy(in, k.resolve(name + ".elf"));
+            }
+        }
+        return k;
+    }
+
+    /** A jkvm command a harness can call by path (what ./jkvm is, without its build step). */
+    private Path jkvmBinary() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path bin = dir.resolve("jkvm");
+        Files.writeString(bin, "#!/bin/sh\nexec '" + java + "' --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -cp '"
+                + SignalTest.jkvmClassPath() + "' " + Main.class.getName() + " \"$@\"\n");
+        Files.setPosixFilePermissions(bin, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return bin;
+    }
+
+    private Runs harness(String binary, Path kernels, String outName) throws Exception {
+        Path out = dir.resolve(outName);
+        Process p = new ProcessBuilder("bash", script().toString(), binary, kernels.toString(), out.toString())
+                .redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(15, TimeUnit.MINUTES), "harness-run did not end");
+        assertEquals(0, p.exitValue(), text);
+        Map<String, Integer> status = new LinkedHashMap<>();
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        String probe = "";
+        for (String line : text.lines().toList()) {
+            Matcher m = RUN.matcher(line);
+            if (m.matches()) {
+                status.put(m.group(1), Integer.parseInt(m.group(2)));
+                seconds.put(m.group(1), Double.parseDouble(m.group(3)));
+            } else if (line.startsWith("probe ")) {
+                probe = line;
+            }
+        }
+        assertEquals(KERNELS, List.copyOf(status.keySet()), text);
+        return new Runs(probe, status, seconds, out);
+    }
+
+    private static void contains(String log, String regex) {
+        assertTrue(Pattern.compile(regex, Pattern.MULTILINE).matcher(log).find(), "no line matching " + regex + " in:\n" + log);
+    }
+
+    @Test
+    void aHarnessWrittenForQemuGetsTheSameVerdictsFromJkvm() throws Exception {
+        Path kernels = kernels();
+        Runs jkvm = harness(jkvmBinary().toString(), kernels, "jkvm-run");
+        assertTrue(jkvm.probe().matches("probe help=ok version=\"jkvm emulator version \\d+\\.\\d+\\.\\d+ .*\" major=\\d+ minor=\\d+"
+                + " micro=\\d+ devices=ok"), jkvm.probe());
+        for (String k : KERNELS) {
+            assertEquals(33, jkvm.status().get(k), k + ":\n" + jkvm.log(k));
+        }
+        String testdev = jkvm.log("testdev");
+        contains(testdev, "^env module=\"JKVM_ENV=ok\" ok\r?$");
+        contains(testdev, "^phys_bits=\\d+ ok\r?$");
+        contains(testdev, "^ports ok\r?$");
+        contains(testdev, "^flush ok\r?$");
+        contains(testdev, "^iomem ok\r?$");
+        contains(testdev, "^irq line=10 level repeated=1 quiet_after_lower=1 refired=1 quiet_again=1 ok\r?$");
+        contains(testdev, "^pci 00:02\\.0 1b36:0005 class=0x00ff bar0=0xfebff000 bar1=0xc001\r?$");
+        contains(testdev, "^pci tests=6\r?$");
+        contains(testdev, "^debugcon port=0x402 readback=0xe9 ok\r?$");
+        assertEquals("testdev on debugcon\n", Files.readString(jkvm.out().resolve("debugcon.log")));
+        String low = jkvm.log("low8000");
+        contains(low, "^low8000 start=0x8000 end=0x8[0-9a-f]{3} magic=ok\r?$");
+        contains(low, "^rsdp addr=0xf[0-9a-f]{4} area=bios rev=2 oem=\"JKVM  \" rsdt=0x[0-9a-f]+ checksum=ok\r?$");
+        contains(low, "^rsdt entries=\\d+ checksum=ok\r?$");
+        contains(jkvm.log("cpuinfo"), "^cpus online=2 ");
+
+        Path qemu = Path.of("/usr/bin/qemu-system-x86_64");
+        if (!Files.isExecutable(qemu)) {
+            System.out.println("harness: QEMU (qemu-system-x86_64) is not installed here: the comparison with QEMU did not run");
+            return;
+        }
+        Runs q = harness(qemu.toString(), kernels, "qemu-run");
+        assertEquals(jkvm.status(), q.status(), "exit statuses, jkvm against QEMU; QEMU's testdev log:\n" + q.log("testdev"));
+        // Under QEMU, SeaBIOS logs on 0x402 first; the kernel's line comes last there too.
+        String qemuDebugcon = Files.readString(q.out().resolve("debugcon.log"));
+        assertTrue(qemuDebugcon.endsWith("testdev on debugcon\n"), qemuDebugcon);
+        double jkvmTotal = jkvm.seconds().values().stream().mapToDouble(Double::doubleValue).sum();
+        double qemuTotal = q.seconds().values().stream().mapToDouble(Double::doubleValue).sum();
+        StringBuilder sb = new StringBuilder("harness: wall time per run, jkvm against QEMU (" + q.probe() + ")\n");
+        for (String k : KERNELS) {
+            sb.append(String.format("harness:   %-8s jkvm %6.2f s  QEMU %6.2f s  status %d%n", k, jkvm.seconds().get(k),
+                    q.seconds().get(k), jkvm.status().get(k)));
+        }
+        sb.append(String.format("harness:   all      jkvm %6.2f s  QEMU %6.2f s  (%.1fx)%n", jkvmTotal, qemuTotal, qemuTotal / jkvmTotal));
+        System.out.print(sb);
+    }
+}
