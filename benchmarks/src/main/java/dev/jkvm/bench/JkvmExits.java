@@ -65,6 +65,24 @@ public final class JkvmExits {
         }
     }
 
+    /**
+     * One run, with every exit traced to {@code trace} (null: off): the guest's microseconds per
+     * iteration, and the CPU time the host charged the vCPU thread (user + system, guest time
+     * included) per exit, which waiting for a CPU on a busy host does not inflate.
+     */
+    static double[] cpuRun(Path rom, int kase, int n, Path trace, long tscKhz) {
+        try (Machine m = Machine.create(config(rom, false, trace))) {
+            setUp(m, kase, n);
+            long t0 = System.nanoTime();
+            RunResult r = m.run(RUN_LIMIT);
+            ExitRun run = finish(m, r, kase, n, System.nanoTime() - t0);
+            dev.jkvm.vmm.host.ThreadTimes times = r.vcpus().isEmpty() ? null : r.vcpus().get(0).times();
+            double cpu = times == null || run.exits() <= 0 ? Double.NaN
+                    : (double) (times.userNanos() + times.systemNanos()) / run.exits();
+            return new double[] {run.microsPerIteration(tscKhz), cpu};
+        }
+    }
+
     static ExitRun finish(Machine m, RunResult r, int kase, int n, long wallNanos) {
         if (r.reason() != RunResult.Reason.DEBUG_EXIT || BenchGuest.le32(m.readPhysical(BenchGuest.RESULT_DONE, 4)) != BenchGuest.DONE_MAGIC) {
             throw new IllegalStateException("bench-exits case " + kase + " did not finish on jkvm: " + r.reason() + ": " + r.message());

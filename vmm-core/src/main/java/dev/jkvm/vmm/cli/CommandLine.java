@@ -138,7 +138,8 @@ public final class CommandLine {
         options.put("stats", new Option(null, "print each vCPU's exits in user, kernel and guest mode at exit"
                 + " (-stats json: as JSON)", (b, v) -> b.stats(MachineConfig.StatsFormat.TABLE)));
         options.put("exit-trace", new Option("FILE[,limit=N]", "write every exit as a Chrome trace (Perfetto, chrome://tracing);"
-                + " FILE.html: a timeline page (default limit " + dev.jkvm.vmm.trace.TraceSpec.DEFAULT_LIMIT + " events)",
+                + " FILE.html: a timeline page (limit=N events; default " + dev.jkvm.vmm.trace.TraceSpec.DEFAULT_LIMIT
+                + ", for a page " + dev.jkvm.vmm.trace.TraceSpec.DEFAULT_HTML_LIMIT + ")",
                 (b, v) -> b.exitTrace(dev.jkvm.vmm.trace.TraceSpec.parse(v))));
         options.put("d", new Option("unimp|cpuid", "log the first access to each unhandled port or MMIO address (unimp);"
                 + " how KVM changed the CPUID feature words jkvm set (cpuid)", CommandLine::parseLog));

@@ -18,8 +18,10 @@ import java.util.Objects;
  */
 public record TraceSpec(Path path, long limit) {
 
-    /** A few million events: about a million exits, some 200 MB of JSON. */
+    /** A few million events: about a million and a half exits, some 350 MB of JSON. */
     public static final long DEFAULT_LIMIT = 3_000_000;
+    /** For the HTML page, which a browser parses whole: a third of that. */
+    public static final long DEFAULT_HTML_LIMIT = 1_000_000;
     /** The limit's ceiling, against typos that would fill a disk. */
     public static final long MAX_LIMIT = 1_000_000_000;
 
@@ -32,11 +34,15 @@ public record TraceSpec(Path path, long limit) {
 
     /** The file with the default limit. */
     public static TraceSpec of(Path path) {
-        return new TraceSpec(path, DEFAULT_LIMIT);
+        return new TraceSpec(path, isHtml(path) ? DEFAULT_HTML_LIMIT : DEFAULT_LIMIT);
     }
 
     /** Whether the file gets the HTML timeline page (by its name). */
     public boolean html() {
+        return isHtml(path);
+    }
+
+    private static boolean isHtml(Path path) {
         String n = path.getFileName() == null ? "" : path.getFileName().toString().toLowerCase(Locale.ROOT);
         return n.endsWith(".html") || n.endsWith(".htm");
     }
@@ -54,7 +60,7 @@ public record TraceSpec(Path path, long limit) {
         if (file.isEmpty()) {
             throw new IllegalArgumentException("a file name is needed (FILE[,limit=N])");
         }
-        long limit = DEFAULT_LIMIT;
+        long limit = isHtml(Path.of(file)) ? DEFAULT_HTML_LIMIT : DEFAULT_LIMIT;
         for (int i = 1; i < parts.length; i++) {
             String p = parts[i];
             if (!p.startsWith("limit=")) {

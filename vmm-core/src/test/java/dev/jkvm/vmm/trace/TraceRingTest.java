@@ -57,7 +57,8 @@ class TraceRingTest {
     void theSpecTakesALimitAndKnowsHtmlByTheName() {
         TraceSpec s = TraceSpec.parse("out.json,limit=2M");
         assertEquals(2_000_000, s.limit());
-        assertEquals(TraceSpec.DEFAULT_LIMIT, TraceSpec.parse("t.html").limit());
+        assertEquals(TraceSpec.DEFAULT_HTML_LIMIT, TraceSpec.parse("t.html").limit());
+        assertEquals(TraceSpec.DEFAULT_LIMIT, TraceSpec.parse("t.json").limit());
         assertEquals(true, TraceSpec.parse("t.html").html());
         assertEquals(false, s.html());
         assertEquals("a,b.json", TraceSpec.parse("a,,b.json").path().toString());
