@@ -138,7 +138,7 @@ public final class CpuFeatureTable {
             if (line.isEmpty() || line.startsWith("#")) {
                 continue;
             }
-            String[] f = line.split("\\s+");
+            String[] f = Words.of(line).toArray(String[]::new);
             if (f.length < 6) {
                 throw new IllegalStateException(RESOURCE + ":" + lineNo + ": expected 6 columns");
             }

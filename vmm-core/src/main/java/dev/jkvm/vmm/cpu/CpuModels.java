@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * The CPU models {@code -cpu} can name: jkvm's built-ins, {@code host} and {@code max}, then
@@ -36,11 +37,12 @@ public final class CpuModels {
         static final CpuModels REGISTRY = load();
     }
 
-    private final Map<String, CpuModel> models;
+    /** A model by name, parsed when first asked for (the built-ins) or already parsed (host, max, files). */
+    private final Map<String, Supplier<CpuModel>> models;
     private final Map<String, CpudefParser.Alias> aliases;
     private final Map<String, String> notes;
 
-    private CpuModels(Map<String, CpuModel> models, Map<String, CpudefParser.Alias> aliases, Map<String, String> notes) {
+    private CpuModels(Map<String, Supplier<CpuModel>> models, Map<String, CpudefParser.Alias> aliases, Map<String, String> notes) {
         this.models = Collections.unmodifiableMap(models);
         this.aliases = Collections.unmodifiableMap(aliases);
         this.notes = Map.copyOf(notes);
@@ -102,11 +104,11 @@ public final class CpuModels {
 
     private CpuModels with(List<CpuModel> added, Map<String, CpudefParser.Alias> addedAliases,
             Map<String, String> addedNotes) {
-        Map<String, CpuModel> copy = new LinkedHashMap<>(models);
+        Map<String, Supplier<CpuModel>> copy = new LinkedHashMap<>(models);
         Map<String, CpudefParser.Alias> names = new LinkedHashMap<>(aliases);
         for (CpuModel m : added) {
             copy.remove(m.name());
-            copy.put(m.name(), m);
+            copy.put(m.name(), () -> m);
             names.remove(m.name()); // a model of its own now, no longer a built-in's alias
         }
         names.putAll(addedAliases);
@@ -118,11 +120,11 @@ public final class CpuModels {
 
     /** The model called {@code name} (case-sensitive), or the model an alias such as {@code Broadwell-IBRS} stands for. */
     public Optional<CpuModel> find(String name) {
-        CpuModel m = models.get(name);
+        Supplier<CpuModel> m = models.get(name);
         if (m == null && aliases.containsKey(name)) {
             m = models.get(aliases.get(name).target());
         }
-        return Optional.ofNullable(m);
+        return m == null ? Optional.empty() : Optional.of(m.get());
     }
 
     /** The further names ({@code Broadwell}, {@code Broadwell-IBRS}) and what each stands for. */
@@ -141,7 +143,7 @@ public final class CpuModels {
 
     /** Every model: built-ins, host and max, then file models in load order. */
     public List<CpuModel> all() {
-        return List.copyOf(models.values());
+        return models.values().stream().map(Supplier::get).toList();
     }
 
     /** The text of {@code -cpu help}. */
@@ -159,15 +161,17 @@ public final class CpuModels {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        Map<String, CpuModel> map = new LinkedHashMap<>();
-        CpudefParser.Definitions d = new CpudefParser(CpuFeatureTable.standard()).parseAll(BUILTIN_RESOURCE, lines,
-                CpuModel.Kind.BUILTIN, name -> Optional.empty());
-        for (CpuModel m : d.models()) {
-            map.put(m.name(), m);
+        Map<String, Supplier<CpuModel>> map = new LinkedHashMap<>();
+        CpudefParser.Index index = new CpudefParser(CpuFeatureTable.standard()).index(BUILTIN_RESOURCE, lines,
+                CpuModel.Kind.BUILTIN);
+        for (String name : index.names()) {
+            map.put(name, () -> index.model(name));
         }
-        map.put("host", hostModel("host", CpuModel.Kind.HOST));
-        map.put("max", hostModel("max", CpuModel.Kind.MAX));
-        return new CpuModels(map, d.aliases(), d.notes());
+        CpuModel host = hostModel("host", CpuModel.Kind.HOST);
+        CpuModel max = hostModel("max", CpuModel.Kind.MAX);
+        map.put("host", () -> host);
+        map.put("max", () -> max);
+        return new CpuModels(map, index.aliases(), index.notes());
     }
 
     /** A placeholder: identity and features are taken from the host when CPUID is built. */

@@ -9,8 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Reads CPU models written in qemu-kvm 1.1's {@code [cpudef]} format (its
@@ -57,8 +55,6 @@ import java.util.regex.Pattern;
  */
 public final class CpudefParser {
 
-    private static final Pattern GROUP = Pattern.compile("\\[\\s*([^\\]\\s\"]+)(?:\\s+\"([^\"]*)\")?\\s*]");
-    private static final Pattern ASSIGNMENT = Pattern.compile("(\\S+)\\s*=\\s*\"([^\"]*)\"");
 
     /** The keys that hold feature names, and the word each names bits of. */
     private static final Map<String, FeatureWord> FEATURE_KEYS = Map.ofEntries(
@@ -159,7 +155,7 @@ public final class CpudefParser {
                     notes.put(m.name(), g.values.get("note")); // QEMU's version note, shown by -cpu help
                 }
                 for (String key : List.of("machine_alias", "alias")) {
-                    for (String a : g.values.getOrDefault(key, "").strip().split("\\s+")) {
+                    for (String a : Words.of(g.values.getOrDefault(key, ""))) {
                         if (!a.isEmpty()) {
                             aliases.put(a, new Alias(m.name(), key.equals("machine_alias")));
                         }
@@ -170,8 +166,138 @@ public final class CpudefParser {
         return new Definitions(List.copyOf(models.values()), aliases, notes);
     }
 
+    /**
+     * The models of {@code lines} read only as far as their names, aliases and notes: each model is
+     * parsed (its feature lists looked up, its base first) when {@link Index#model} first asks for
+     * it. The built-in table holds 132 models and a run needs one, and start-up runs interpreted.
+     * For a table without duplicate names, as the built-in one; a file goes through {@link #parseAll}.
+     */
+    public Index index(String source, List<String> lines, CpuModel.Kind kind) {
+        Map<String, Group> byName = new LinkedHashMap<>();
+        Map<String, Alias> aliases = new LinkedHashMap<>();
+        Map<String, String> notes = new LinkedHashMap<>();
+        for (Group g : groups(source, lines)) {
+            if (!g.name.equals("cpudef")) {
+                continue;
+            }
+            String name = g.values.get("name");
+            if (name == null || name.isBlank()) {
+                throw error(source, g.line, "cpudef without a name");
+            }
+            byName.put(name, g);
+            if (g.values.containsKey("note")) {
+                notes.put(name, g.values.get("note"));
+            }
+            for (String key : List.of("machine_alias", "alias")) {
+                for (String a : Words.of(g.values.getOrDefault(key, ""))) {
+                    if (!a.isEmpty()) {
+                        aliases.put(a, new Alias(name, key.equals("machine_alias")));
+                    }
+                }
+            }
+        }
+        return new Index(source, kind, byName, aliases, notes);
+    }
+
+    /** What {@link #index} read: the names in table order, the aliases and notes, and each model once parsed. */
+    public final class Index {
+        private final String source;
+        private final CpuModel.Kind kind;
+        private final Map<String, Group> groups;
+        private final Map<String, CpuModel> parsed = new java.util.concurrent.ConcurrentHashMap<>();
+        private final Map<String, Alias> aliases;
+        private final Map<String, String> notes;
+
+        private Index(String source, CpuModel.Kind kind, Map<String, Group> groups, Map<String, Alias> aliases,
+                Map<String, String> notes) {
+            this.source = source;
+            this.kind = kind;
+            this.groups = groups;
+            this.aliases = aliases;
+            this.notes = notes;
+        }
+
+        /** The model names, in table order. */
+        public List<String> names() {
+            return List.copyOf(groups.keySet());
+        }
+
+        public Map<String, Alias> aliases() {
+            return aliases;
+        }
+
+        public Map<String, String> notes() {
+            return notes;
+        }
+
+        /** The model {@code name} (its base parsed first; a base must be defined above it). */
+        public CpuModel model(String name) {
+            CpuModel m = parsed.get(name);
+            if (m != null) {
+                return m;
+            }
+            Group g = groups.get(name);
+            CpuModel base = null;
+            String baseName = g.values.get("base");
+            if (baseName != null) {
+                Group b = groups.get(baseName);
+                if (b == null || b.line >= g.line) {
+                    throw error(source, g.lines.get("base"), "base model '" + baseName + "' is not defined above");
+                }
+                base = model(baseName);
+            }
+            m = CpudefParser.this.model(source, g, kind, base);
+            parsed.put(name, m);
+            return m;
+        }
+    }
+
     /** One {@code [group]} and its assignments, with the line each came from. */
     private record Group(String name, int line, Map<String, String> values, Map<String, Integer> lines) {
+    }
+
+    // The line grammar, read by hand rather than by regular expressions (start-up runs interpreted):
+    //   group       [NAME] or [NAME "ID"]: NAME without ']', '"' or blanks; ID without '"'
+    //   assignment  KEY = "VALUE": KEY without blanks; VALUE without '"'
+
+    /** The NAME of a group line (already stripped), or null when it is none. */
+    private static String groupName(String line) {
+        if (line.length() < 2 || line.charAt(0) != '[' || line.charAt(line.length() - 1) != ']') {
+            return null;
+        }
+        List<String> words = Words.of(line.substring(1, line.length() - 1));
+        if (words.isEmpty() || words.get(0).indexOf(']') >= 0 || words.get(0).indexOf('"') >= 0) {
+            return null;
+        }
+        if (words.size() > 1) {
+            String id = line.substring(line.indexOf(words.get(1), 1), line.length() - 1).strip();
+            if (id.length() < 2 || id.charAt(0) != '"' || id.charAt(id.length() - 1) != '"'
+                    || id.substring(1, id.length() - 1).indexOf('"') >= 0) {
+                return null;
+            }
+        }
+        return words.get(0);
+    }
+
+    /** {KEY, VALUE} of an assignment line (already stripped), or null when it is none. */
+    private static String[] assignment(String line) {
+        int close = line.length() - 1;
+        if (close < 1 || line.charAt(close) != '"') {
+            return null;
+        }
+        int open = line.lastIndexOf('"', close - 1);
+        if (open < 0) {
+            return null;
+        }
+        String head = line.substring(0, open).stripTrailing();
+        if (!head.endsWith("=")) {
+            return null;
+        }
+        String key = head.substring(0, head.length() - 1).stripTrailing();
+        if (key.isEmpty() || Words.of(key).size() != 1) {
+            return null;
+        }
+        return new String[] {key, line.substring(open + 1, close)};
     }
 
     private static List<Group> groups(String source, List<String> lines) {
@@ -183,19 +309,19 @@ public final class CpudefParser {
             if (line.isEmpty() || line.startsWith("#")) {
                 continue;
             }
-            Matcher g = GROUP.matcher(line);
-            if (g.matches()) {
-                current = new Group(g.group(1), lineNo, new LinkedHashMap<>(), new LinkedHashMap<>());
+            String group = groupName(line);
+            if (group != null) {
+                current = new Group(group, lineNo, new LinkedHashMap<>(), new LinkedHashMap<>());
                 groups.add(current);
                 continue;
             }
-            Matcher a = ASSIGNMENT.matcher(line);
-            if (a.matches()) {
+            String[] a = assignment(line);
+            if (a != null) {
                 if (current == null) {
                     throw error(source, lineNo, "no group defined");
                 }
-                current.values.put(a.group(1), a.group(2));
-                current.lines.put(a.group(1), lineNo);
+                current.values.put(a[0], a[1]);
+                current.lines.put(a[0], lineNo);
                 continue;
             }
             throw error(source, lineNo, "parse error");
@@ -253,7 +379,7 @@ public final class CpudefParser {
 
     /** {@code features_on}/{@code features_off}: QEMU property names, in whatever register they live. */
     private FeatureBits switched(String source, Group g, String key, FeatureBits bits, boolean on) {
-        for (String name : g.values.getOrDefault(key, "").strip().split("\\s+")) {
+        for (String name : Words.of(g.values.getOrDefault(key, ""))) {
             if (name.isEmpty()) {
                 continue;
             }
@@ -270,7 +396,7 @@ public final class CpudefParser {
 
     private int features(String source, int line, FeatureWord word, String list) {
         int bits = 0;
-        for (String name : list.strip().split("\\s+")) {
+        for (String name : Words.of(list)) {
             if (name.isEmpty()) {
                 continue;
             }

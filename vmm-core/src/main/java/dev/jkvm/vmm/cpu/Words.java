@@ -1,0 +1,35 @@
+package dev.jkvm.vmm.cpu;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Whitespace-separated words, split without a regular expression: {@code String.split("\\s+")}
+ * compiles its pattern on every call, and the CPU tables split a few thousand times while
+ * start-up still runs interpreted.
+ */
+final class Words {
+
+    private Words() {
+    }
+
+    /** The words of {@code text}; none for blank text. */
+    static List<String> of(String text) {
+        List<String> words = new ArrayList<>();
+        int i = 0;
+        int n = text.length();
+        while (i < n) {
+            while (i < n && Character.isWhitespace(text.charAt(i))) {
+                i++;
+            }
+            int start = i;
+            while (i < n && !Character.isWhitespace(text.charAt(i))) {
+                i++;
+            }
+            if (i > start) {
+                words.add(text.substring(start, i));
+            }
+        }
+        return words;
+    }
+}
