@@ -122,6 +122,13 @@ public final class CommandLine {
                 + " or not), kvm-pit.lost_tick_policy=discard|delay, isa-debugcon.iobase=N, ...", (p, v) -> {
                     // applied before the other options run (see parse), so that -device sees the defaults
                 }));
+        options.put("net", new Option("none", "accepted for QEMU's command lines: jkvm has no network devices",
+                (b, v) -> noneOnly("-net", v, "jkvm has no network devices")));
+        options.put("nic", new Option("none", "accepted for QEMU's command lines: jkvm has no network devices",
+                (b, v) -> noneOnly("-nic", v, "jkvm has no network devices")));
+        options.put("no-hpet", new Option(null, "accepted for QEMU's command lines: jkvm's pc has no HPET", (b, v) -> { }));
+        options.put("rtc", new Option("base=utc[,clock=host][,driftfix=none|slew]",
+                "the CMOS clock: UTC from the host's clock (QEMU's default; base=localtime is refused)", (b, v) -> parseRtc(v)));
         options.put("vnc", new Option("none", "accepted for QEMU's command lines: jkvm has no display", (b, v) -> {
             if (!v.equals("none")) {
                 throw new JkvmException("-vnc " + v + ": jkvm has no display: only -vnc none");
@@ -371,6 +378,24 @@ public final class CommandLine {
             }
         }
         return null;
+    }
+
+    private static void noneOnly(String option, String v, String why) {
+        if (!v.equals("none")) {
+            throw new JkvmException(option + " " + v + ": " + why + ": only " + option + " none");
+        }
+    }
+
+    /** {@code -rtc}: what jkvm's CMOS clock does anyway (UTC, the host's clock) is accepted, anything else refused. */
+    private static void parseRtc(String v) {
+        for (String item : v.split(",")) {
+            switch (item) {
+                case "base=utc", "clock=host", "driftfix=none", "driftfix=slew" -> {
+                }
+                default -> throw new JkvmException("-rtc " + v + ": unsupported '" + item
+                        + "' (jkvm's CMOS clock is the host's clock in UTC: base=utc, clock=host)");
+            }
+        }
     }
 
     /** {@code -mon chardev=ID[,mode=readline][,pretty=off]}: the human monitor on a chardev. */

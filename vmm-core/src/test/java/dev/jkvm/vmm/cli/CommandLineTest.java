@@ -177,5 +177,10 @@ class CommandLineTest {
         assertTrue(assertThrows(JkvmException.class, () -> CommandLine.parse("-chardev", "null,id=q", "-mon", "chardev=q,mode=control"))
                 .getMessage().contains("mode=control"));
         assertEquals(false, config("-global", "PIIX4_PM.disable_s3=1").s3());
+        config("-net", "none", "-nic", "none", "-no-hpet", "-rtc", "base=utc,clock=host");
+        assertEquals("-net user: jkvm has no network devices: only -net none",
+                assertThrows(JkvmException.class, () -> CommandLine.parse("-net", "user")).getMessage());
+        assertTrue(assertThrows(JkvmException.class, () -> CommandLine.parse("-rtc", "base=localtime")).getMessage()
+                .startsWith("-rtc base=localtime: unsupported 'base=localtime'"));
     }
 }
