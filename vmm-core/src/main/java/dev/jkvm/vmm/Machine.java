@@ -80,6 +80,8 @@ public final class Machine implements AutoCloseable {
     private static final Duration HALT_WATCH_FIRST = Duration.ofMillis(2);
     /** How long a vCPU may take to answer a request (registers, state) from another thread. */
     public static final Duration VCPU_ANSWER_TIMEOUT = Duration.ofSeconds(2);
+    /** How long the end of a run waits for a vCPU thread to leave after the run ended (they take microseconds). */
+    static final Duration VCPU_JOIN_TIMEOUT = Duration.ofSeconds(2);
 
     private final MachineConfig config;
     private final Kvm kvm;
@@ -129,6 +131,8 @@ public final class Machine implements AutoCloseable {
     private int[] savedMsrs;
     private final java.util.Set<Integer> refusedMsrs = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile RestoreStats lastRestore;
+    /** A vCPU thread did not end when the run did: its descriptors and the guest memory stay until the process exits. */
+    private volatile boolean vcpusLeftBehind;
 
     private Machine(MachineConfig config) {
         this.config = config;
@@ -155,11 +159,13 @@ public final class Machine implements AutoCloseable {
             }
             List<java.io.OutputStream> sinks = new ArrayList<>();
             for (SerialBackend b : config.serials()) {
-                java.io.OutputStream sink = b.openSink();
+                // none, unix, chardev: no stream of their own (a socket forwards to its client once listening)
+                java.io.OutputStream sink = b instanceof SerialBackend.None || b instanceof SerialBackend.Unix
+                        || b instanceof SerialBackend.Chardev ? null : b.openSink();
                 if (b instanceof SerialBackend.File) {
                     serialBackends.add(sink);
                 }
-                SerialConsole console = new SerialConsole(sink);
+                SerialConsole console = new SerialConsole("COM" + (consoles.size() + 1), sink);
                 consoles.add(console);
                 sinks.add(console.uartSink());
             }
@@ -177,16 +183,22 @@ public final class Machine implements AutoCloseable {
                                 byte[] buf = new byte[512];
                                 int n;
                                 while ((n = in.read(buf)) > 0) {
-                                    console.send(java.util.Arrays.copyOf(buf, n));
+                                    console.send(buf, 0, n); // waits while the guest has not read: backpressure
                                 }
                             }, System.err::println);
                     serialBackends.add(endpoint);
                     console.forwardTo(endpoint.sink());
                 }
                 if (config.serials().get(i) instanceof SerialBackend.Unix u) {
-                    SerialSocket socket = SerialSocket.listen(u.path(), consoles.get(i));
+                    // QEMU's line from "QEMU waiting" on, word for word: scripts wait for it before they connect
+                    SerialSocket socket;
+                    try {
+                        socket = SerialSocket.listen(u.path(), consoles.get(i), u.waitForClient(),
+                                () -> System.err.println("jkvm: info: QEMU waiting for connection on: disconnected:unix:" + u.path() + ",server=on"));
+                    } catch (java.io.IOException e) {
+                        throw new JkvmException("-serial unix:" + u.path() + ": cannot listen: " + e.getMessage(), e);
+                    }
                     serialBackends.add(socket);
-                    consoles.get(i).forwardTo(socket.sink());
                 }
             }
             addPeripherals(config.peripherals(), mem);
@@ -230,15 +242,13 @@ public final class Machine implements AutoCloseable {
                 gdbServer = GdbServer.start(config.gdb().orElseThrow(), gdbStub, line -> log.accept("jkvm: " + line));
             }
             startTrace();
-        } catch (java.io.IOException e) {
-            serialBackends.forEach(b -> closeQuietly(b));
-            closeQuietly(gdbServer, session, kern, devs, mem);
-            throw new JkvmException("-serial: cannot listen: " + e.getMessage(), e);
         } catch (KvmException e) {
+            consoles.forEach(SerialConsole::close);
             serialBackends.forEach(b -> closeQuietly(b));
             closeQuietly(gdbServer, kern, devs, mem);
             throw new JkvmException(e.getMessage(), e);
         } catch (RuntimeException | Error e) {
+            consoles.forEach(SerialConsole::close);
             serialBackends.forEach(b -> closeQuietly(b));
             closeQuietly(gdbServer, session, kern, devs, mem);
             throw e;
@@ -631,7 +641,22 @@ public final class Machine implements AutoCloseable {
 
     /** Where the machine reports what happens along the way (resets, unimplemented accesses); default nowhere. */
     public void onLog(Consumer<String> sink) {
-        this.log = sink;
+        this.log = line -> {
+            if (Thread.currentThread() == supervisor) {
+                flushSerial(); // the guest output that came before a line of ours comes before it (not on a vCPU: it may not wait)
+            }
+            sink.accept(line);
+        };
+    }
+
+    /** How long the end of a run waits for a serial sink that writes nothing: one that stopped reading loses the rest. */
+    private static final long SERIAL_FLUSH_QUIET_MILLIS = 100;
+
+    /** Hands the guest's output so far to every serial sink, waiting only while they take it. */
+    private void flushSerial() {
+        for (SerialConsole c : consoles) {
+            c.flush(SERIAL_FLUSH_QUIET_MILLIS);
+        }
     }
 
     /**
@@ -964,6 +989,10 @@ public final class Machine implements AutoCloseable {
         } catch (RuntimeException e) {
             reports = List.of();
         }
+        flushSerial();
+        for (SerialConsole c : consoles) {
+            c.droppedOutputNote().ifPresent(note -> log.accept("jkvm: " + note));
+        }
         trace.end(end.message());
         finalResult = end.with(serial().transcript(), reports);
         finished.countDown();
@@ -1037,8 +1066,17 @@ public final class Machine implements AutoCloseable {
             }
             RunResult r = s.await(Duration.ofNanos(Math.max(1, Math.min(period, left))));
             if (r != null) {
-                for (Vcpu v : s.vcpus()) {
-                    v.join();
+                List<Vcpu> stuck = s.joinVcpus(VCPU_JOIN_TIMEOUT);
+                if (!stuck.isEmpty()) {
+                    // never wait for ever: the run ends; close() keeps what those threads may still touch
+                    vcpusLeftBehind = true;
+                    String what = stuck.stream().map(Vcpu::threadName).toList() + " did not stop within "
+                            + VCPU_JOIN_TIMEOUT.toMillis() + " ms";
+                    log.accept("jkvm: " + what + "; the run ends without them");
+                    if (r.reason() == RunResult.Reason.RESET || r.reason() == RunResult.Reason.TRIPLE_FAULT
+                            || r.reason() == RunResult.Reason.SUSPEND) {
+                        return RunResult.of(RunResult.Reason.ERROR, 1, what); // no new session beside a thread of the old one
+                    }
                 }
                 return r;
             }
@@ -1145,6 +1183,16 @@ public final class Machine implements AutoCloseable {
         return session.control().pauseRequested();
     }
 
+    /** A last bounded wait for vCPU threads the end of the run left behind. */
+    private boolean vcpusEndedAfterAll() {
+        try {
+            return session.joinVcpus(VCPU_JOIN_TIMEOUT).isEmpty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     /** Stops the vCPUs (if running), joins every thread and releases every fd and mapping. Idempotent. */
     @Override
     public void close() {
@@ -1179,11 +1227,7 @@ public final class Machine implements AutoCloseable {
         if (gdbServer != null) {
             gdbServer.close(); // before the vCPU descriptors and memory it reaches go away
         }
-        synchronized (sessionLock) {
-            session.close();
-        }
-        trace.close();
-        devices.close();
+        consoles.forEach(SerialConsole::close); // senders waiting for the guest return
         for (AutoCloseable b : serialBackends) {
             try {
                 b.close();
@@ -1191,13 +1235,26 @@ public final class Machine implements AutoCloseable {
                 // a file or socket that will not close is no reason to keep the rest open
             }
         }
-        synchronized (snapshotLock) {
-            if (dirtyLog != null) {
-                dirtyLog.close();
-                dirtyLog = null;
+        boolean released = false;
+        synchronized (sessionLock) {
+            if (!vcpusLeftBehind || vcpusEndedAfterAll()) {
+                session.close();
+                released = true;
             }
         }
-        memory.close();
+        trace.close();
+        devices.close();
+        if (released) {
+            synchronized (snapshotLock) {
+                if (dirtyLog != null) {
+                    dirtyLog.close();
+                    dirtyLog = null;
+                }
+            }
+            memory.close(); // a vCPU still running could touch it: unmapping it under its feet would crash the JVM
+        } else {
+            log.accept("jkvm: a vCPU thread did not end: its KVM descriptors and the guest memory stay until jkvm exits");
+        }
         if (kernel != null) {
             kernel.close();
         }

@@ -13,6 +13,7 @@ import java.nio.file.Path;
  * SerialBackend.none();                     // -serial none (and null)
  * SerialBackend.file(Path.of("com1.log"));  // -serial file:com1.log
  * SerialBackend.unix(Path.of("/tmp/s"));    // -serial unix:/tmp/s,server,nowait
+ * SerialBackend.unix(Path.of("/tmp/s"), true);  // -serial unix:/tmp/s,server: waits for a client first
  * SerialBackend.stream(new ByteArrayOutputStream());  // embedding: collect it
  * }</pre>
  *
@@ -37,7 +38,15 @@ public sealed interface SerialBackend {
 
     /** A Unix socket jkvm listens on; one client at a time reads the output and writes the input. */
     static SerialBackend unix(Path path) {
-        return new Unix(path);
+        return new Unix(path, false);
+    }
+
+    /**
+     * A Unix socket jkvm listens on; with {@code wait}, {@code Machine.create} returns only once the
+     * first client has connected (QEMU's {@code server} without {@code nowait}).
+     */
+    static SerialBackend unix(Path path, boolean wait) {
+        return new Unix(path, wait);
     }
 
     /** A stream the embedding program supplies (jkvm does not close it). */
@@ -47,7 +56,8 @@ public sealed interface SerialBackend {
 
     /**
      * QEMU's {@code -serial} syntax: {@code stdio}, {@code mon:stdio}, {@code none}, {@code null},
-     * {@code file:PATH}, {@code unix:PATH[,server][,nowait]}.
+     * {@code file:PATH}, {@code unix:PATH[,server][,nowait]} ({@code server=on}, {@code wait=on|off}):
+     * {@code server} without {@code nowait} waits for a client before the guest starts, as QEMU.
      *
      * @throws JkvmException naming what is wrong
      */
@@ -63,17 +73,23 @@ public sealed interface SerialBackend {
         }
         if (spec.startsWith("unix:")) {
             String[] parts = spec.substring(5).split(",");
+            boolean server = false;
+            Boolean wait = null;
             for (int i = 1; i < parts.length; i++) {
-                if (!parts[i].equals("server") && !parts[i].equals("nowait") && !parts[i].equals("server=on")
-                        && !parts[i].equals("wait=off")) {
-                    throw new JkvmException("-serial " + spec + ": unsupported option '" + parts[i] + "' (server,nowait)");
+                switch (parts[i]) {
+                    case "server", "server=on" -> server = true;
+                    case "nowait", "wait=off" -> wait = false;
+                    case "wait", "wait=on" -> wait = true;
+                    default -> throw new JkvmException("-serial " + spec + ": unsupported option '" + parts[i]
+                            + "' (server, nowait, wait=on|off)");
                 }
             }
             if (!parts[0].isEmpty()) {
-                return unix(Path.of(parts[0]));
+                // QEMU waits for the first client unless told nowait; a bare unix:PATH has always listened here without waiting
+                return unix(Path.of(parts[0]), server && (wait == null || wait));
             }
         }
-        throw new JkvmException("-serial " + spec + ": unsupported serial backend (stdio, none, file:PATH, unix:PATH,server,nowait)");
+        throw new JkvmException("-serial " + spec + ": unsupported serial backend (stdio, none, file:PATH, unix:PATH,server[,nowait])");
     }
 
     /**
@@ -107,8 +123,8 @@ public sealed interface SerialBackend {
     record File(Path path) implements SerialBackend {
     }
 
-    /** A Unix socket server. */
-    record Unix(Path path) implements SerialBackend {
+    /** A Unix socket server; {@code waitForClient}: wait for the first client before the guest starts. */
+    record Unix(Path path, boolean waitForClient) implements SerialBackend {
     }
 
     /**

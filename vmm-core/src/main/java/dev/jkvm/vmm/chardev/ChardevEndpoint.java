@@ -1,6 +1,7 @@
 package dev.jkvm.vmm.chardev;
 
 import dev.jkvm.vmm.JkvmException;
+import dev.jkvm.vmm.host.UnixSocketFile;
 import java.io.Closeable;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -9,15 +10,12 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
+
 import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.Path;
 import java.util.function.Consumer;
 
 /**
@@ -45,9 +43,10 @@ public final class ChardevEndpoint implements Closeable {
     private final BoundedWriter writer;
     private final OutputStream sink;
     private volatile Closeable resource = () -> { };
-    private final Path socketFile;
+    /** The Unix socket file this endpoint listens on (removed on close while still ours), or null. */
+    private volatile UnixSocketFile socketFile;
 
-    private ChardevEndpoint(ChardevSpec spec, OutputStream initialTarget, Path socketFile) {
+    private ChardevEndpoint(ChardevSpec spec, OutputStream initialTarget, UnixSocketFile socketFile) {
         this.spec = spec;
         this.writer = new BoundedWriter("jkvm chardev " + spec.id(), initialTarget);
         this.socketFile = socketFile;
@@ -99,13 +98,11 @@ public final class ChardevEndpoint implements Closeable {
     private static ChardevEndpoint listen(ChardevSpec.Socket s, String where, Session session, Consumer<String> log)
             throws IOException {
         ServerSocketChannel server;
-        Path file = null;
+        UnixSocketFile file = null;
         switch (s.address()) {
             case ChardevSpec.Address.Unix u -> {
-                removeStaleSocket(u.path());
-                server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-                server.bind(UnixDomainSocketAddress.of(u.path()));
-                file = u.path();
+                file = UnixSocketFile.bind(u.path()); // a stale socket is replaced, any other file refused
+                server = file.channel();
             }
             case ChardevSpec.Address.Tcp t -> {
                 server = ServerSocketChannel.open();
@@ -208,24 +205,13 @@ public final class ChardevEndpoint implements Closeable {
         return writer.dropped();
     }
 
-    /** Lets queued output out (up to half a second), then closes the file or socket. */
+    /** Lets queued output out (up to 100 ms), then closes the file or socket. */
     @Override
     public void close() throws IOException {
-        writer.close(500);
+        writer.close(100); // a client that stopped reading is not waited for longer: close is a stop path
         resource.close();
         if (socketFile != null) {
-            Files.deleteIfExists(socketFile);
-        }
-    }
-
-    /** A socket file left by an earlier run is replaced; any other file at the path is refused. */
-    private static void removeStaleSocket(Path path) throws IOException {
-        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            Object mode = Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-            if (!(mode instanceof Integer m && (m & 0170000) == 0140000)) {
-                throw new IOException(path + " exists and is not a socket");
-            }
-            Files.delete(path);
+            socketFile.close();
         }
     }
 }

@@ -1,17 +1,15 @@
 package dev.jkvm.vmm.gdb;
 
 import dev.jkvm.vmm.JkvmException;
+import dev.jkvm.vmm.host.UnixSocketFile;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Consumer;
 
@@ -36,12 +34,15 @@ public final class GdbServer implements AutoCloseable {
     private final GdbStub stub;
     private final Consumer<String> log;
     private final Path unixPath;
+    private final UnixSocketFile unixFile;
     private final Thread acceptor;
     private volatile Thread session;
     private volatile boolean closing;
 
-    private GdbServer(ServerSocketChannel server, GdbStub stub, Consumer<String> log, Path unixPath) {
+    private GdbServer(ServerSocketChannel server, GdbStub stub, Consumer<String> log, Path unixPath,
+                      UnixSocketFile unixFile) {
         this.server = server;
+        this.unixFile = unixFile;
         this.stub = stub;
         this.log = log;
         this.unixPath = unixPath;
@@ -52,6 +53,7 @@ public final class GdbServer implements AutoCloseable {
     public static GdbServer start(GdbEndpoint endpoint, GdbStub stub, Consumer<String> log) {
         ServerSocketChannel channel = null;
         Path unixPath = null;
+        UnixSocketFile unixFile = null;
         try {
             switch (endpoint) {
                 case GdbEndpoint.Tcp tcp -> {
@@ -61,17 +63,16 @@ public final class GdbServer implements AutoCloseable {
                     channel.bind(new InetSocketAddress(host, tcp.port()));
                 }
                 case GdbEndpoint.Unix unix -> {
+                    unixFile = UnixSocketFile.bind(unix.path());
                     unixPath = unix.path();
-                    removeStaleSocket(unixPath);
-                    channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-                    channel.bind(UnixDomainSocketAddress.of(unixPath));
+                    channel = unixFile.channel();
                 }
             }
         } catch (IOException | RuntimeException e) {
             closeQuietly(channel);
             throw new JkvmException("gdb: cannot listen on " + endpoint + ": " + e.getMessage(), e);
         }
-        GdbServer server = new GdbServer(channel, stub, log, unixPath);
+        GdbServer server = new GdbServer(channel, stub, log, unixPath, unixFile);
         server.acceptor.start();
         return server;
     }
@@ -139,24 +140,12 @@ public final class GdbServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (unixPath != null) {
+        if (unixFile != null) {
             try {
-                Files.deleteIfExists(unixPath);
+                unixFile.close(); // removes the file only while it is still our socket
             } catch (IOException e) {
                 log.accept("gdb: could not remove " + unixPath + ": " + e.getMessage());
             }
-        }
-    }
-
-    /** A socket file left by an earlier run is replaced, as QEMU does; any other file is not. */
-    private static void removeStaleSocket(Path path) throws IOException {
-        if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            Object mode = Files.getAttribute(path, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-            boolean socket = mode instanceof Integer m && (m & 0170000) == 0140000;
-            if (!socket) {
-                throw new IOException(path + " exists and is not a socket");
-            }
-            Files.delete(path);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.monitor;
 
+import dev.jkvm.vmm.host.UnixSocketFile;
 import java.io.BufferedReader;
 import java.io.Closeable;
 import java.io.IOException;
@@ -7,13 +8,10 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -59,13 +57,13 @@ public final class MonitorServer {
     }
 
     /**
-     * Listens on a Unix socket at {@code path} (replacing a stale one) and serves every connection;
-     * closing the result stops listening and removes the socket file.
+     * Listens on a Unix socket at {@code path} (replacing a stale socket, refusing any other file:
+     * {@link UnixSocketFile}) and serves every connection; closing the result stops listening and
+     * removes the socket file if it is still ours.
      */
     public static Closeable listenUnix(Monitor monitor, Path path) throws IOException {
-        Files.deleteIfExists(path);
-        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(path));
+        UnixSocketFile file = UnixSocketFile.bind(path);
+        ServerSocketChannel server = file.channel();
         Thread.ofPlatform().name("jkvm monitor listener").daemon(true).start(() -> {
             while (server.isOpen()) {
                 try {
@@ -82,9 +80,6 @@ public final class MonitorServer {
                 }
             }
         });
-        return () -> {
-            server.close();
-            Files.deleteIfExists(path);
-        };
+        return file::close;
     }
 }

@@ -1,77 +1,124 @@
 package dev.jkvm.vmm.serial;
 
+import dev.jkvm.vmm.host.UnixSocketFile;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
-import java.nio.channels.ServerSocketChannel;
+import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * {@code -serial unix:PATH,server,nowait}: a serial port on a Unix socket. jkvm listens; the guest
- * runs whether or not anyone is connected (its output is then only in the transcript); one client
- * at a time gets the output and its bytes go to the guest's receive FIFO.
+ * {@code -serial unix:PATH,server[,nowait]}: a serial port on a Unix socket. jkvm listens; one client
+ * at a time gets the output and its bytes go to the guest's receive FIFO. With {@code nowait} the
+ * guest runs whether or not anyone is connected (its output is then only in the transcript); without
+ * it, {@link #listen} returns only once the first client has connected, as QEMU waits.
+ *
+ * <p>Input is read only as fast as the guest takes it: the reader hands each chunk to
+ * {@link SerialConsole#send}, which holds it back while the console's bounded input queue is full, so
+ * a client that writes without end fills its own socket buffer, not jkvm's heap. Output goes through
+ * the console's {@link SinkWriter}: a client that never reads costs dropped output, never a blocked vCPU.
  */
 public final class SerialSocket implements AutoCloseable {
 
-    private final Path path;
-    private final ServerSocketChannel server;
-    private volatile OutputStream client = OutputStream.nullOutputStream();
+    private static final int READ_CHUNK = 4096;
 
-    private SerialSocket(Path path, ServerSocketChannel server) {
-        this.path = path;
-        this.server = server;
+    private final UnixSocketFile file;
+    private final SerialConsole console;
+    private volatile SocketChannel client;
+    private volatile boolean closed;
+
+    private SerialSocket(UnixSocketFile file, SerialConsole console) {
+        this.file = file;
+        this.console = console;
     }
 
-    /** Listens at {@code path} (replacing a stale socket file) and feeds clients' input to {@code console}. */
-    public static SerialSocket listen(Path path, SerialConsole console) throws IOException {
-        Files.deleteIfExists(path);
-        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(path));
-        SerialSocket s = new SerialSocket(path, server);
-        Thread.ofPlatform().name("jkvm serial " + path.getFileName()).daemon(true).start(() -> s.accept(console));
+    /**
+     * Listens at {@code path} (replacing a stale socket, refusing any other file) and feeds clients'
+     * input to {@code console}, whose output it then carries.
+     *
+     * @param wait wait here for the first client, as QEMU's {@code server} without {@code nowait};
+     *             {@code waiting} is told the moment the wait begins (QEMU's "waiting for connection" line)
+     */
+    public static SerialSocket listen(Path path, SerialConsole console, boolean wait, Runnable waiting) throws IOException {
+        SerialSocket s = new SerialSocket(UnixSocketFile.bind(path), console);
+        console.forwardTo(s.sink());
+        SocketChannel first = null;
+        if (wait) {
+            waiting.run();
+            try {
+                first = s.file.channel().accept();
+            } catch (IOException e) {
+                s.close();
+                throw e;
+            }
+        }
+        SocketChannel firstClient = first;
+        Thread.ofPlatform().name("jkvm serial " + path.getFileName()).daemon(true).start(() -> s.serve(firstClient));
         return s;
     }
 
-    private void accept(SerialConsole console) {
-        while (server.isOpen()) {
-            try (SocketChannel ch = server.accept()) {
-                client = Channels.newOutputStream(ch);
-                InputStream in = Channels.newInputStream(ch);
-                byte[] buf = new byte[512];
-                int n;
-                while ((n = in.read(buf)) > 0) {
-                    console.send(java.util.Arrays.copyOf(buf, n));
+    private void serve(SocketChannel first) {
+        SocketChannel next = first;
+        byte[] buf = new byte[READ_CHUNK];
+        ByteBuffer bb = ByteBuffer.wrap(buf);
+        while (!closed) {
+            try {
+                if (next == null) {
+                    next = file.channel().accept();
+                }
+                try (SocketChannel ch = next) {
+                    client = ch;
+                    if (closed) {
+                        return;
+                    }
+                    int n;
+                    while ((n = ch.read(bb.clear())) > 0) {
+                        console.send(buf, 0, n); // holds us back while the guest has not read
+                    }
+                } finally {
+                    client = null;
+                    next = null;
                 }
             } catch (IOException e) {
                 // the client left, or the socket closed: wait for the next one
-            } finally {
-                client = OutputStream.nullOutputStream();
             }
         }
     }
 
-    /** The stream the UART transmits into: the connected client, if any. */
-    public OutputStream sink() {
+    /** The stream the console's writer thread writes into: the connected client, if any. */
+    private OutputStream sink() {
         return new OutputStream() {
             @Override
-            public void write(int b) {
-                try {
-                    client.write(b);
-                } catch (IOException e) {
-                    client = OutputStream.nullOutputStream(); // gone: the output is in the transcript anyway
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                SocketChannel ch = client;
+                if (ch == null) {
+                    return; // nobody connected: the output is in the transcript
+                }
+                ByteBuffer bb = ByteBuffer.wrap(b, off, len);
+                while (bb.hasRemaining()) {
+                    ch.write(bb); // blocks on a client that does not read: only the writer thread waits
                 }
             }
         };
     }
 
+    /** Stops listening, disconnects the client (a writer blocked on it returns) and removes the socket file. */
     @Override
     public void close() throws IOException {
-        server.close();
-        Files.deleteIfExists(path);
+        closed = true;
+        SocketChannel ch = client;
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                // already gone
+            }
+        }
+        file.close();
     }
 }

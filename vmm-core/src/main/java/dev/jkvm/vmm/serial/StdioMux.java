@@ -17,6 +17,8 @@ import java.nio.charset.StandardCharsets;
 public final class StdioMux implements Runnable {
 
     private static final int CTRL_A = 1;
+    /** A monitor command line typed on the terminal holds at most this many bytes; more are not taken. */
+    static final int MONITOR_LINE_LIMIT = 4096;
 
     private final InputStream in;
     private final PrintStream out;
@@ -24,6 +26,7 @@ public final class StdioMux implements Runnable {
     private final Monitor monitor;
     private final Runnable quit;
     private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+    private final byte[] one = new byte[1];
     private boolean escape;
     private boolean inMonitor;
 
@@ -65,9 +68,9 @@ public final class StdioMux implements Runnable {
             escape = false;
             switch (b) {
                 case 'x' -> {
+                    quit.run(); // first: a standard output nobody reads must not keep the guest running
                     out.print("\r\nQEMU: Terminated\r\n");
                     out.flush();
-                    quit.run();
                 }
                 case 'c' -> switchMonitor();
                 case 'h' -> {
@@ -103,7 +106,8 @@ public final class StdioMux implements Runnable {
 
     private void deliver(int b) {
         if (!inMonitor) {
-            serial.send(new byte[] {(byte) b});
+            one[0] = (byte) b;
+            serial.send(one, 0, 1); // waits while the guest has a full queue unread: stdin is then read no further
             return;
         }
         if (b == '\r' || b == '\n') {
@@ -121,7 +125,7 @@ public final class StdioMux implements Runnable {
                 out.print("\b \b");
                 out.flush();
             }
-        } else {
+        } else if (line.size() < MONITOR_LINE_LIMIT) {
             line.write(b);
             out.write(b); // echo: the terminal is raw
             out.flush();

@@ -205,6 +205,19 @@ public final class Vcpu implements Runnable {
         }
     }
 
+    /** Waits up to {@code millis} (at least 1) for the thread to end; true when it has (or never started). */
+    public boolean join(long millis) throws InterruptedException {
+        Thread t;
+        synchronized (stateLock) {
+            t = thread;
+        }
+        if (t == null) {
+            return true;
+        }
+        t.join(Math.max(1, millis));
+        return !t.isAlive();
+    }
+
     /** Waits for the thread to end. */
     public void join() throws InterruptedException {
         Thread t;

@@ -213,6 +213,22 @@ public final class VmSession implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Waits, at most {@code timeout} in all, for every vCPU thread to end (after the run ended: each
+     * has been kicked out of the guest); returns those still running, so no caller waits for ever.
+     */
+    public List<Vcpu> joinVcpus(java.time.Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<Vcpu> stuck = new java.util.ArrayList<>();
+        for (Vcpu v : vcpus) {
+            long left = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (!v.join(left)) {
+                stuck.add(v);
+            }
+        }
+        return stuck;
+    }
+
     /** Ends the run, stops and joins the vCPU threads, releases every descriptor. Idempotent. */
     @Override
     public void close() {

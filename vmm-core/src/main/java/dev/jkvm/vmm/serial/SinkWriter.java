@@ -1,0 +1,190 @@
+package dev.jkvm.vmm.serial;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Carries a serial port's output to a sink that may stop reading (a pipe nobody drains, a terminal
+ * paused with Ctrl-S, a socket client that never reads) without ever blocking the vCPU: the vCPU puts
+ * each byte into a bounded ring ({@link #CAPACITY}) and returns at once; a daemon thread of its own
+ * writes the ring out. While the ring is full, new bytes are dropped and counted ({@link #dropped()}):
+ * the guest keeps running and the stop paths keep working, whatever the sink does.
+ *
+ * <p>Locking: one private monitor, a leaf (nothing is called while it is held, the sink is written
+ * outside it), so {@link #put} may be called with a UART's lock held. Nothing on the put path allocates.
+ *
+ * <pre>{@code
+ * SinkWriter w = SinkWriter.start("COM1", System.out);
+ * w.put((byte) 'A');     // from the vCPU: never blocks
+ * w.drain(100);          // at the end of the run: flushed, or given up after 100 ms without progress
+ * w.close();
+ * }</pre>
+ */
+public final class SinkWriter implements AutoCloseable {
+
+    /** Bytes held for a sink that does not keep up; beyond that output is dropped until it reads. */
+    public static final int CAPACITY = 64 << 10;
+    /** The most one write hands the sink. */
+    private static final int CHUNK = 8 << 10;
+
+    private final Object lock = new Object();
+    private final byte[] ring = new byte[CAPACITY];
+    private final OutputStream sink;
+    private final Thread thread;
+    // guarded by lock
+    private int head;
+    private int count;
+    private long dropped;
+    private long written;
+    private long writeErrors;
+    private boolean writing;
+    private boolean closed;
+
+    private SinkWriter(String name, OutputStream sink) {
+        this.sink = sink;
+        this.thread = Thread.ofPlatform().name("jkvm serial out " + name).daemon(true).unstarted(this::run);
+    }
+
+    /** Starts the writer thread for {@code sink} (which it writes and flushes, never closes). */
+    public static SinkWriter start(String name, OutputStream sink) {
+        SinkWriter w = new SinkWriter(name, sink);
+        w.thread.start();
+        return w;
+    }
+
+    /** Queues one byte for the sink, or drops it when {@link #CAPACITY} bytes wait already. Never blocks. */
+    public void put(byte b) {
+        synchronized (lock) {
+            if (count == CAPACITY || closed) {
+                dropped++;
+                return;
+            }
+            ring[(head + count) % CAPACITY] = b;
+            if (count++ == 0) {
+                lock.notifyAll(); // the writer waits only on an empty ring
+            }
+        }
+    }
+
+    private void run() {
+        byte[] chunk = new byte[CHUNK];
+        while (true) {
+            int n;
+            synchronized (lock) {
+                writing = false;
+                lock.notifyAll(); // drain() waiters look again
+                while (count == 0 && !closed) {
+                    try {
+                        lock.wait();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                if (count == 0) {
+                    return; // closed and nothing left
+                }
+                n = Math.min(Math.min(count, CHUNK), CAPACITY - head); // contiguous part
+                System.arraycopy(ring, head, chunk, 0, n);
+                head = (head + n) % CAPACITY;
+                count -= n;
+                writing = true;
+            }
+            boolean ok;
+            try {
+                sink.write(chunk, 0, n);
+                sink.flush();
+                ok = true;
+            } catch (IOException e) {
+                ok = false; // a closed pipe or a client gone: these bytes are in the transcript only
+            }
+            synchronized (lock) {
+                if (ok) {
+                    written += n;
+                } else {
+                    writeErrors += n;
+                }
+            }
+        }
+    }
+
+    /**
+     * Waits until everything queued so far has been handed to the sink, for as long as the sink makes
+     * progress: gives up after {@code quietMillis} without a write completing (a sink that stopped
+     * reading), so it is bounded whatever the sink does.
+     *
+     * @return whether everything was written
+     */
+    public boolean drain(long quietMillis) {
+        synchronized (lock) {
+            long lastProgress = System.nanoTime();
+            long seen = written + writeErrors;
+            while (count > 0 || writing) {
+                if (!thread.isAlive()) {
+                    return false;
+                }
+                long done = written + writeErrors;
+                if (done != seen) {
+                    seen = done;
+                    lastProgress = System.nanoTime();
+                }
+                long left = TimeUnit.MILLISECONDS.toNanos(quietMillis) - (System.nanoTime() - lastProgress);
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(lock, Math.min(left, TimeUnit.MILLISECONDS.toNanos(10)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /** Bytes dropped because the ring was full (the sink did not keep up). */
+    public long dropped() {
+        synchronized (lock) {
+            return dropped;
+        }
+    }
+
+    /** Bytes the sink refused with an error (a closed pipe, a client that left). */
+    public long writeErrors() {
+        synchronized (lock) {
+            return writeErrors;
+        }
+    }
+
+    /** Bytes waiting for the sink now. */
+    public int queued() {
+        synchronized (lock) {
+            return count;
+        }
+    }
+
+    /**
+     * Stops taking bytes and ends the writer once the ring is empty; a writer blocked in the sink
+     * ends when the sink's write returns (closing a socket makes it return), else with the process.
+     * Does not wait.
+     */
+    @Override
+    public void close() {
+        synchronized (lock) {
+            closed = true;
+            lock.notifyAll();
+        }
+    }
+
+    /** Whether the writer thread has ended. */
+    public boolean finished() {
+        return !thread.isAlive();
+    }
+
+    /** Waits up to {@code millis} for the writer thread to end. */
+    public boolean awaitEnd(long millis) throws InterruptedException {
+        thread.join(millis);
+        return !thread.isAlive();
+    }
+}
