@@ -37,7 +37,10 @@ import java.util.Objects;
  *     therefore never holds data and the FCR transmit-reset bit has nothing to clear. The sink gets
  *     {@code write(b)} then {@code flush()} per byte (a console must not sit on output); a sink that
  *     wants batching can make {@code flush()} cheap. Sink {@code IOException}s are counted
- *     ({@link #outputErrors()}) and the byte dropped: a guest must not die of a closed terminal.</li>
+ *     ({@link #outputErrors()}) and the byte dropped: a guest must not die of a closed terminal.
+ *     The sink runs on the vCPU thread with this UART's lock held, so it must never block (a host
+ *     stream that may stop reading goes behind a bounded buffer and a thread of its own) and must
+ *     not call back into this UART or take a lock that a thread calling {@link #receive} holds.</li>
  * <li><b>THRE interrupt.</b> Pending when THR empties (so after every THR write, since it empties at
  *     once) and when IER.ETBEI goes from 0 to 1 (THR being empty). Cleared by reading IIR while it is
  *     the reported cause, or by writing THR (immediately re-raised by the instant transmission).</li>

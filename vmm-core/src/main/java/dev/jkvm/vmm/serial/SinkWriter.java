@@ -39,6 +39,8 @@ public final class SinkWriter implements AutoCloseable {
     private long written;
     private long writeErrors;
     private boolean writing;
+    /** When the last write to the sink began or ended: a sink quiet for long is not waited for. */
+    private long lastActivity = System.nanoTime();
     private boolean closed;
 
     private SinkWriter(String name, OutputStream sink) {
@@ -89,6 +91,7 @@ public final class SinkWriter implements AutoCloseable {
                 head = (head + n) % CAPACITY;
                 count -= n;
                 writing = true;
+                lastActivity = System.nanoTime();
             }
             boolean ok;
             try {
@@ -104,31 +107,29 @@ public final class SinkWriter implements AutoCloseable {
                 } else {
                     writeErrors += n;
                 }
+                lastActivity = System.nanoTime();
             }
         }
     }
 
     /**
      * Waits until everything queued so far has been handed to the sink, for as long as the sink makes
-     * progress: gives up after {@code quietMillis} without a write completing (a sink that stopped
-     * reading), so it is bounded whatever the sink does.
+     * progress: gives up once {@code quietMillis} passed without a write beginning or ending (a sink
+     * that stopped reading; one stuck for longer already is not waited for at all), so it is bounded
+     * whatever the sink does.
      *
      * @return whether everything was written
      */
     public boolean drain(long quietMillis) {
         synchronized (lock) {
-            long lastProgress = System.nanoTime();
-            long seen = written + writeErrors;
+            if (!writing) {
+                lastActivity = System.nanoTime(); // an idle writer about to pick up the queue
+            }
             while (count > 0 || writing) {
                 if (!thread.isAlive()) {
                     return false;
                 }
-                long done = written + writeErrors;
-                if (done != seen) {
-                    seen = done;
-                    lastProgress = System.nanoTime();
-                }
-                long left = TimeUnit.MILLISECONDS.toNanos(quietMillis) - (System.nanoTime() - lastProgress);
+                long left = TimeUnit.MILLISECONDS.toNanos(quietMillis) - (System.nanoTime() - lastActivity);
                 if (left <= 0) {
                     return false;
                 }
