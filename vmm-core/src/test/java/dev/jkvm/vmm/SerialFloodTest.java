@@ -39,11 +39,28 @@ class SerialFloodTest {
 
     /** Far beyond what any of these takes when jkvm is right: only a hang gets there. */
     private static final long HANG_SECONDS = 60;
+    /**
+     * How long the flood may take to fill a buffer: about 2 s for 64 KiB on a quiet host (KVM's emulator
+     * takes one exit per byte here), but under a load of 20 on two CPUs ten times that.
+     */
+    private static final long FILL_SECONDS = 300;
     /** Peak RSS a flooded jkvm process may reach (hello alone is about 57 MB here). */
     private static final long RSS_LIMIT_KIB = 200 << 10;
 
+    private static final List<Jkvm> STARTED = java.util.Collections.synchronizedList(new ArrayList<>());
+
+    @org.junit.jupiter.api.AfterEach
+    void endProcesses() throws InterruptedException {
+        synchronized (STARTED) {
+            for (Jkvm j : STARTED) {
+                j.close();
+            }
+            STARTED.clear();
+        }
+    }
+
     /** A jkvm process with the launcher's JVM flags, its stderr collected, its peak RSS watched. */
-    private static final class Jkvm {
+    private static final class Jkvm implements AutoCloseable {
         final Process process;
         final StringBuffer err = new StringBuffer();
         final AtomicLong peakKib = new AtomicLong();
@@ -54,6 +71,7 @@ class SerialFloodTest {
                     "-cp", SignalTest.jkvmClassPath(), Main.class.getName()));
             cmd.addAll(List.of(args));
             process = new ProcessBuilder(cmd).redirectInput(stdin).redirectOutput(stdout).start();
+            STARTED.add(this);
             Thread.ofPlatform().daemon(true).start(() -> {
                 try (InputStream in = process.getErrorStream()) {
                     byte[] b = new byte[4096];
@@ -90,6 +108,15 @@ class SerialFloodTest {
                 throw new AssertionError("jkvm hung; its stderr:\n" + err);
             }
             return process.exitValue();
+        }
+
+        /** A test that failed leaves no flooding process behind. */
+        @Override
+        public void close() throws InterruptedException {
+            if (process.isAlive()) {
+                process.destroyForcibly();
+                process.waitFor();
+            }
         }
 
         void awaitErr(String text) throws InterruptedException {
@@ -154,7 +181,7 @@ class SerialFloodTest {
 
     /** Waits until jkvm's stdout pipe, which nobody reads, is full: where the vCPU used to block. */
     private static void awaitFullPipe(Jkvm j) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(HANG_SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(FILL_SECONDS);
         while (j.process.getInputStream().available() < 64 << 10) {
             assertTrue(System.nanoTime() < deadline && j.process.isAlive(), "the pipe never filled:\n" + j.err);
             Thread.sleep(50);
@@ -214,7 +241,7 @@ class SerialFloodTest {
     }
 
     private static void awaitDropped(Machine m) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(HANG_SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(FILL_SECONDS);
         while (m.serial().droppedOutput() == 0) {
             assertTrue(System.nanoTime() < deadline, "the guest's output never filled the buffer: " + m.serial().tail(3));
             Thread.sleep(20);
@@ -258,9 +285,14 @@ class SerialFloodTest {
                     // jkvm closed the connection
                 }
             });
-            Thread.sleep(3000);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(HANG_SECONDS);
+            while (m.serial().inputQueued() < dev.jkvm.vmm.serial.SerialConsole.INPUT_LIMIT && writer.isAlive()) {
+                assertTrue(System.nanoTime() < deadline, "queued " + m.serial().inputQueued());
+                Thread.sleep(10);
+            }
+            Thread.sleep(3000); // before, all 120 MiB went onto the heap meanwhile
             long taken = sent.get();
-            System.out.printf("client writing 120 MiB, guest not reading: %d KiB taken in 3 s (jkvm queues %d KiB)%n",
+            System.out.printf("client writing 120 MiB, guest not reading: %d KiB taken (jkvm queues %d KiB)%n",
                     taken >> 10, dev.jkvm.vmm.serial.SerialConsole.INPUT_LIMIT >> 10);
             assertTrue(writer.isAlive() && taken < 8 << 20, "taken " + taken);
             assertEquals(dev.jkvm.vmm.serial.SerialConsole.INPUT_LIMIT, m.serial().inputQueued());

@@ -123,6 +123,7 @@ class SerialConsoleTest {
             total += line.length;
         }
         long grown = retainedHeap() - before;
+        System.out.printf("32 MiB of lines: the console holds %d MiB%n", grown >> 20);
         assertTrue(console.lines().size() <= 64 << 10, "lines kept: " + console.lines().size());
         assertEquals(1 << 19, console.droppedLines() + console.lines().size());
         assertTrue(console.transcript().length() <= 4 << 20);
@@ -139,6 +140,7 @@ class SerialConsoleTest {
             tx.write('x');
         }
         long grown = retainedHeap() - before;
+        System.out.printf("32 MiB without a newline: the console holds %d MiB%n", grown >> 20);
         assertTrue(console.tail(0).length() <= 64 << 10, "partial line: " + console.tail(0).length());
         assertEquals((32 << 20) / (64 << 10), console.splitLines() + (console.tail(0).length() == 64 << 10 ? 1 : 0));
         assertTrue(grown < 24L << 20, "the console holds " + (grown >> 20) + " MiB after 32 MiB without a newline");
