@@ -73,7 +73,7 @@ public final class CommandLine {
                 (b, v) -> { }));
         options.put("timeout", new Option("SECONDS", "end the guest after SECONDS (exit status 124)",
                 (b, v) -> b.timeout(parseTimeout(v))));
-        options.put("serial", Option.withContext("stdio|none|file:PATH|unix:PATH,server,nowait|chardev:ID",
+        options.put("serial", Option.withContext("stdio|none|file:PATH|unix:PATH,server[,nowait]|chardev:ID",
                 "the next serial port, COM1 to COM4 (default: COM1 on stdio)", (p, v) -> p.builder().addSerial(
                         v.startsWith("chardev:") ? SerialBackend.of(p.chardevs().claim(v.substring(8), "-serial " + v))
                                 : SerialBackend.parse(v))));
