@@ -135,6 +135,11 @@ public final class Machine implements AutoCloseable {
     private volatile boolean vcpusLeftBehind;
 
     private Machine(MachineConfig config) {
+        this(config, true);
+    }
+
+    /** @param boot write the firmware tables and load the kernel (not when a snapshot's memory replaces them) */
+    private Machine(MachineConfig config, boolean boot) {
         this.config = config;
         GuestMemory mem = null;
         PcDevices devs = null;
@@ -232,7 +237,7 @@ public final class Machine implements AutoCloseable {
                 tracks.add("CPU " + i + "/KVM");
             }
             trace = new ExitTrace(config.exitTrace(), "jkvm: " + guestName(config), tracks, ports, mmio, line -> log.accept(line));
-            session = newSession();
+            session = newSession(boot);
             StartupPhases.mark("  VM, vCPUs, tables written, kernel loaded");
             cpuidReadback = CpuidReadback.compare(cpuid.entriesFor(0), session.vcpus().get(0).fd().cpuid());
             if (config.startPaused() && gdbStub == null) {
@@ -366,7 +371,7 @@ public final class Machine implements AutoCloseable {
      * @throws JkvmException when the snapshot is of another machine (one line saying how it differs)
      */
     public static Machine create(MachineConfig config, Snapshot snapshot) {
-        Machine m = new Machine(config);
+        Machine m = new Machine(config, false); // the snapshot's memory holds the tables and whatever it booted
         try {
             m.restore(snapshot);
             return m;
@@ -403,7 +408,8 @@ public final class Machine implements AutoCloseable {
                 int[] msrs = savedMsrs(s);
                 for (Vcpu v : s.vcpus()) {
                     boolean ran = v.state() != Vcpu.State.NEW;
-                    cpus.add(v.call(fd -> VcpuState.read(fd, msrs, caps, ran), VCPU_ANSWER_TIMEOUT));
+                    List<dev.jkvm.kvm.CpuidEntry> table = cpuid.entriesFor(v.index());
+                    cpus.add(v.call(fd -> VcpuState.read(fd, msrs, caps, ran, table), VCPU_ANSWER_TIMEOUT));
                 }
                 VmState vm = VmState.read(s.vm(), config.irqchip());
                 PcDevices.State devs = devices.saveState();
@@ -505,6 +511,12 @@ public final class Machine implements AutoCloseable {
             throw new JkvmException("the snapshot holds " + snapshot.vcpus().size() + " vCPUs, the machine has "
                     + config.topology().cpus());
         }
+        for (int i = 0; i < snapshot.vcpus().size(); i++) {
+            if (!snapshot.vcpus().get(i).cpuid().equals(cpuid.entriesFor(i))) {
+                throw new JkvmException("the snapshot's vCPU " + i + " has another CPUID than this machine's"
+                        + " (another host's CPU, or another jkvm's CPU model)");
+            }
+        }
         try {
             snapshot.vm().validate(config.irqchip());
             for (VcpuState v : snapshot.vcpus()) {
@@ -557,10 +569,14 @@ public final class Machine implements AutoCloseable {
     }
 
     /** A new VM over this machine's memory and devices, with the firmware tables and boot state written. */
-    private VmSession newSession() {
+    private VmSession newSession(boolean boot) {
         VmSession s = new VmSession(kvm, memory, ports, mmio, cpuid, counters, config.vcpuAffinity(), config.irqchip(),
                 gdbStub == null ? null : new GdbHook(gdbStub));
         try {
+            if (!boot) {
+                attachTrace(s);
+                return s;
+            }
             tables.writeTo(memory);
             BiosDataArea.write(memory, tables);
             if (kernel != null && biosRsdp.isPresent()) {
@@ -969,7 +985,7 @@ public final class Machine implements AutoCloseable {
                     synchronized (this) {
                         resets++;
                     }
-                    session = newSession();
+                    session = newSession(true);
                 }
             }
         } catch (RuntimeException | Error e) {

@@ -2,6 +2,7 @@ package dev.jkvm.vmm.snapshot;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 
+import dev.jkvm.kvm.CpuidEntry;
 import dev.jkvm.kvm.VcpuFd;
 import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.kvm.abi.KvmDebugregs;
@@ -14,16 +15,20 @@ import dev.jkvm.kvm.abi.KvmXcrs;
 import dev.jkvm.kvm.abi.KvmXsave;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.List;
 import java.util.function.IntConsumer;
 
 /**
  * Everything KVM holds for one vCPU, each struct as KVM lays it out: registers, special registers
  * (with the pending-interrupt bitmap), FPU and XSAVE area, XCRs, the MSRs KVM lists, the local
  * APIC page, pending events, debug registers and the MP state (a vCPU waiting for SIPI stays
- * waiting). {@code xsave} and {@code xcrs} are empty where KVM has neither.
+ * waiting), and the CPUID table jkvm gave the vCPU (a restore checks it, as it checks the machine's
+ * description: a guest must not find another CPU under it). {@code xsave} and {@code xcrs} are
+ * empty where KVM has neither.
  */
 public record VcpuState(byte[] regs, byte[] sregs, byte[] fpu, byte[] xsave, byte[] xcrs, int[] msrIndices,
-                        long[] msrValues, byte[] lapic, byte[] events, byte[] debugRegs, int mpState) {
+                        long[] msrValues, byte[] lapic, byte[] events, byte[] debugRegs, int mpState,
+                        List<CpuidEntry> cpuid) {
 
     public VcpuState {
         if (msrIndices.length != msrValues.length) {
@@ -71,8 +76,9 @@ public record VcpuState(byte[] regs, byte[] sregs, byte[] fpu, byte[] xsave, byt
      *
      * @param msrs the MSRs to read, all of which KVM reads on this host
      * @param ran whether the vCPU has entered the guest (a new one has nothing pending)
+     * @param cpuid the CPUID table jkvm set for the vCPU
      */
-    public static VcpuState read(VcpuFd fd, int[] msrs, Capabilities caps, boolean ran) {
+    public static VcpuState read(VcpuFd fd, int[] msrs, Capabilities caps, boolean ran, List<CpuidEntry> cpuid) {
         if (ran) {
             settle(fd);
         }
@@ -83,7 +89,7 @@ public record VcpuState(byte[] regs, byte[] sregs, byte[] fpu, byte[] xsave, byt
         return new VcpuState(fd.regsRaw(), fd.sregsRaw(), fd.fpu(),
                 caps.xsave() ? fd.xsave() : new byte[0], caps.xcrs() ? fd.xcrs() : new byte[0],
                 msrs.clone(), values, caps.lapic() ? fd.lapic() : new byte[0], fd.vcpuEvents(), fd.debugRegs(),
-                fd.mpState());
+                fd.mpState(), List.copyOf(cpuid));
     }
 
     /**
