@@ -133,6 +133,7 @@ public final class Machine implements AutoCloseable {
     private volatile RestoreStats lastRestore;
     /** A vCPU thread did not end when the run did: its descriptors and the guest memory stay until the process exits. */
     private volatile boolean vcpusLeftBehind;
+    private volatile VcpuState.Capabilities capabilities;
 
     private Machine(MachineConfig config) {
         this(config, true);
@@ -407,9 +408,8 @@ public final class Machine implements AutoCloseable {
                 VcpuState.Capabilities caps = capabilities(s);
                 int[] msrs = savedMsrs(s);
                 for (Vcpu v : s.vcpus()) {
-                    boolean ran = v.state() != Vcpu.State.NEW;
                     List<dev.jkvm.kvm.CpuidEntry> table = cpuid.entriesFor(v.index());
-                    cpus.add(v.call(fd -> VcpuState.read(fd, msrs, caps, ran, table), VCPU_ANSWER_TIMEOUT));
+                    cpus.add(onVcpu(v, (fd, settle) -> VcpuState.read(fd, msrs, caps, settle, table)));
                 }
                 VmState vm = VmState.read(s.vm(), config.irqchip());
                 PcDevices.State devs = devices.saveState();
@@ -467,11 +467,10 @@ public final class Machine implements AutoCloseable {
                 for (int i = 0; i < vcpus.size(); i++) {
                     Vcpu v = vcpus.get(i);
                     VcpuState st = snapshot.vcpus().get(i);
-                    boolean ran = v.state() != Vcpu.State.NEW;
-                    v.call(fd -> {
-                        st.writeTo(fd, this::msrRefused, ran);
+                    onVcpu(v, (fd, settle) -> {
+                        st.writeTo(fd, this::msrRefused, settle);
                         return null;
-                    }, VCPU_ANSWER_TIMEOUT);
+                    });
                 }
                 devices.restoreState(snapshot.devices());
                 lastRestore = new RestoreStats(pages, dirtyOnly, System.nanoTime() - t0);
@@ -481,6 +480,19 @@ public final class Machine implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Runs {@code f} with vCPU {@code v}'s descriptor: on this thread when the vCPU is parked with
+     * its last instruction complete (no handoff), else on the vCPU's thread, told whether to
+     * settle an exit in flight first.
+     */
+    private <T> T onVcpu(Vcpu v, java.util.function.BiFunction<VcpuFd, Boolean, T> f) {
+        if (v.parkedIdle()) {
+            return f.apply(v.fd(), false);
+        }
+        boolean ran = v.state() != Vcpu.State.NEW;
+        return v.call(fd -> f.apply(fd, ran), VCPU_ANSWER_TIMEOUT);
     }
 
     /** How the last restore went, or null before the first. */
@@ -528,6 +540,14 @@ public final class Machine implements AutoCloseable {
     }
 
     private VcpuState.Capabilities capabilities(VmSession s) {
+        VcpuState.Capabilities c = capabilities;
+        if (c == null) {
+            c = capabilities = newCapabilities(s);
+        }
+        return c;
+    }
+
+    private VcpuState.Capabilities newCapabilities(VmSession s) {
         return new VcpuState.Capabilities(s.vm().checkExtension(dev.jkvm.kvm.abi.KvmConstants.KVM_CAP_XSAVE) > 0,
                 s.vm().checkExtension(dev.jkvm.kvm.abi.KvmConstants.KVM_CAP_XCRS) > 0, config.irqchip());
     }

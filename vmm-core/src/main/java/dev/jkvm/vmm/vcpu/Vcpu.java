@@ -91,6 +91,10 @@ public final class Vcpu implements Runnable {
     /** Set while the debugger holds this vCPU before KVM_RUN: its descriptor is free for other threads then. */
     private volatile boolean heldByDebugger;
     private volatile ThreadTimes finalTimes;
+    /** The last KVM_RUN returned an exit whose instruction KVM completes at the next KVM_RUN. */
+    private boolean exitInFlight;
+    /** Parked by a pause with no exit in flight: the descriptor is idle until the machine resumes. */
+    private volatile boolean parkedIdle;
     /** Where -exit-trace records go; null (the usual case) costs one load per exit and nothing else. */
     private volatile TraceRing trace;
 
@@ -266,7 +270,12 @@ public final class Vcpu implements Runnable {
             if (control.pauseRequested()) {
                 long parked = System.nanoTime();
                 kickSeen(parked);
-                control.park(this);
+                parkedIdle = !exitInFlight;
+                try {
+                    control.park(this);
+                } finally {
+                    parkedIdle = false;
+                }
                 if (!control.stopping()) {
                     fd.setImmediateExit(false);
                 }
@@ -291,6 +300,7 @@ public final class Vcpu implements Runnable {
                 }
             }
             int reason = fd.run();
+            exitInFlight = reason != VcpuFd.INTERRUPTED;
             long t1 = System.nanoTime();
             counters.inKvmRun(t1 - t);
             if (reason == VcpuFd.INTERRUPTED) {
@@ -588,6 +598,16 @@ public final class Vcpu implements Runnable {
         }, timeout);
         deadHalt = dead;
         return dead;
+    }
+
+    /**
+     * Whether the vCPU sits parked by a pause with its last instruction complete: its descriptor
+     * is idle until the machine resumes, so a snapshot or restore may issue the vCPU's ioctls from
+     * its own thread instead of handing them to this one with {@link #call} (KVM serialises them
+     * against a KVM_RUN that a concurrent resume would start).
+     */
+    public boolean parkedIdle() {
+        return parkedIdle && control.pauseRequested();
     }
 
     /** The vCPU's descriptor, for the machine's setup before the thread starts. */
