@@ -83,6 +83,24 @@ class ExitTraceGuestTest {
     }
 
     @Test
+    void mmioExitsAreNamedByTheirPageWithTheAddressInTheArgs() {
+        Path file = dir.resolve("mmio.json");
+        try (Machine m = Machine.create(rom("bench-exits").exitTrace(TraceSpec.of(file)).build())) {
+            m.writePhysical(0x8000, le32(3)); // bench-exits case 3: movl %eax -> 0xe0000000, an unclaimed page
+            m.writePhysical(0x8004, le32(500));
+            assertEquals(RunResult.Reason.DEBUG_EXIT, m.run().reason());
+        }
+        TraceFileReader t = TraceFileReader.read(file);
+        List<TraceFileReader.Span> writes = t.spans("user").stream().filter(s -> s.name().equals("MMIO write 0xe0000000")).toList();
+        assertEquals(500, writes.size(), "one span per store of the guest");
+        for (TraceFileReader.Span s : writes) {
+            assertEquals("0xe0000000", s.args().get("address"));
+            assertEquals(4.0, s.args().get("size"));
+            assertEquals("none (unclaimed page)", s.args().get("device"));
+        }
+    }
+
+    @Test
     void anSmpKernelHasOneTrackPerVcpu() {
         Path file = dir.resolve("smp.json");
         try (Machine m = Machine.create(MachineConfig.builder().kernel("cpuinfo").cpus(2).serial(SerialBackend.none())
