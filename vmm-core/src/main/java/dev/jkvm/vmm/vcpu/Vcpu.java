@@ -298,6 +298,10 @@ public final class Vcpu implements Runnable {
                 if (control.stopping()) {
                     continue;
                 }
+                // Time the debugger held the vCPU is outside KVM_RUN, not in it (counters and trace).
+                long now = System.nanoTime();
+                counters.outside(now - t);
+                t = now;
             }
             int reason = fd.run();
             exitInFlight = reason != VcpuFd.INTERRUPTED;
