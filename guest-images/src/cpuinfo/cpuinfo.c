@@ -10,6 +10,9 @@
  *   aps=0              list, but start no APs
  *   apic_ids=1,2,5     start exactly these APIC IDs instead of the table's
  *                      enabled entries (the BSP's own ID is skipped)
+ *   proc=1             each CPU prints its block of Linux's /proc/cpuinfo instead
+ *                      of its "cpu ..." line (processor numbered in start order, as
+ *                      Linux numbers them), for the KVM chapter's cpu-info.sh
  * See README.md.
  */
 #include "cpuinfo.h"
@@ -20,14 +23,26 @@
 #define AP_PRINT_TIMEOUT_MS 5000
 
 static volatile uint32_t ap_started, ap_finished;
+static volatile uint32_t next_processor;   /* /proc/cpuinfo's numbering: APs start one at a time */
+
+/* The "cpu ..." line, or with proc=1 the /proc/cpuinfo block instead, in one print. */
+static void print_self(void)
+{
+    char line[LINE_MAX];
+    if (cmdline_flag("proc")) {
+        cpu_proc_block(__atomic_fetch_add(&next_processor, 1, __ATOMIC_SEQ_CST), line, sizeof(line));
+        kprintf("%s", line);
+        return;
+    }
+    cpu_describe(line, sizeof(line));
+    kprintf("%s\n", line);
+}
 
 void ap_main(void)
 {
     idt_load();
     __atomic_add_fetch(&ap_started, 1, __ATOMIC_SEQ_CST);
-    char line[LINE_MAX];
-    cpu_describe(line, sizeof(line));
-    kprintf("%s\n", line);
+    print_self();
     __atomic_add_fetch(&ap_finished, 1, __ATOMIC_SEQ_CST);
     halt_forever();
 }
@@ -150,9 +165,7 @@ int kmain(uint32_t mbinfo)
 
     lapic_enable();
     uint32_t self = lapic_id();
-    char line[LINE_MAX];
-    cpu_describe(line, sizeof(line));
-    kprintf("%s\n", line);
+    print_self();
 
     unsigned online = 1, disabled = 0, expected = 1;
     bool start = !cmdline_get("aps") || cmdline_flag("aps");

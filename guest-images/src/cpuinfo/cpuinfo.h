@@ -8,6 +8,8 @@
 void cpu_flags(char *buf, size_t size);
 /* The "cpu apic=... flags=..." line of this CPU (no newline). */
 void cpu_describe(char *buf, size_t size);
+/* This CPU's /proc/cpuinfo block (Linux's field names, ending in a blank line), numbered processor. */
+void cpu_proc_block(unsigned processor, char *buf, size_t size);
 /* "hv vendor=..." when CPUID.1:ECX[31] (hypervisor) is set, else nothing. */
 void print_hypervisor(void);
 

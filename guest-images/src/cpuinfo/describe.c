@@ -7,6 +7,8 @@
 struct topology {
     const char *source;     /* "0x1f", "0xb" or "leaf1" */
     unsigned pkg, die, core, thread;
+    unsigned logical;       /* logical processors per package, as CPUID declares them */
+    unsigned threads;       /* logical processors per core */
 };
 
 static uint32_t low_mask(unsigned bits)
@@ -32,11 +34,16 @@ static bool topology_extended(uint32_t leaf, uint32_t x2apic_id, struct topology
         return false;
     unsigned smt_shift = 0, core_shift = 0, die_shift = 0, below_die = 0, prev = 0, last = 0;
     bool have_core = false, have_die = false;
+    t->threads = t->logical = 1;
     for (uint32_t sub = 0; sub < 32; sub++) {
         struct cpuid_regs r = cpuid(leaf, sub);
         unsigned type = (r.ecx >> 8) & 0xff, shift = r.eax & 0x1f;
         if (type == 0)
             break;
+        /* EBX[15:0]: logical processors at this level; the last level's is the package's. */
+        t->logical = (r.ebx & 0xffff) ? (r.ebx & 0xffff) : t->logical;
+        if (type == 1)
+            t->threads = t->logical;
         if (type == 1)
             smt_shift = shift;
         else if (type == 2) {
@@ -71,6 +78,7 @@ static void topology_legacy(const char *vendor, uint32_t apic_id, struct topolog
     if (!(l1.edx & (1u << 28))) {   /* no HTT: one logical processor per package */
         t->pkg = apic_id;
         t->core = t->thread = 0;
+        t->logical = t->threads = 1;
         return;
     }
     unsigned logical = (l1.ebx >> 16) & 0xff;
@@ -85,6 +93,8 @@ static void topology_legacy(const char *vendor, uint32_t apic_id, struct topolog
         cores = (cpuid(0x80000008, 0).ecx & 0xff) + 1;
     }
     unsigned threads = logical / cores ? logical / cores : 1;
+    t->logical = logical;
+    t->threads = threads;
     unsigned smt_bits = count_order(threads), core_bits = count_order(cores);
     t->thread = apic_id & low_mask(smt_bits);
     t->core = (apic_id >> smt_bits) & low_mask(core_bits);
@@ -126,31 +136,76 @@ static void brand_string(char *out, size_t size)
     out[n] = '\0';
 }
 
-void cpu_describe(char *buf, size_t size)
+/* This CPU's identity, as both outputs print it. */
+struct identity {
+    char vendor[13], x2apic[16], brand[64];
+    uint32_t apic_id;
+    unsigned family, model, stepping;
+    struct topology t;
+};
+
+static void identify(struct identity *id)
 {
     struct cpuid_regs l0 = cpuid(0, 0), l1 = cpuid(1, 0);
     uint32_t vendor_regs[3] = { l0.ebx, l0.edx, l0.ecx };
-    char vendor[13];
-    copy_regs_text(vendor, vendor_regs, 3);
+    copy_regs_text(id->vendor, vendor_regs, 3);
 
-    uint32_t apic_id = l1.ebx >> 24;
+    id->apic_id = l1.ebx >> 24;
     unsigned base_family = (l1.eax >> 8) & 0xf;
-    unsigned family = base_family == 0xf ? base_family + ((l1.eax >> 20) & 0xff) : base_family;
-    unsigned model = (l1.eax >> 4) & 0xf;
+    id->family = base_family == 0xf ? base_family + ((l1.eax >> 20) & 0xff) : base_family;
+    id->model = (l1.eax >> 4) & 0xf;
     if (base_family == 0x6 || base_family == 0xf)
-        model |= ((l1.eax >> 16) & 0xf) << 4;
+        id->model |= ((l1.eax >> 16) & 0xf) << 4;
+    id->stepping = l1.eax & 0xf;
 
-    char x2apic[16] = "none";
-    struct topology t;
+    ksnprintf(id->x2apic, sizeof(id->x2apic), "none");
     bool have_b = l0.eax >= 0xb && (cpuid(0xb, 0).ebx & 0xffff) != 0;
     if (have_b)
-        ksnprintf(x2apic, sizeof(x2apic), "%u", cpuid(0xb, 0).edx);
-    if (!(l0.eax >= 0x1f && topology_extended(0x1f, cpuid(0x1f, 0).edx, &t))
-        && !(have_b && topology_extended(0xb, cpuid(0xb, 0).edx, &t)))
-        topology_legacy(vendor, apic_id, &t);
+        ksnprintf(id->x2apic, sizeof(id->x2apic), "%u", cpuid(0xb, 0).edx);
+    if (!(l0.eax >= 0x1f && topology_extended(0x1f, cpuid(0x1f, 0).edx, &id->t))
+        && !(have_b && topology_extended(0xb, cpuid(0xb, 0).edx, &id->t)))
+        topology_legacy(id->vendor, id->apic_id, &id->t);
+    brand_string(id->brand, sizeof(id->brand));
+}
 
-    char brand[64];
-    brand_string(brand, sizeof(brand));
+/*
+ * The block Linux's /proc/cpuinfo shows for this CPU, the fields the KVM chapter's cpu-info.sh
+ * reads among them, in Linux's order (arch/x86/kernel/cpu/proc.c). siblings and cpu cores are
+ * what CPUID declares for the package; Linux counts the online ones, the same unless
+ * -smp maxcpus= leaves some offline.
+ */
+void cpu_proc_block(unsigned processor, char *buf, size_t size)
+{
+    struct identity id;
+    identify(&id);
+    struct cpuid_regs l0 = cpuid(0, 0);
+    int n = ksnprintf(buf, size,
+                      "processor\t: %u\nvendor_id\t: %s\ncpu family\t: %u\nmodel\t\t: %u\n"
+                      "model name\t: %s\nstepping\t: %u\nphysical id\t: %u\nsiblings\t: %u\n"
+                      "core id\t\t: %u\ncpu cores\t: %u\napicid\t\t: %u\ninitial apicid\t: %u\n"
+                      "cpuid level\t: %u\nflags\t\t: ",
+                      processor, id.vendor, id.family, id.model, id.brand, id.stepping, id.t.pkg,
+                      id.t.logical, id.t.core, id.t.logical / (id.t.threads ? id.t.threads : 1),
+                      id.apic_id, id.apic_id, l0.eax);
+    if (n >= 0 && (size_t)n < size)
+        cpu_flags(buf + n, size - n);
+    size_t len = strlen(buf);
+    if (len + 3 < size) {
+        buf[len] = '\n';       /* the flags line's end, and the blank line after each block */
+        buf[len + 1] = '\n';
+        buf[len + 2] = '\0';
+    }
+}
+
+void cpu_describe(char *buf, size_t size)
+{
+    struct identity id;
+    identify(&id);
+    uint32_t apic_id = id.apic_id;
+    struct topology t = id.t;
+    const char *vendor = id.vendor, *x2apic = id.x2apic, *brand = id.brand;
+    unsigned family = id.family, model = id.model;
+    struct cpuid_regs l1 = cpuid(1, 0);
     /* MAXPHYADDR and the linear address width: CPUID.80000008H:EAX[7:0] and [15:8]
      * (0 when the leaf is absent, as on 32-bit models). */
     uint32_t ext_max = cpuid(0x80000000, 0).eax, addr = 0;
