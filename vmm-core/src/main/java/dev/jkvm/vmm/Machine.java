@@ -154,8 +154,11 @@ public final class Machine implements AutoCloseable {
             kvm = SharedKvm.get();
             StartupPhases.mark("  /dev/kvm opened, supported CPUID");
             // Built-in models show the host's vendor, as QEMU's do under KVM (vendor= overrides it).
-            cpuid = CpuidPlan.create(option, models, config.topology(),
-                    dev.jkvm.vmm.cpu.HostCpuid.of(kvm.supportedCpuid(), config.irqchip()), true);
+            dev.jkvm.vmm.cpu.HostCpuid host = dev.jkvm.vmm.cpu.HostCpuid.of(kvm.supportedCpuid(), config.irqchip());
+            if (models.require(option.model()).kind().fromHost() && host.brand().isEmpty()) {
+                host = host.withBrand(dev.jkvm.vmm.host.HostCpus.modelName()); // host/max: the host's brand, as QEMU
+            }
+            cpuid = CpuidPlan.create(option, models, config.topology(), host, true);
             MemoryMap map = MemoryMap.pc(config.memoryBytes(), rom.bytes().length);
             mem = new GuestMemory(map, rom.bytes());
             memory = mem;

@@ -166,6 +166,8 @@ class CpuGuestTest {
                 .filter(f -> !f.equals("hypervisor")).toList()) || !host.configuredFlags().isEmpty());
         // host gives the guest this CPU's vendor, family and model (from KVM's supported CPUID)
         assertFalse(host.cpus().get(0).get("vendor").isEmpty());
+        // and its brand string, as QEMU (from /proc/cpuinfo where KVM lists no brand leaves)
+        assertEquals(dev.jkvm.vmm.host.HostCpus.modelName(), host.cpus().get(0).get("brand"));
     }
 
     /**

@@ -34,10 +34,16 @@ public final class HostCpuid {
     private final List<CpuidEntry> entries;
     private final Map<Long, CpuidEntry> byLeaf;
     private final boolean inKernelIrqchip;
+    private final String fallbackBrand;
 
     private HostCpuid(List<CpuidEntry> entries, boolean inKernelIrqchip) {
+        this(entries, inKernelIrqchip, "");
+    }
+
+    private HostCpuid(List<CpuidEntry> entries, boolean inKernelIrqchip, String fallbackBrand) {
         this.entries = List.copyOf(entries);
         this.inKernelIrqchip = inKernelIrqchip;
+        this.fallbackBrand = fallbackBrand;
         Map<Long, CpuidEntry> map = new HashMap<>();
         for (CpuidEntry e : this.entries) {
             map.putIfAbsent(key(e.function(), e.index()), e);
@@ -57,6 +63,14 @@ public final class HostCpuid {
     /** As {@link #of(List)}, saying whether the VM has an in-kernel irqchip. */
     public static HostCpuid of(List<CpuidEntry> supported, boolean inKernelIrqchip) {
         return new HostCpuid(supported, inKernelIrqchip);
+    }
+
+    /**
+     * The same host with {@code brand} as its brand string where KVM lists no brand leaves (kvm_pvm
+     * does not; QEMU reads the host's with the CPUID instruction, which Java cannot execute).
+     */
+    public HostCpuid withBrand(String brand) {
+        return new HostCpuid(entries, inKernelIrqchip, brand);
     }
 
     /** Whether the VM has an in-kernel irqchip (what x2APIC, TSC deadline and PV unhalt need). */
@@ -130,7 +144,8 @@ public final class HostCpuid {
             raw(leaf, 0).ifPresent(e -> s.append(ascii(e.eax(), e.ebx(), e.ecx(), e.edx())));
         }
         int end = s.indexOf("\0");
-        return (end < 0 ? s.toString() : s.substring(0, end)).strip();
+        String brand = (end < 0 ? s.toString() : s.substring(0, end)).strip();
+        return brand.isEmpty() ? fallbackBrand : brand;
     }
 
     /** The largest basic leaf KVM lists. */

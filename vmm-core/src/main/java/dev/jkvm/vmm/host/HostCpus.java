@@ -29,6 +29,25 @@ public final class HostCpus {
         }
     }
 
+    private static final Path CPUINFO = Path.of("/proc/cpuinfo");
+    /** Enough of /proc/cpuinfo for the first processor's lines. */
+    private static final int CPUINFO_HEAD = 4096;
+
+    /** The first processor's {@code model name} in /proc/cpuinfo (its brand string, as Linux trims it); empty if none. */
+    public static String modelName() {
+        try (java.io.InputStream in = Files.newInputStream(CPUINFO)) {
+            String head = new String(in.readNBytes(CPUINFO_HEAD), java.nio.charset.StandardCharsets.ISO_8859_1);
+            for (String line : head.lines().toList()) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).strip();
+                }
+            }
+        } catch (IOException e) {
+            // no /proc: no brand
+        }
+        return "";
+    }
+
     /** The CPUs this process may run on. */
     public static BitSet allowed() {
         return Libc.schedGetaffinity(0);
