@@ -45,6 +45,8 @@ public final class ChardevEndpoint implements Closeable {
     private volatile Closeable resource = () -> { };
     /** The Unix socket file this endpoint listens on (removed on close while still ours), or null. */
     private volatile UnixSocketFile socketFile;
+    /** The connected client, closed with the endpoint so its session thread ends too. */
+    private volatile SocketChannel current;
 
     private ChardevEndpoint(ChardevSpec spec, OutputStream initialTarget, UnixSocketFile socketFile) {
         this.spec = spec;
@@ -161,6 +163,7 @@ public final class ChardevEndpoint implements Closeable {
 
     /** Runs one connection: output to it while its input lasts. */
     private void serve(SocketChannel ch, Session session) throws IOException {
+        current = ch;
         try (ch) {
             OutputStream out = Channels.newOutputStream(ch);
             InputStream in = Channels.newInputStream(ch);
@@ -175,6 +178,7 @@ public final class ChardevEndpoint implements Closeable {
             }
         } finally {
             writer.retarget(null);
+            current = null;
         }
     }
 
@@ -210,6 +214,10 @@ public final class ChardevEndpoint implements Closeable {
     public void close() throws IOException {
         writer.close(100); // a client that stopped reading is not waited for longer: close is a stop path
         resource.close();
+        SocketChannel client = current;
+        if (client != null) {
+            client.close();
+        }
         if (socketFile != null) {
             socketFile.close();
         }
