@@ -115,17 +115,25 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     /**
-     * pc-testdev's page flush: the RAM page at {@code gpa} is made inaccessible and accessible again
-     * in the host, which makes KVM drop its translation of it (the MMU notifier) while the contents
-     * stay, as QEMU's two {@code mprotect}s do. Anything but RAM is left alone.
+     * pc-testdev's page flush: the protection of the RAM page at {@code gpa} is changed and changed
+     * back in the host, which makes KVM drop its translation of it (every mprotect runs the MMU
+     * notifier over the range) while the contents stay, as QEMU's two {@code mprotect}s do. QEMU
+     * goes through PROT_NONE; jkvm widens to read-write-execute and back instead, so the page is
+     * never inaccessible: a jkvm thread touching it in between (the monitor's xp, a device) would
+     * take SIGSEGV, which kills the JVM. Anything but RAM is left alone.
      */
     public void flushPage(long gpa) {
         long page = gpa & ~(PAGE_SIZE - 1);
         for (Backing b : backings) {
             if (b.region().kind() == Region.Kind.RAM && b.region().contains(page, PAGE_SIZE)) {
                 MemorySegment host = b.host().asSlice(page - b.region().base(), PAGE_SIZE);
-                dev.jkvm.kvm.Libc.mprotect(host, dev.jkvm.kvm.abi.LibcConstants.PROT_NONE);
-                dev.jkvm.kvm.Libc.mprotect(host, dev.jkvm.kvm.abi.LibcConstants.PROT_READ | dev.jkvm.kvm.abi.LibcConstants.PROT_WRITE);
+                int rw = dev.jkvm.kvm.abi.LibcConstants.PROT_READ | dev.jkvm.kvm.abi.LibcConstants.PROT_WRITE;
+                try {
+                    dev.jkvm.kvm.Libc.mprotect(host, rw | dev.jkvm.kvm.abi.LibcConstants.PROT_EXEC);
+                } catch (dev.jkvm.kvm.KvmException e) {
+                    // a host that refuses executable data (W^X policies): the flush is lost, nothing worse
+                }
+                dev.jkvm.kvm.Libc.mprotect(host, rw);
                 return;
             }
         }

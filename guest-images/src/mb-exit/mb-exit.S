@@ -1,6 +1,8 @@
-# mb-exit - the smallest Multiboot kernel: prints one line on COM1 and ends through
-# isa-debug-exit (status (0x10 << 1) | 1 = 33), as a test kernel of a harness does. The
-# benchmark of a kernel's whole run (./bench --only e2e) boots it under jkvm and under QEMU.
+/*
+ * mb-exit - the smallest Multiboot kernel: prints one line on COM1 and ends through
+ * isa-debug-exit (status (0x10 << 1) | 1 = 33), as a test kernel of a harness does. The
+ * benchmark of a kernel's whole run (./bench --only e2e) boots it under jkvm and under QEMU.
+ */
         .set MB_MAGIC, 0x1BADB002
         .set MB_FLAGS, 0
         .set COM1, 0x3f8
