@@ -63,7 +63,7 @@ public final class CommandLine {
     private static Map<String, Option> options() {
         Map<String, Option> options = new LinkedHashMap<>();
         options.put("bios", new Option("FILE", "boot the firmware ROM in FILE, or a bundled one by name"
-                + " (hello, debug-exit, triple-fault, spin, port-exits, cpuid-exits; default hello)",
+                + " (default hello; bundled: " + String.join(", ", dev.jkvm.vmm.boot.BundledImages.names(".rom")) + ")",
                 (b, v) -> b.firmware(Firmware.resolve(v))));
         options.put("m", new Option("[size=]N[K|M|G|T]", "guest RAM; a bare number is MiB (default 128M)",
                 (b, v) -> b.memory(Sizes.parseMemory(v))));
@@ -92,7 +92,8 @@ public final class CommandLine {
         options.put("readconfig", new Option("FILE", "read [cpudef] CPU models from FILE",
                 (b, v) -> b.readConfig(Path.of(v))));
         options.put("kernel", new Option("FILE", "boot a Multiboot, Linux (bzImage) or PVH (vmlinux) kernel, or a bundled"
-                + " test kernel by name", MachineConfig.Builder::kernelImage));
+                + " test kernel by name (" + String.join(", ", dev.jkvm.vmm.boot.BundledImages.names(".elf")) + ")",
+                MachineConfig.Builder::kernelImage));
         options.put("initrd", new Option("FILE", "the initial ramdisk (Multiboot: \"mod1 args,mod2\" modules)",
                 MachineConfig.Builder::initrd));
         options.put("append", new Option("CMDLINE", "the kernel command line", MachineConfig.Builder::append));

@@ -84,6 +84,18 @@ class CommandLineTest {
             assertTrue(usage.contains(flag), flag);
         }
     }
+
+    /** -h names what -bios NAME and -kernel NAME find, read from the class path (it cannot fall behind). */
+    @Test
+    void helpNamesEveryBundledImage() {
+        java.util.List<String> roms = dev.jkvm.vmm.boot.BundledImages.names(".rom");
+        java.util.List<String> kernels = dev.jkvm.vmm.boot.BundledImages.names(".elf");
+        assertTrue(roms.containsAll(java.util.List.of("hello", "debug-exit", "triple-fault", "port-driver")), roms.toString());
+        assertTrue(kernels.containsAll(java.util.List.of("cpuinfo", "meminfo", "exits")), kernels.toString());
+        String usage = CommandLine.usage();
+        assertTrue(usage.contains("bundled: " + String.join(", ", roms) + ")"), usage);
+        assertTrue(usage.contains("by name (" + String.join(", ", kernels) + ")"), usage);
+    }
     /** What QEMU users put on every line: the accelerator, the machine, no display, no defaults, a name. */
     @Test
     void qemusEverydayFlagsAreUnderstood() {
