@@ -1,5 +1,8 @@
-# Finds a JDK >= 22 (FFM is final there); sourced by ./jkvm, ./test and the scripts.
-# JAVA_HOME wins if it is new enough; else the newest JDK under /usr/lib/jvm, 25 preferred.
+# Finds a JDK 25 or newer (jkvm is compiled for release 25: class files of major version 69, and the
+# launcher's AOT cache is JDK 25's); sourced by ./jkvm, ./test and the scripts.
+# JAVA_HOME wins if it is new enough; else the JDK under /usr/lib/jvm, 25 preferred, then the newest.
+
+JKVM_JDK_MIN=25
 
 jkvm_jdk_version() { # prints the feature version of the JDK at $1, or nothing
   local release="$1/release" v
@@ -13,21 +16,21 @@ jkvm_jdk_version() { # prints the feature version of the JDK at $1, or nothing
 }
 
 jkvm_find_jdk() { # prints the JDK home to use, or a one-line error on stderr and returns 1
-  local v best="" bestv=0 d
-  if [ -n "${JAVA_HOME:-}" ] && v=$(jkvm_jdk_version "$JAVA_HOME") && [ "$v" -ge 22 ]; then
-    echo "$JAVA_HOME"; return 0
+  local v best="" bestv=0 d seen=""
+  if [ -n "${JAVA_HOME:-}" ] && v=$(jkvm_jdk_version "$JAVA_HOME"); then
+    [ "$v" -ge "$JKVM_JDK_MIN" ] && { echo "$JAVA_HOME"; return 0; }
+    seen="JAVA_HOME is JDK $v"
   fi
-  for d in /usr/lib/jvm/*; do
+  for d in "${JKVM_JVM_DIR:-/usr/lib/jvm}"/*; do
     [ -d "$d" ] || continue
     v=$(jkvm_jdk_version "$d") || continue
-    [ "$v" -ge 22 ] || continue
-    # 25 is what jkvm is built and tested with; otherwise the newest wins.
+    [ "$v" -ge "$JKVM_JDK_MIN" ] || continue
     if [ "$v" = 25 ] && [ "$bestv" != 25 ]; then best=$d; bestv=$v
     elif [ "$bestv" != 25 ] && [ "$v" -gt "$bestv" ]; then best=$d; bestv=$v
     fi
   done
   if [ -z "$best" ]; then
-    echo "jkvm: no JDK 22 or newer found (JAVA_HOME or /usr/lib/jvm): install one, e.g. Temurin 25 (apt-get install temurin-25-jdk)" >&2
+    echo "jkvm: JDK $JKVM_JDK_MIN or newer needed, none found (${seen:+$seen; }none in ${JKVM_JVM_DIR:-/usr/lib/jvm}): install one (e.g. Eclipse Temurin 25: temurin-25-jdk from Adoptium's apt repository) and set JAVA_HOME to it" >&2
     return 1
   fi
   echo "$best"
