@@ -23,13 +23,22 @@ interface Connection extends AutoCloseable {
     @Override
     void close();
 
+    /** {@code 127.0.0.1:40312}, {@code [::1]:40312} (no name lookup, no slash), or what a unix socket says. */
+    static String describe(java.net.SocketAddress remote) {
+        if (remote instanceof java.net.InetSocketAddress inet && inet.getAddress() != null) {
+            String host = inet.getAddress().getHostAddress();
+            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
+        }
+        return remote == null || remote.toString().isEmpty() ? "a local socket" : remote.toString();
+    }
+
     static Connection of(java.nio.channels.SocketChannel channel) {
         InputStream in = java.nio.channels.Channels.newInputStream(channel);
         OutputStream out = java.nio.channels.Channels.newOutputStream(channel);
         String peer;
         try {
             java.net.SocketAddress remote = channel.getRemoteAddress();
-            peer = remote == null || remote.toString().isEmpty() ? "a local socket" : remote.toString();
+            peer = describe(remote);
         } catch (IOException e) {
             peer = "an unknown peer";
         }

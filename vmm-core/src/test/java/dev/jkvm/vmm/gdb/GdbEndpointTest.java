@@ -11,6 +11,16 @@ import org.junit.jupiter.api.Test;
 
 class GdbEndpointTest {
 
+    /** The stub's "debugger connected from ..." line: an address and a port, as QEMU users read them. */
+    @Test
+    void aPeerIsAnAddressAndAPortWithNoSlash() throws Exception {
+        assertEquals("127.0.0.1:40312", Connection.describe(new java.net.InetSocketAddress(
+                java.net.InetAddress.getByName("127.0.0.1"), 40312)));
+        assertEquals("[0:0:0:0:0:0:0:1]:1234", Connection.describe(new java.net.InetSocketAddress(
+                java.net.InetAddress.getByName("::1"), 1234)));
+        assertEquals("a local socket", Connection.describe(null));
+    }
+
     @Test
     void parsesQemuDeviceStrings() {
         assertEquals(Optional.of(new GdbEndpoint.Tcp("", 1234)), GdbEndpoint.parse("tcp::1234"));
