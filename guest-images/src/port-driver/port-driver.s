@@ -5,6 +5,9 @@
  * 16 bits), reads the result register (0x301, 8 bits), prints
  * "driver: result XX\r\n" with the result in hex, and writes the result to the
  * debug-exit port (jkvm exits with (result << 1) | 1).
+ * Run on its own (./jkvm -bios port-driver) nothing answers at 0x300 and the
+ * ID reads 0xffff, as on a PC's empty bus: it says so, and exits with 0xff
+ * (status 255) without talking to the device.
  */
         .include "rom16.inc"
 
@@ -34,6 +37,8 @@ _start:
         com1_init
         mov     $DEV_ID, %dx
         in      %dx, %ax
+        cmp     $0xffff, %ax
+        je      no_device
         inc     %ax
         mov     $DEV_COMMAND, %dx
         out     %ax, %dx
@@ -52,6 +57,16 @@ _start:
         out     %al, $0xf4
         halt_forever
 
+no_device:
+        com1_puts nodev
+        mov     $0xff, %al
+        out     %al, $0xf4
+        halt_forever
+
+nodev:
+        .ascii  "driver: no device at ports 0x300-0x303 (its ID register reads ffff): this ROM is the\r\n"
+        .ascii  "driver half of a JUnit test that adds the device (jkvm-junit's @NotStarted Machine,\r\n"
+        .asciz  "m.ports().register(0x300, ...)); exiting with 0xff\r\n"
 msg:
         .asciz  "driver: result "
 crlf:
