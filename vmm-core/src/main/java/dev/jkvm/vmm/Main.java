@@ -177,6 +177,14 @@ public final class Main {
             err.println("jkvm: warning: the guest has " + config.topology().cpus() + " vCPUs but the host only "
                     + online + " online CPUs: an over-committed guest spins on locks whose holder is not running");
         }
+        if (config.startPaused() && config.gdb().isEmpty()
+                && config.monitor() instanceof MachineConfig.MonitorSpec.None) {
+            // Nothing else would tell a user why nothing happens.
+            boolean mux = config.serial() instanceof SerialBackend.Stdio && Terminal.isTerminal(0);
+            err.println("jkvm: -S: the vCPUs wait for the monitor's cont"
+                    + (mux ? ": press Ctrl-A c, then type cont (or start with -monitor or -gdb/-s)"
+                           : ", and there is no monitor or debugger: add -monitor or -gdb/-s (Ctrl-C ends jkvm)"));
+        }
         if (!config.vcpuAffinity().isEmpty()) {
             BitSet isolated = HostCpus.isolated();
             StringBuilder sb = new StringBuilder("jkvm: isolated host CPUs: " + CpuList.format(isolated));

@@ -29,7 +29,7 @@ class BadInputTest {
 
     @Test
     void unknownOption() {
-        assertEquals("jkvm: -no-such-option: invalid option", fails("-no-such-option"));
+        assertEquals("jkvm: -no-such-option: invalid option (jkvm -h lists the options)", fails("-no-such-option"));
     }
 
     @Test

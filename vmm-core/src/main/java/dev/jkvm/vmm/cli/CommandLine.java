@@ -199,7 +199,7 @@ public final class CommandLine {
             }
             Option option = OPTIONS.get(name);
             if (option == null) {
-                throw new JkvmException(arg + ": invalid option");
+                throw new JkvmException(arg + ": invalid option (jkvm -h lists the options)");
             }
             String value = null;
             if (name.equals("incoming")) {
@@ -476,7 +476,8 @@ public final class CommandLine {
         sb.append(String.format("  %-28s %s%n", "-h, --help", "print this help"));
         sb.append(String.format("  %-28s %s%n", "--version", "print the version"));
         sb.append("\nExit status: 0 when the guest halts, (v << 1) | 1 when it writes v to the debug-exit port 0xf4,\n");
-        sb.append("1 for bad input, 2 when the guest crashes (triple fault, emulation or entry failure), 124 on -timeout.\n");
+        sb.append("1 for bad input (or a guest that wrote 0 to 0xf4, as with QEMU), 2 when the guest crashes (triple fault,\n");
+        sb.append("emulation or entry failure), 124 on -timeout.\n");
         return sb.toString();
     }
 }

@@ -63,7 +63,7 @@ class CommandLineTest {
 
     @Test
     void unknownOptionIsNamedAsQemuDoes() {
-        assertEquals("-no-such-option: invalid option",
+        assertEquals("-no-such-option: invalid option (jkvm -h lists the options)",
                 assertThrows(JkvmException.class, () -> CommandLine.parse("-no-such-option")).getMessage());
         assertEquals("-bios: requires an argument",
                 assertThrows(JkvmException.class, () -> CommandLine.parse("-bios")).getMessage());
