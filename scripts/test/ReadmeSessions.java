@@ -26,7 +26,8 @@ import java.util.regex.Pattern;
  * "$ " line are its expected output. In the expected output, a line "..." (any indent) stands
  * for any number of lines. A "(qemu) CMD" line, in the output of a command with
  * "-monitor unix:PATH,server,nowait", sends CMD to that monitor once the lines above it have
- * been printed; the reply lines follow it. Monitor socket paths are replaced by temp paths.
+ * been printed; the reply lines follow it. Paths under /tmp/ in commands are moved to a
+ * directory of the session's own (several checkouts may run this at once).
  *
  * An HTML comment right before the fence (blank lines between are fine) tunes the check, one
  * "key: value" per line:
@@ -48,6 +49,7 @@ public final class ReadmeSessions {
 
     record Session(int line, Directive directive, List<Step> steps) {}
 
+    static final Pattern TMP_PATH = Pattern.compile("(?<![\\w/.])/tmp/");
     static final Pattern MONITOR = Pattern.compile("-monitor unix:([^,\\s]+)");
     static final String PROMPT = "(qemu) ";
 
@@ -196,10 +198,10 @@ public final class ReadmeSessions {
             Map<String, String> sockets = new LinkedHashMap<>();
             int status = 0;
             for (Step step : s.steps()) {
-                String cmd = step.command();
+                // Paths under /tmp (monitor sockets, output files) go to this session's own directory.
+                String cmd = TMP_PATH.matcher(step.command()).replaceAll(Matcher.quoteReplacement(tmp + "/"));
                 Matcher m = MONITOR.matcher(cmd);
-                while (m.find()) sockets.putIfAbsent(m.group(1), tmp.resolve("monitor" + sockets.size() + ".sock").toString());
-                for (var e : sockets.entrySet()) cmd = cmd.replace(e.getKey(), e.getValue());
+                while (m.find()) sockets.putIfAbsent(m.group(1), m.group(1));
                 if (cmd.endsWith("&")) return "line " + step.line() + ": a background command (&): mark the block skip";
                 Run r = execute(cmd, status, step, s.directive(), tmp, top, sockets);
                 status = r.status();

@@ -74,7 +74,7 @@ public final class Main {
                     out.println(CommandLine.versionLine());
                     yield 0;
                 }
-                case Invocation.Run r -> boot(r.config(), r.incoming(), err);
+                case Invocation.Run r -> boot(r.config(), r.incoming(), StatsSink.open(r.statsFile(), err), err);
             };
         } catch (JkvmException e) {
             err.println("jkvm: " + e.getMessage());
@@ -88,7 +88,8 @@ public final class Main {
         }
     }
 
-    private static int boot(MachineConfig config, java.util.Optional<java.nio.file.Path> incoming, PrintStream err) {
+    private static int boot(MachineConfig config, java.util.Optional<java.nio.file.Path> incoming, StatsSink stats,
+                            PrintStream err) {
         startupNotes(config, err);
         List<Closeable> sessions = new ArrayList<>();
         dev.jkvm.vmm.snapshot.Snapshot snapshot = null;
@@ -137,8 +138,8 @@ public final class Main {
                 }
             }
             switch (config.stats()) {
-                case TABLE -> err.print(StatsFormatter.table(machine.reports()));
-                case JSON -> err.println(StatsFormatter.json(machine.reports()));
+                case TABLE -> stats.write(StatsFormatter.table(machine.reports()));
+                case JSON -> stats.write(StatsFormatter.json(machine.reports()) + "\n");
                 case NONE -> {
                 }
             }

@@ -60,6 +60,10 @@ public final class CommandLine {
     /** {@code -accel help}, in QEMU's layout. */
     static final String ACCEL_HELP = "Accelerators supported in jkvm:\nkvm\n";
 
+    /** What may follow {@code -stats}: {@code json}, {@code table}, either with {@code ,file=PATH}, or {@code file=PATH}. */
+    private static final java.util.regex.Pattern STATS_ARGUMENT =
+            java.util.regex.Pattern.compile("(json|table)(,file=.+)?|file=.+");
+
     private static Map<String, Option> options() {
         Map<String, Option> options = new LinkedHashMap<>();
         options.put("bios", new Option("FILE", "boot the firmware ROM in FILE, or a bundled one by name"
@@ -143,8 +147,9 @@ public final class CommandLine {
                 "the monitor (QEMU's commands: info cpus, stop, ...)", (p, v) -> p.builder().monitor(
                         v.startsWith("chardev:") ? chardevMonitor(p.chardevs().claim(v.substring(8), "-monitor " + v))
                                 : parseMonitor(v))));
-        options.put("stats", new Option(null, "print each vCPU's exits in user, kernel and guest mode at exit"
-                + " (-stats json: as JSON)", (b, v) -> b.stats(MachineConfig.StatsFormat.TABLE)));
+        options.put("stats", new Option(null, "print each vCPU's exits in user, kernel and guest mode at exit, on stderr"
+                + " (-stats [table|json][,file=PATH]: as JSON, into PATH; file=/dev/stdout for stdout)",
+                (b, v) -> b.stats(MachineConfig.StatsFormat.TABLE)));
         options.put("exit-trace", new Option("FILE[,limit=N]", "write every exit as a Chrome trace (Perfetto, chrome://tracing);"
                 + " FILE.html: a timeline page (limit=N events; default " + dev.jkvm.vmm.trace.TraceSpec.DEFAULT_LIMIT
                 + ", for a page " + dev.jkvm.vmm.trace.TraceSpec.DEFAULT_HTML_LIMIT + ")",
@@ -172,6 +177,7 @@ public final class CommandLine {
         if (definitions(args, parse) instanceof Invocation listing) {
             return listing;
         }
+        Path statsFile = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             if (!arg.startsWith("-") || arg.equals("-") || arg.equals("--")) {
@@ -209,8 +215,17 @@ public final class CommandLine {
                 incoming = parseIncoming(args[++i]);
                 continue;
             }
-            if (name.equals("stats") && i + 1 < args.length && (args[i + 1].equals("json") || args[i + 1].equals("table"))) {
-                builder.stats(args[++i].equals("json") ? MachineConfig.StatsFormat.JSON : MachineConfig.StatsFormat.TABLE);
+            if (name.equals("stats") && i + 1 < args.length && !args[i + 1].startsWith("-")
+                    && !STATS_ARGUMENT.matcher(args[i + 1]).matches() && args[i + 1].matches("(json|table|file)\\b.*")) {
+                throw new JkvmException(arg + " " + args[i + 1] + ": expected json, table or file=PATH (e.g. json,file=s.json)");
+            }
+            if (name.equals("stats") && i + 1 < args.length && STATS_ARGUMENT.matcher(args[i + 1]).matches()) {
+                String v = args[++i];
+                builder.stats(v.startsWith("json") ? MachineConfig.StatsFormat.JSON : MachineConfig.StatsFormat.TABLE);
+                int file = v.indexOf("file=");
+                if (file >= 0) {
+                    statsFile = Path.of(v.substring(file + "file=".length()));
+                }
                 continue;
             }
             if (option.takesArgument()) {
@@ -241,7 +256,7 @@ public final class CommandLine {
             return new Invocation.Listing(models.help());
         }
         CpuOption.parse(config.cpu(), models);
-        return new Invocation.Run(config, java.util.Optional.ofNullable(incoming));
+        return new Invocation.Run(config, java.util.Optional.ofNullable(incoming), java.util.Optional.ofNullable(statsFile));
     }
 
     /** {@code -incoming file:PATH} (QEMU 8.2's file migration); QEMU's other transports are refused. */

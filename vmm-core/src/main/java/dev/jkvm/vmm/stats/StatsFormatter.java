@@ -41,8 +41,13 @@ public final class StatsFormatter {
             if (r.kvm().isEmpty()) {
                 sb.append("  kernel mode  KVM offers no statistics file on this host (KVM_GET_STATS_FD)\n");
             } else {
-                sb.append(String.format(Locale.ROOT, "  kernel mode  %,12d exits handled in KVM (of %,d in all)%n",
-                        r.kernelModeExits(), r.kvmCounter("exits")));
+                // user + kernel = KVM's exits, exactly; the counters below are KVM's events, not a split of them.
+                sb.append(String.format(Locale.ROOT, "  kernel mode  %,12d exits handled in KVM (%,d VM exits in all, less the %,d"
+                        + " that reached jkvm)%n", r.kernelModeExits(), r.kvmCounter("exits"), u.total() - r.uncountedUserExits()));
+                if (r.uncountedUserExits() > 0) {
+                    sb.append(String.format(Locale.ROOT, "    (%,d exits reached jkvm that KVM did not count as VM exits)%n",
+                            r.uncountedUserExits()));
+                }
                 sb.append(String.format(Locale.ROOT, "    %-22s %,12d%n", "io (in-kernel)", r.kernelModeIoExits()));
                 sb.append(String.format(Locale.ROOT, "    %-22s %,12d%n", "mmio (in-kernel)", r.kernelModeMmioExits()));
                 for (String name : KERNEL_COUNTERS) {

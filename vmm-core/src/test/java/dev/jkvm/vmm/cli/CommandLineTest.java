@@ -85,6 +85,22 @@ class CommandLineTest {
         }
     }
 
+    @Test
+    void statsGoToStderrOrToTheFileNamed() {
+        Invocation.Run plain = assertInstanceOf(Invocation.Run.class, CommandLine.parse("-stats"));
+        assertEquals(MachineConfig.StatsFormat.TABLE, plain.config().stats());
+        assertTrue(plain.statsFile().isEmpty());
+        Invocation.Run json = assertInstanceOf(Invocation.Run.class, CommandLine.parse("-stats", "json,file=/tmp/s.json"));
+        assertEquals(MachineConfig.StatsFormat.JSON, json.config().stats());
+        assertEquals(java.util.Optional.of(Path.of("/tmp/s.json")), json.statsFile());
+        Invocation.Run table = assertInstanceOf(Invocation.Run.class, CommandLine.parse("-stats", "file=/dev/stdout"));
+        assertEquals(MachineConfig.StatsFormat.TABLE, table.config().stats());
+        assertEquals(java.util.Optional.of(Path.of("/dev/stdout")), table.statsFile());
+        assertEquals(MachineConfig.StatsFormat.JSON, config("-stats", "json").stats());
+        assertEquals("-stats json,file=: expected json, table or file=PATH (e.g. json,file=s.json)",
+                assertThrows(JkvmException.class, () -> CommandLine.parse("-stats", "json,file=")).getMessage());
+    }
+
     /** -h names what -bios NAME and -kernel NAME find, read from the class path (it cannot fall behind). */
     @Test
     void helpNamesEveryBundledImage() {
