@@ -27,7 +27,10 @@ import java.util.regex.Pattern;
  * for any number of lines. A "(qemu) CMD" line, in the output of a command with
  * "-monitor unix:PATH,server,nowait", sends CMD to that monitor once the lines above it have
  * been printed; the reply lines follow it. Paths under /tmp/ in commands are moved to a
- * directory of the session's own (several checkouts may run this at once).
+ * directory of the session's own, and GDB's port (-s, -gdb tcp::N, target remote :N) to a free
+ * one (several checkouts may run this at once). A command ending in "&" runs in the background
+ * (the second terminal of a session): the commands after it start once its GDB port listens, and
+ * its own output (the lines right under it) is compared when it has ended.
  *
  * An HTML comment right before the fence (blank lines between are fine) tunes the check, one
  * "key: value" per line:
@@ -191,43 +194,122 @@ public final class ReadmeSessions {
 
     // ------------------------------------------------------------------ running
 
+    /** A command started with "&": it runs beside the ones after it, its output compared when it ended. */
+    record Background(Step step, Process process, Path out) {}
+
     /** Runs the session's steps; null when every output matched, else what went wrong. */
     static String run(Session s, Path top) throws Exception {
         Path tmp = Files.createTempDirectory("readme-sessions");
+        List<Background> background = new ArrayList<>();
         try {
             Map<String, String> sockets = new LinkedHashMap<>();
+            Map<String, String> ports = new LinkedHashMap<>();
             int status = 0;
             for (Step step : s.steps()) {
                 // Paths under /tmp (monitor sockets, output files) go to this session's own directory.
                 String cmd = TMP_PATH.matcher(step.command()).replaceAll(Matcher.quoteReplacement(tmp + "/"));
+                cmd = gdbPorts(cmd, ports);
                 Matcher m = MONITOR.matcher(cmd);
                 while (m.find()) sockets.putIfAbsent(m.group(1), m.group(1));
-                if (cmd.endsWith("&")) return "line " + step.line() + ": a background command (&): mark the block skip";
+                if (cmd.endsWith("&")) {
+                    background.add(start(cmd.substring(0, cmd.length() - 1).strip(), step, tmp, top, ports));
+                    continue;
+                }
                 Run r = execute(cmd, status, step, s.directive(), tmp, top, sockets);
                 status = r.status();
-                List<String> actual = new ArrayList<>();
-                for (String a : r.output()) {
-                    boolean drop = false;
-                    for (Pattern p : s.directive().ignore()) drop |= p.matcher(a).find();
-                    if (!drop) actual.add(a);
+                String failure = compare(step, r.output(), r.status(), r.error(), s.directive());
+                if (failure != null) return failure;
+            }
+            for (Background b : background) {
+                String error = null;
+                if (!b.process().waitFor(s.directive().timeoutSeconds(), TimeUnit.SECONDS)) {
+                    error = "still running " + s.directive().timeoutSeconds() + " s after the session: stopped";
                 }
-                if (r.error() != null || !matches(step.expected(), actual, s.directive().vary())) {
-                    StringBuilder b = new StringBuilder();
-                    b.append("line ").append(step.line()).append(": $ ").append(step.command()).append('\n');
-                    if (r.error() != null) b.append(r.error()).append('\n');
-                    b.append("the README shows:\n");
-                    for (String e : step.expected()) b.append("  | ").append(e).append('\n');
-                    b.append("it printed (status ").append(r.status()).append("):\n");
-                    for (String a : actual) b.append("  | ").append(a).append('\n');
-                    return b.toString();
-                }
+                stop(b.process(), error != null);
+                String failure = compare(b.step(), lines(b.out()), b.process().exitValue(), error, s.directive());
+                if (failure != null) return failure;
             }
             return null;
         } finally {
+            for (Background b : background) stop(b.process(), true);
             try (var walk = Files.walk(tmp)) {
                 walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
+    }
+
+    /** Null when the real output matches the step's, else both, for the report. */
+    static String compare(Step step, List<String> output, int status, String error, Directive d) {
+        List<String> actual = new ArrayList<>();
+        for (String a : output) {
+            boolean drop = false;
+            for (Pattern p : d.ignore()) drop |= p.matcher(a).find();
+            if (!drop) actual.add(a);
+        }
+        if (error == null && matches(step.expected(), actual, d.vary())) return null;
+        StringBuilder b = new StringBuilder();
+        b.append("line ").append(step.line()).append(": $ ").append(step.command()).append('\n');
+        if (error != null) b.append(error).append('\n');
+        b.append("the README shows:\n");
+        for (String e : step.expected()) b.append("  | ").append(e).append('\n');
+        b.append("it printed (status ").append(status).append("):\n");
+        for (String a : actual) b.append("  | ").append(a).append('\n');
+        return b.toString();
+    }
+
+    /**
+     * GDB's port 1234 ({@code -s}, {@code -gdb tcp::N}, {@code target remote :N}) becomes a free
+     * port of this session's, so that sessions of several checkouts do not meet.
+     */
+    static String gdbPorts(String cmd, Map<String, String> ports) throws IOException {
+        Matcher s = Pattern.compile("(?<=\\s)-s(?=\\s|$)").matcher(cmd);
+        if (cmd.contains("jkvm") && s.find()) cmd = s.replaceAll("-gdb tcp::1234");
+        Matcher tcp = Pattern.compile("-gdb tcp::(\\d+)").matcher(cmd);
+        while (tcp.find()) ports.computeIfAbsent(tcp.group(1), k -> freePort());
+        for (var e : ports.entrySet()) {
+            cmd = cmd.replace("tcp::" + e.getKey(), "tcp::" + e.getValue())
+                    .replace("remote :" + e.getKey(), "remote :" + e.getValue())
+                    .replace("remote localhost:" + e.getKey(), "remote localhost:" + e.getValue());
+        }
+        return cmd;
+    }
+
+    static String freePort() {
+        try (var socket = new java.net.ServerSocket(0)) {
+            return Integer.toString(socket.getLocalPort());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Starts a background command; when it serves GDB, waits until its port listens. */
+    static Background start(String cmd, Step step, Path tmp, Path top, Map<String, String> ports) throws Exception {
+        Path out = Files.createTempFile(tmp, "bg", ".txt");
+        Process p = new ProcessBuilder("bash", "-c", cmd).directory(top.toFile()).redirectErrorStream(true)
+                .redirectOutput(out.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .start();
+        Matcher tcp = Pattern.compile("-gdb tcp::(\\d+)").matcher(cmd);
+        if (tcp.find()) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (!listening(Integer.parseInt(tcp.group(1))) && p.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+        }
+        return new Background(step, p, out);
+    }
+
+    /** Whether a TCP socket listens on {@code port} (from /proc/net/tcp*: connecting would be a debugger). */
+    static boolean listening(int port) throws IOException {
+        String hex = String.format(":%04X ", port);
+        for (String f : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+            Path file = Path.of(f);
+            if (!Files.exists(file)) continue;
+            for (String line : Files.readAllLines(file)) {
+                String[] cols = line.strip().split("\\s+");
+                if (cols.length > 3 && (cols[1] + " ").endsWith(hex) && cols[3].equals("0A")) return true;
+            }
+        }
+        return false;
     }
 
     record Run(int status, List<String> output, String error) {}
