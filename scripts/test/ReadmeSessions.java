@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
  * for any number of lines. A "(qemu) CMD" line, in the output of a command with
  * "-monitor unix:PATH,server,nowait", sends CMD to that monitor once the lines above it have
  * been printed; the reply lines follow it. Paths under /tmp/ in commands are moved to a
- * directory of the session's own, and GDB's port (-s, -gdb tcp::N, target remote :N) to a free
+ * directory of the session's own (and back again in what they print), and GDB's port (-s, -gdb tcp::N, target remote :N) to a free
  * one (several checkouts may run this at once). A command ending in "&" runs in the background
  * (the second terminal of a session): the commands after it start once its GDB port listens, and
  * its own output (the lines right under it) is compared when it has ended.
@@ -217,7 +217,7 @@ public final class ReadmeSessions {
                 }
                 Run r = execute(cmd, status, step, s.directive(), tmp, top, sockets);
                 status = r.status();
-                String failure = compare(step, r.output(), r.status(), r.error(), s.directive());
+                String failure = compare(step, r.output(), r.status(), r.error(), s.directive(), tmp);
                 if (failure != null) return failure;
             }
             for (Background b : background) {
@@ -226,7 +226,7 @@ public final class ReadmeSessions {
                     error = "still running " + s.directive().timeoutSeconds() + " s after the session: stopped";
                 }
                 stop(b.process(), error != null);
-                String failure = compare(b.step(), lines(b.out()), b.process().exitValue(), error, s.directive());
+                String failure = compare(b.step(), lines(b.out()), b.process().exitValue(), error, s.directive(), tmp);
                 if (failure != null) return failure;
             }
             return null;
@@ -239,9 +239,10 @@ public final class ReadmeSessions {
     }
 
     /** Null when the real output matches the step's, else both, for the report. */
-    static String compare(Step step, List<String> output, int status, String error, Directive d) {
+    static String compare(Step step, List<String> output, int status, String error, Directive d, Path tmp) {
         List<String> actual = new ArrayList<>();
-        for (String a : output) {
+        for (String line : output) {
+            String a = line.replace(tmp + "/", "/tmp/"); // what the command was given, it says back
             boolean drop = false;
             for (Pattern p : d.ignore()) drop |= p.matcher(a).find();
             if (!drop) actual.add(a);
