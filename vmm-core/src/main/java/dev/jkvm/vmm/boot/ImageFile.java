@@ -50,7 +50,10 @@ final class ImageFile implements AutoCloseable {
             }
             return new ImageFile(option, path, ch, size);
         } catch (NoSuchFileException e) {
-            throw new JkvmException(name + ": no such file");
+            // QEMU's words for a missing kernel, which harnesses (kvm-unit-tests) read as "skip"
+            throw new JkvmException(option.equals("-kernel")
+                    ? name + ": could not open kernel file '" + path + "': No such file or directory"
+                    : name + ": no such file");
         } catch (AccessDeniedException e) {
             throw new JkvmException(name + ": permission denied");
         } catch (IOException e) {

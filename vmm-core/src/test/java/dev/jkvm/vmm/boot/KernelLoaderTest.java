@@ -61,7 +61,8 @@ class KernelLoaderTest {
     @Test
     void refusesWhatCannotBeRead() throws IOException {
         Path missing = dir.resolve("missing");
-        assertEquals("-kernel " + missing + ": no such file", refusal(missing));
+        assertEquals("-kernel " + missing + ": could not open kernel file '" + missing + "': No such file or directory",
+                refusal(missing));
         assertEquals("-kernel " + dir + ": is a directory", refusal(dir));
         Path empty = Files.createFile(dir.resolve("empty"));
         assertEquals("-kernel " + empty + ": the file is empty", refusal(empty));
