@@ -1,5 +1,6 @@
 package dev.jkvm.devices;
 
+import dev.jkvm.devices.state.SavesState;
 import java.util.Objects;
 import java.util.function.IntFunction;
 import java.util.function.LongConsumer;
@@ -27,7 +28,7 @@ import java.util.function.LongConsumer;
  * <p>QEMU asserts for lines 16-23 (it asks the ISA bus for them); jkvm drives the I/O APIC's GSIs
  * 16-23 instead.
  */
-public final class PcTestdev {
+public final class PcTestdev implements SavesState<PcTestdev.State> {
 
     public static final int IOPORT = 0xe0;
     public static final int FLUSH_PORT = 0xe4;
@@ -223,6 +224,46 @@ public final class PcTestdev {
             }
         }
         return String.format("pc-testdev: data=0x%08x lines high=%s", ioportData, high.isEmpty() ? "none" : high);
+    }
+
+    /** The guest-visible state: the scratch register, the IORAM window and the lines the guest raised. */
+    public record State(int ioportData, byte[] iomem, boolean[] levels) {
+        public State {
+            if (iomem.length != IOMEM_SIZE || levels.length != IRQ_LINES) {
+                throw new IllegalArgumentException("pc-testdev state of " + iomem.length + " IORAM bytes and "
+                        + levels.length + " lines (not " + IOMEM_SIZE + " and " + IRQ_LINES + ")");
+            }
+        }
+    }
+
+    @Override
+    public State saveState() {
+        byte[] ram;
+        synchronized (iomem) {
+            ram = iomem.clone();
+        }
+        synchronized (levels) {
+            return new State(ioportData, ram, levels.clone());
+        }
+    }
+
+    /** Puts the device back; every line is driven to its saved level. */
+    @Override
+    public void restoreState(State s) {
+        synchronized (this) {
+            ioportData = s.ioportData();
+        }
+        synchronized (iomem) {
+            System.arraycopy(s.iomem(), 0, iomem, 0, IOMEM_SIZE);
+        }
+        boolean[] l;
+        synchronized (levels) {
+            System.arraycopy(s.levels(), 0, levels, 0, IRQ_LINES);
+            l = levels.clone();
+        }
+        for (int i = 0; i < IRQ_LINES; i++) {
+            irqs.apply(i).set(l[i]);
+        }
     }
 
     private static int mask(int offset, int size) {

@@ -1,5 +1,6 @@
 package dev.jkvm.devices;
 
+import dev.jkvm.devices.state.SavesState;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 
@@ -25,7 +26,7 @@ import java.util.Objects;
  * enabled, so a guest that moves a BAR finds the device there. The machine presets what SeaBIOS
  * assigns under QEMU: BAR0 0xfebff000, BAR1 0xc000, command I/O + memory, at 00:02.0.
  */
-public final class PciTestdev implements PciFunction {
+public final class PciTestdev implements PciFunction, SavesState<PciTestdev.State> {
 
     public static final int VENDOR_ID = 0x1b36;
     public static final int DEVICE_ID = 0x0005;
@@ -256,6 +257,44 @@ public final class PciTestdev implements PciFunction {
     private String nameOf(int test) {
         byte[] h = headers[test];
         return new String(h, HEADER, h.length - HEADER - 1, StandardCharsets.US_ASCII);
+    }
+
+    /**
+     * The guest-visible state: configuration space, both BARs, the selected test and each test's
+     * notification count.
+     */
+    public record State(byte[] config, int bar0, int bar1, int current, int[] counts) {
+        public State {
+            if (config.length != PciConfigSpace.SIZE || counts.length != TESTS.length * TYPES.length) {
+                throw new IllegalArgumentException("pci-testdev state of " + config.length + " configuration bytes and "
+                        + counts.length + " tests");
+            }
+        }
+    }
+
+    @Override
+    public synchronized State saveState() {
+        int[] counts = new int[headers.length];
+        for (int i = 0; i < headers.length; i++) {
+            counts[i] = getInt(headers[i], COUNT);
+        }
+        return new State(config.configBytes(), bar0, bar1, current, counts);
+    }
+
+    /** Puts the device back and decodes its regions where the saved BARs say. */
+    @Override
+    public synchronized void restoreState(State s) {
+        if (s.counts().length != headers.length || s.current() < -1 || s.current() >= headers.length) {
+            throw new IllegalArgumentException("pci-testdev state with " + s.counts().length + " tests, test " + s.current());
+        }
+        config.restoreConfig(s.config());
+        bar0 = s.bar0() & ~(MMIO_SIZE - 1);
+        bar1 = (s.bar1() & ~(IO_SIZE - 1)) | 1;
+        current = s.current();
+        for (int i = 0; i < headers.length; i++) {
+            putInt(headers[i], COUNT, s.counts()[i]);
+        }
+        remap();
     }
 
     /** Moves the regions to where the BARs and the command register say (QEMU's pci_update_mappings). */

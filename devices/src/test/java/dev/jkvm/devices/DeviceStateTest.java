@@ -166,4 +166,40 @@ class DeviceStateTest {
         assertEquals(0x02, d.read(0, 1));
         assertEquals(java.util.List.of(), control.calls(), "restoring is not the guest's write");
     }
+
+    @Test
+    void pcTestdevKeepsItsScratchRegisterIoramAndLines() {
+        PcTestdev a = new PcTestdev(n -> level -> { }, page -> { });
+        a.ioport().write(0, 4, 0x12345678);
+        a.iomem().write(0x100, 4, 0xcafef00dL);
+        a.irqPorts().write(10, 1, 1);
+        java.util.List<String> lines = new java.util.ArrayList<>();
+        PcTestdev b = new PcTestdev(n -> level -> { if (level) lines.add("irq" + n); }, page -> { });
+        b.restoreState(viaBytes(a.saveState()));
+        assertEquals(0x12345678, b.ioportData());
+        assertEquals(0xcafef00dL, b.iomem().read(0x100, 4));
+        assertTrue(b.level(10));
+        assertEquals(java.util.List.of("irq10"), lines, "the raised line is driven high again");
+    }
+
+    @Test
+    void pciTestdevKeepsItsBarsTestAndCounts() {
+        PortBus ports = new PortBus();
+        MmioBus mmio = new MmioBus();
+        PciTestdev a = new PciTestdev(ports, mmio);
+        a.assignAsFirmware(PciTestdev.DEFAULT_MMIO_BASE, PciTestdev.DEFAULT_IO_BASE);
+        a.writeConfig(0x14, 4, 0xd000); // BAR1 moved by the guest
+        a.io().write(0, 1, 0);           // select portio-no-eventfd
+        int notify = a.io().read(4, 1) | a.io().read(5, 1) << 8;
+        a.io().write(notify, 1, 0xfa);
+        a.io().write(notify, 1, 0xfa);
+        PortBus ports2 = new PortBus();
+        MmioBus mmio2 = new MmioBus();
+        PciTestdev b = new PciTestdev(ports2, mmio2);
+        b.assignAsFirmware(PciTestdev.DEFAULT_MMIO_BASE, PciTestdev.DEFAULT_IO_BASE);
+        b.restoreState(viaBytes(a.saveState()));
+        assertEquals(a.describe(), b.describe());
+        assertEquals(0xd000, b.mappedIo(), "decoded where the saved BAR says");
+        assertEquals(2, b.io().read(12, 1), "the notification count");
+    }
 }

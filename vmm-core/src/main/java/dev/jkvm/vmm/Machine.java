@@ -32,6 +32,7 @@ import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.MemoryMap;
 import dev.jkvm.vmm.serial.SerialConsole;
 import dev.jkvm.vmm.snapshot.MachineDescription;
+import dev.jkvm.vmm.snapshot.OptionalDevices;
 import dev.jkvm.vmm.snapshot.Snapshot;
 import dev.jkvm.vmm.snapshot.VcpuState;
 import dev.jkvm.vmm.snapshot.VmState;
@@ -134,6 +135,9 @@ public final class Machine implements AutoCloseable {
     /** A vCPU thread did not end when the run did: its descriptors and the guest memory stay until the process exits. */
     private volatile boolean vcpusLeftBehind;
     private volatile VcpuState.Capabilities capabilities;
+    /** The optional test devices ({@code -device}), null when the machine has none. */
+    private PcTestdev pcTestdev;
+    private PciTestdev pciTestdev;
 
     private Machine(MachineConfig config) {
         this(config, true);
@@ -333,10 +337,12 @@ public final class Machine implements AutoCloseable {
         }
         try {
             if (p.pcTestdev()) {
-                new PcTestdev(this::irqLine, mem::flushPage).registerOn(ports, mmio);
+                pcTestdev = new PcTestdev(this::irqLine, mem::flushPage);
+                pcTestdev.registerOn(ports, mmio);
             }
             if (p.pciTestdev()) {
                 PciTestdev testdev = new PciTestdev(ports, mmio);
+                pciTestdev = testdev;
                 devices.pci().attach(2, 0, testdev);
                 testdev.assignAsFirmware(PciTestdev.DEFAULT_MMIO_BASE, PciTestdev.DEFAULT_IO_BASE);
             }
@@ -418,7 +424,10 @@ public final class Machine implements AutoCloseable {
                 PcDevices.State devs = devices.saveState();
                 dirtyLogFor(s).clear();
                 memory.clearHostWrites();
-                Snapshot snap = new Snapshot(MachineDescription.of(config), memory.capture(), cpus, vm, devs);
+                OptionalDevices optional = new OptionalDevices(
+                        pcTestdev == null ? List.of() : List.of(pcTestdev.saveState()),
+                        pciTestdev == null ? List.of() : List.of(pciTestdev.saveState()));
+                Snapshot snap = new Snapshot(MachineDescription.of(config), memory.capture(), cpus, vm, devs, optional);
                 memoryBase = snap;
                 return snap;
             } finally {
@@ -476,6 +485,12 @@ public final class Machine implements AutoCloseable {
                     });
                 }
                 devices.restoreState(snapshot.devices());
+                if (pcTestdev != null) {
+                    pcTestdev.restoreState(snapshot.optional().pcTestdev().getFirst());
+                }
+                if (pciTestdev != null) {
+                    pciTestdev.restoreState(snapshot.optional().pciTestdev().getFirst());
+                }
                 lastRestore = new RestoreStats(pages, dirtyOnly, System.nanoTime() - t0);
             } finally {
                 if (!wasPaused) {
@@ -531,6 +546,10 @@ public final class Machine implements AutoCloseable {
                 throw new JkvmException("the snapshot's vCPU " + i + " has another CPUID than this machine's"
                         + " (another host's CPU, or another jkvm's CPU model)");
             }
+        }
+        if (snapshot.optional().pcTestdev().size() != (pcTestdev == null ? 0 : 1)
+                || snapshot.optional().pciTestdev().size() != (pciTestdev == null ? 0 : 1)) {
+            throw new JkvmException("the snapshot is of another machine: its test devices differ");
         }
         try {
             snapshot.vm().validate(config.irqchip());

@@ -226,6 +226,27 @@ class SnapshotGuestTest {
         assertEquals("jkvm: -incoming tcp:0:4444: jkvm resumes snapshots from files only (file:PATH)\n", lastLine(err));
     }
 
+    @Test
+    void theTestDevicesAreSavedAndAMachineWithoutThemRefusesTheSnapshot(@TempDir Path dir) throws InterruptedException {
+        MachineConfig withDevices = config("-kernel", "snapshot", "-device", "pc-testdev", "-device", "pci-testdev");
+        Path file = dir.resolve("testdev.snap");
+        try (Machine m = Machine.create(withDevices)) {
+            m.start();
+            await(m, "snap ready.*");
+            Snapshot s = m.snapshot();
+            command(m, "o", "snap overwritten");
+            m.restore(s);
+            assertEquals("snap pattern intact", command(m, "c", "snap pattern .*"));
+            s.save(file);
+        }
+        try (Machine m = Machine.create(withDevices, Snapshot.load(file))) {
+            m.start();
+            assertEquals("snap pattern intact", command(m, "c", "snap pattern .*"));
+        }
+        assertOneLine("the snapshot is of another machine: -device pc-testdev,pci-testdev in the snapshot, no -device here",
+                () -> Machine.create(config("-kernel", "snapshot"), Snapshot.load(file)));
+    }
+
     /** What Main printed to stderr after the CPU model warnings every machine on this host gets. */
     private static String lastLine(java.io.ByteArrayOutputStream err) {
         String[] lines = err.toString().split("\n");

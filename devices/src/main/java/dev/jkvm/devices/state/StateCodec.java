@@ -16,7 +16,7 @@ import java.util.List;
 /**
  * Writes a state record as bytes and reads it back: its components in declaration order, each as
  * {@link DataOutputStream} writes it. Components may be primitives, {@code String}, {@code byte[]},
- * {@code int[]}, {@code long[]}, records of the same kind, and {@code List}s of records. The bytes
+ * {@code int[]}, {@code long[]}, {@code boolean[]}, records of the same kind, and {@code List}s of records. The bytes
  * carry no names, so a record whose components change needs a new snapshot format version.
  */
 public final class StateCodec {
@@ -91,6 +91,12 @@ public final class StateCodec {
             for (int x : a) {
                 out.writeInt(x);
             }
+        } else if (type == boolean[].class) {
+            boolean[] a = (boolean[]) v;
+            out.writeInt(a.length);
+            for (boolean x : a) {
+                out.writeBoolean(x);
+            }
         } else if (type == long[].class) {
             long[] a = (long[]) v;
             out.writeInt(a.length);
@@ -151,6 +157,12 @@ public final class StateCodec {
             int[] a = new int[length(in)];
             for (int i = 0; i < a.length; i++) {
                 a[i] = in.readInt();
+            }
+            return a;
+        } else if (type == boolean[].class) {
+            boolean[] a = new boolean[length(in)];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = in.readBoolean();
             }
             return a;
         } else if (type == long[].class) {

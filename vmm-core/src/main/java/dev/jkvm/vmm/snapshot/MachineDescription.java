@@ -10,12 +10,14 @@ import java.util.Optional;
 
 /**
  * The machine a snapshot was taken of, as far as a restore depends on it: RAM, vCPUs and their
- * model, the interrupt controllers, the firmware tables' options and the serial ports. A restore
+ * model, the interrupt controllers, the firmware tables' options, the serial ports and the test
+ * devices ({@code -device}). A restore
  * into a machine that differs in any of these is refused. {@code boot} (the firmware or kernel it
  * booted) is only shown: after a restore the guest's memory holds whatever it booted.
  */
 public record MachineDescription(long memoryBytes, Topology topology, String cpu, boolean irqchip, boolean acpi,
-                                 boolean s3, int serialPorts, String boot) {
+                                 boolean s3, int serialPorts, boolean pcTestdev, boolean pciTestdev, int debugcons,
+                                 String boot) {
 
     /** The description of a machine built from {@code config}. */
     public static MachineDescription of(MachineConfig config) {
@@ -26,7 +28,8 @@ public record MachineDescription(long memoryBytes, Topology topology, String cpu
                     default -> config.firmware().toString();
                 });
         return new MachineDescription(config.memoryBytes(), config.topology(), config.cpu(), config.irqchip(),
-                config.acpi(), config.s3(), config.serials().size(), boot);
+                config.acpi(), config.s3(), config.serials().size(), config.peripherals().pcTestdev(),
+                config.peripherals().pciTestdev(), config.peripherals().debugcons().size(), boot);
     }
 
     /** What differs between this (the snapshot's machine) and {@code here}, in command-line terms; empty when nothing. */
@@ -51,7 +54,24 @@ public record MachineDescription(long memoryBytes, Topology topology, String cpu
         if (serialPorts != here.serialPorts) {
             d.add(serialPorts + " serial ports in the snapshot, " + here.serialPorts + " here");
         }
+        if (pcTestdev != here.pcTestdev || pciTestdev != here.pciTestdev || debugcons != here.debugcons) {
+            d.add(devices(this) + " in the snapshot, " + devices(here) + " here");
+        }
         return d.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", d));
+    }
+
+    private static String devices(MachineDescription m) {
+        List<String> all = new ArrayList<>();
+        if (m.pcTestdev) {
+            all.add("pc-testdev");
+        }
+        if (m.pciTestdev) {
+            all.add("pci-testdev");
+        }
+        for (int i = 0; i < m.debugcons; i++) {
+            all.add("isa-debugcon");
+        }
+        return all.isEmpty() ? "no -device" : "-device " + String.join(",", all);
     }
 
     private static String mib(long bytes) {

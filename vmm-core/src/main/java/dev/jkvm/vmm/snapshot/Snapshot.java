@@ -33,7 +33,7 @@ import java.util.zip.CheckedOutputStream;
  * put one back; {@link #save} and {@link #load} keep one in a file.
  *
  * <p>The file: the magic {@code JKVMSNAP}, a format version, then length-prefixed sections (the
- * machine description, each vCPU, the VM, the devices), the memory regions (base, size, the
+ * machine description, each vCPU, the VM, the devices, the optional test devices), the memory regions (base, size, the
  * indices of the pages that are not all zeros, those pages), a CRC-32C of everything before it,
  * and {@code JKVMEND}. {@link #load} checks all of it before it returns, so a truncated, corrupt or
  * foreign file is refused before anything is restored.
@@ -53,14 +53,16 @@ public final class Snapshot {
     private final List<VcpuState> vcpus;
     private final VmState vm;
     private final PcDevices.State devices;
+    private final OptionalDevices optional;
 
     public Snapshot(MachineDescription machine, MemoryImage memory, List<VcpuState> vcpus, VmState vm,
-                    PcDevices.State devices) {
+                    PcDevices.State devices, OptionalDevices optional) {
         this.machine = machine;
         this.memory = memory;
         this.vcpus = List.copyOf(vcpus);
         this.vm = vm;
         this.devices = devices;
+        this.optional = optional;
     }
 
     /** The machine it was taken of. */
@@ -88,6 +90,11 @@ public final class Snapshot {
         return devices;
     }
 
+    /** The state of the test devices the machine was given ({@code -device pc-testdev}, {@code pci-testdev}). */
+    public OptionalDevices optional() {
+        return optional;
+    }
+
     /**
      * Writes the snapshot to {@code file} (through a temporary file renamed into place, so a
      * reader never sees half a snapshot); returns the bytes written.
@@ -112,6 +119,7 @@ public final class Snapshot {
                 }
                 section(out, vm);
                 section(out, devices);
+                section(out, optional);
                 writeMemory(out);
                 out.flush();
                 out.writeInt((int) crc.getValue());
@@ -197,6 +205,7 @@ public final class Snapshot {
             }
             VmState vm = readSection(in, VmState.class, size);
             PcDevices.State devices = readSection(in, PcDevices.State.class, size);
+            OptionalDevices optional = readSection(in, OptionalDevices.class, size);
             MemoryImage memory = readMemory(in, file, size);
             int expected = (int) crc.getValue();
             int stored = in.readInt();
@@ -211,7 +220,7 @@ public final class Snapshot {
             if (machine.topology().cpus() != n) {
                 throw corrupt(file, n + " vCPU states for " + machine.topology().cpus() + " vCPUs");
             }
-            return new Snapshot(machine, memory, vcpus, vm, devices);
+            return new Snapshot(machine, memory, vcpus, vm, devices, optional);
         } catch (EOFException e) {
             throw new JkvmException(file + ": truncated snapshot (" + size + " bytes)");
         } catch (IllegalArgumentException e) {
