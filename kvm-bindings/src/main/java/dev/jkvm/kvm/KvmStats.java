@@ -116,6 +116,15 @@ public final class KvmStats implements AutoCloseable {
         return d == null ? -1 : data.get(JAVA_LONG, d.offset());
     }
 
+    /** Every value of {@code d} (one, or a histogram's buckets) as of the last {@link #refresh}. */
+    public long[] values(Descriptor d) {
+        long[] out = new long[d.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = data.get(JAVA_LONG, d.offset() + 8L * i);
+        }
+        return out;
+    }
+
     /** Refreshes and returns every single-valued counter by name. */
     public Map<String, Long> read() {
         refresh();

@@ -153,6 +153,11 @@ public final class VcpuFd implements AutoCloseable {
         return CpuidEntry.readTable(fd, KvmIoctls.KVM_GET_CPUID2);
     }
 
+    /** {@code KVM_NMI}: queues a non-maskable interrupt for this vCPU (QMP's inject-nmi). */
+    public void nmi() {
+        Libc.ioctl(fd, KvmIoctls.KVM_NMI, 0L);
+    }
+
     /** {@code KVM_GET_MP_STATE}: {@code KVM_MP_STATE_RUNNABLE}, {@code _HALTED}, {@code _INIT_RECEIVED}, ... */
     public int mpState() {
         try (Arena a = Arena.ofConfined()) {

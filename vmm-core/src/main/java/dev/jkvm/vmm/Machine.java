@@ -115,6 +115,11 @@ public final class Machine implements AutoCloseable {
     private boolean wakeRequested;
     private volatile RunResult finalResult;
     private volatile Consumer<String> log = line -> { };
+    private final List<Consumer<MachineEvent>> eventListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Set by {@link #systemReset()}: the next reset is the host's, not the guest's. */
+    private volatile boolean hostReset;
+    /** Whether the vCPUs ever ran freely: false while {@code -S} holds them (QEMU's prelaunch). */
+    private volatile boolean launched;
     private Thread supervisor;
     private static final String SUPERVISOR_NAME = "jkvm machine";
     /** When the caller's own thread supervises ({@link #run} before {@link #start}): its time limit. */
@@ -697,6 +702,45 @@ public final class Machine implements AutoCloseable {
         }
     }
 
+    /**
+     * Adds a listener for what happens to the machine (pauses, resets, the end): called on the
+     * thread that made it happen, so it must return at once (QMP queues and drops, never blocks).
+     */
+    public void onEvent(Consumer<MachineEvent> listener) {
+        eventListeners.add(listener);
+    }
+
+    private void emit(MachineEvent e) {
+        for (Consumer<MachineEvent> l : eventListeners) {
+            try {
+                l.accept(e);
+            } catch (RuntimeException ignored) {
+                // a listener's failure is no reason to disturb the guest
+            }
+        }
+    }
+
+    /** The host resets the machine (QMP's and the monitor's {@code system_reset}), as the reset control register would. */
+    public void systemReset() {
+        hostReset = true;
+        devices.requestReset();
+    }
+
+    /** The power button (QMP's {@code system_powerdown}): an ACPI guest shuts itself down; a suspended one wakes. */
+    public void powerdown() {
+        emit(new MachineEvent.Powerdown());
+        if (suspended) {
+            wakeup();
+        } else {
+            devices.pm().pressPowerButton();
+        }
+    }
+
+    /** Whether the vCPUs ran freely at some point: false while {@code -S} still holds them. */
+    public boolean launched() {
+        return launched || !(config.startPaused() && gdbStub == null);
+    }
+
     /** Where the machine reports what happens along the way (resets, unimplemented accesses); default nowhere. */
     public void onLog(Consumer<String> sink) {
         this.log = line -> {
@@ -940,6 +984,19 @@ public final class Machine implements AutoCloseable {
         return resets;
     }
 
+    /**
+     * KVM's binary statistics of vCPU {@code vcpu} in the current power-on (opened on first use),
+     * or null when KVM has none; synchronize on it while reading.
+     */
+    public KvmStats kvmStats(int vcpu) {
+        return session.stats(vcpu);
+    }
+
+    /** KVM's binary statistics of the VM itself, or null when KVM has none; synchronize on it while reading. */
+    public KvmStats kvmVmStats() {
+        return session.vmStats();
+    }
+
     /** Each vCPU's three modes now (or as they ended): exits in user and kernel mode, guest time. */
     public List<VcpuReport> reports() {
         return reports(true);
@@ -1000,10 +1057,12 @@ public final class Machine implements AutoCloseable {
                     default -> false;
                 };
                 if (r.reason() == RunResult.Reason.SUSPEND && stopRequest == null) {
+                    emit(new MachineEvent.Suspend());
                     if (!suspendAndResume(s)) {
                         last = stopRequest != null ? stopRequest : r;
                         break;
                     }
+                    emit(new MachineEvent.Wakeup());
                     continue;
                 }
                 if (!reboot) {
@@ -1029,6 +1088,9 @@ public final class Machine implements AutoCloseable {
                     }
                     session = newSession(true);
                 }
+                boolean host = hostReset && r.reason() == RunResult.Reason.RESET;
+                hostReset = false;
+                emit(new MachineEvent.Reset(!host, host ? "host-qmp-system-reset" : "guest-reset"));
             }
         } catch (RuntimeException | Error e) {
             last = RunResult.of(RunResult.Reason.ERROR, 1, "the machine failed: " + e);
@@ -1053,7 +1115,32 @@ public final class Machine implements AutoCloseable {
         }
         trace.end(end.message());
         finalResult = end.with(serial().transcript(), reports);
+        endEvents(end);
         finished.countDown();
+    }
+
+    /** The events of a run's end, with QEMU's causes (a debug-exit ends QEMU at once, without one). */
+    private void endEvents(RunResult end) {
+        switch (end.reason()) {
+            case POWER_OFF, HALTED -> emit(new MachineEvent.Shutdown(true, "guest-shutdown"));
+            case RESET, TRIPLE_FAULT -> {
+                if (end.reason() == RunResult.Reason.TRIPLE_FAULT && !config.noReboot()) {
+                    emit(new MachineEvent.GuestPanicked(end.message())); // the triple fault repeated after a reset
+                    emit(new MachineEvent.Shutdown(true, "guest-panic"));
+                } else {
+                    boolean host = hostReset && end.reason() == RunResult.Reason.RESET;
+                    emit(new MachineEvent.Shutdown(!host, host ? "host-qmp-system-reset" : "guest-reset"));
+                }
+            }
+            case INTERNAL_ERROR, FAIL_ENTRY, UNHANDLED_EXIT -> {
+                emit(new MachineEvent.GuestPanicked(end.message()));
+                emit(new MachineEvent.Shutdown(true, "guest-panic"));
+            }
+            case QUIT -> emit(new MachineEvent.Shutdown(false, "host-qmp-quit"));
+            case SIGNAL, TIMEOUT -> emit(new MachineEvent.Shutdown(false, "host-signal"));
+            case DEBUG_EXIT, SUSPEND, CLOSED, ERROR -> {
+            }
+        }
     }
 
     /**
@@ -1222,18 +1309,28 @@ public final class Machine implements AutoCloseable {
     /** Parks every vCPU outside the guest (the monitor's {@code stop}); true when all are parked. */
     public boolean pause() {
         trace.marker("stop (vCPUs paused)");
+        boolean was = paused();
         try {
             return session.control().pause(VCPU_ANSWER_TIMEOUT);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
+        } finally {
+            if (!was) {
+                emit(new MachineEvent.Stop(false));
+            }
         }
     }
 
     /** Lets the vCPUs run again (the monitor's {@code cont}). */
     public void resume() {
         trace.marker("cont");
+        boolean was = paused();
         session.control().resume();
+        launched = true;
+        if (was) {
+            emit(new MachineEvent.Resume());
+        }
     }
 
     /** Whether the vCPUs are parked by {@link #pause()}. */

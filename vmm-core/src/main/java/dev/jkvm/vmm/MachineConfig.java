@@ -56,6 +56,7 @@ import java.util.TreeMap;
  * @param logCpuid print how the CPUID feature words KVM holds differ from those jkvm set ({@code -d cpuid})
  * @param exitTrace the exit trace file ({@code -exit-trace FILE[,limit=N]}); empty for none
  * @param peripherals the optional devices ({@code -device pc-testdev}, {@code pci-testdev}, {@code isa-debugcon})
+ * @param qmp the QMP monitors ({@code -qmp}, {@code -qmp-pretty}); none by default
  */
 public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topology, String cpu, Firmware firmware,
                             List<SerialBackend> serials, Duration timeout, Map<Integer, BitSet> vcpuAffinity,
@@ -63,7 +64,8 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
                             List<Path> readConfig, boolean irqchip, Optional<Kernel> kernel,
                             Optional<dev.jkvm.vmm.gdb.GdbEndpoint> gdb, boolean startPaused, boolean acpi,
                             boolean s3, Optional<String> name, boolean logCpuid,
-                            Optional<dev.jkvm.vmm.trace.TraceSpec> exitTrace, Peripherals peripherals) {
+                            Optional<dev.jkvm.vmm.trace.TraceSpec> exitTrace, Peripherals peripherals,
+                            List<QmpSpec> qmp) {
 
     /** QEMU's default for {@code -m}. */
     public static final long DEFAULT_MEMORY = 128 * MemoryMap.MIB;
@@ -82,6 +84,13 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
             throw new IllegalArgumentException("-serial stdio: cannot use stdio by multiple character devices");
         }
         Objects.requireNonNull(monitor, "monitor");
+        qmp = List.copyOf(qmp);
+        long stdio = qmp.stream().filter(q -> q.kind() == QmpSpec.Kind.STDIO).count()
+                + (monitor instanceof MonitorSpec.Stdio ? 1 : 0) + serials.stream().filter(b -> b instanceof SerialBackend.Stdio).count();
+        if (stdio > 1 && qmp.stream().anyMatch(q -> q.kind() == QmpSpec.Kind.STDIO)) {
+            throw new IllegalArgumentException("-qmp stdio: cannot use stdio by multiple character devices"
+                    + " (add -serial none or -nodefaults)");
+        }
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(exitTrace, "exitTrace");
         Objects.requireNonNull(peripherals, "peripherals");
@@ -196,6 +205,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         b.name = name.orElse(null);
         b.exitTrace = exitTrace.orElse(null);
         b.peripherals = peripherals;
+        b.qmp = new ArrayList<>(qmp);
         return b;
     }
 
@@ -210,6 +220,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         private Duration timeout;
         private Map<Integer, BitSet> vcpuAffinity = new TreeMap<>();
         private MonitorSpec monitor = new MonitorSpec.None();
+        private List<QmpSpec> qmp = new ArrayList<>();
         private StatsFormat stats = StatsFormat.NONE;
         private boolean noReboot;
         private boolean logUnimplemented;
@@ -399,7 +410,8 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         }
 
         /** {@code -device pc-testdev}, {@code -device pci-testdev}, {@code -device isa-debugcon}, {@code -debugcon}. */
-        public Builder peripherals(Peripherals peripherals) {
+        public Builder peripherals(Peripherals peripherals,
+                            List<QmpSpec> qmp) {
             this.peripherals = Objects.requireNonNull(peripherals, "peripherals");
             return this;
         }
@@ -427,7 +439,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
                     serials.isEmpty() ? List.of(noDefaults ? SerialBackend.none() : SerialBackend.stdio()) : serials,
                     timeout, vcpuAffinity, monitor, stats, noReboot, logUnimplemented, readConfig, irqchip,
                     Optional.ofNullable(kernel), Optional.ofNullable(gdb), startPaused, acpi, s3 != null ? s3 : acpi,
-                    Optional.ofNullable(name), logCpuid, Optional.ofNullable(exitTrace), peripherals);
+                    Optional.ofNullable(name), logCpuid, Optional.ofNullable(exitTrace), peripherals, qmp);
         }
     }
 }

@@ -110,6 +110,10 @@ public final class Main {
                 machine.cpuidDetails().forEach(line -> err.println("jkvm: " + line));
             }
             Monitor monitor = new Monitor(machine);
+            Closeable qmp = config.qmp().isEmpty() ? null : dev.jkvm.vmm.qmp.QmpLaunch.start(machine, monitor, config.qmp(), err);
+            if (qmp != null) {
+                sessions.add(qmp);
+            }
             boolean stdinForMonitor = config.monitor() instanceof MachineConfig.MonitorSpec.Stdio;
             switch (config.monitor()) {
                 case MachineConfig.MonitorSpec.Stdio s -> sessions.add(MonitorServer.serve(monitor, System.in, System.out));
@@ -131,6 +135,9 @@ public final class Main {
             StartupPhases.mark("front ends ready (monitor, stdio, signals)");
             RunResult result = machine.run();
             StartupPhases.mark("run ended");
+            if (qmp != null) {
+                closeQuietly(qmp); // the last reply and the SHUTDOWN event go out before the machine closes
+            }
             result.report().ifPresent(report -> err.print(report.format()));
             switch (result.reason()) {
                 case TIMEOUT, ERROR, CLOSED -> err.println("jkvm: " + result.message());
@@ -160,6 +167,14 @@ public final class Main {
             return Machine.create(config, snapshot);
         } catch (JkvmException e) {
             throw new JkvmException("-incoming: " + e.getMessage(), e);
+        }
+    }
+
+    private static void closeQuietly(Closeable c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            // a socket file already gone
         }
     }
 
@@ -199,9 +214,24 @@ public final class Main {
         }
     }
 
-    /** The version from the jar manifest, or "dev" when run from classes. */
+    /** The version from the jar manifest, else the one the build wrote into version.properties, else "dev". */
     public static String version() {
         String v = Main.class.getPackage().getImplementationVersion();
-        return v != null ? v : "dev";
+        if (v != null) {
+            return v;
+        }
+        try (java.io.InputStream in = Main.class.getResourceAsStream("version.properties")) {
+            if (in != null) {
+                java.util.Properties p = new java.util.Properties();
+                p.load(in);
+                String built = p.getProperty("version", "");
+                if (!built.isEmpty() && !built.startsWith("$")) {
+                    return built;
+                }
+            }
+        } catch (IOException e) {
+            // fall through: no version known
+        }
+        return "dev";
     }
 }

@@ -3,6 +3,7 @@ package dev.jkvm.vmm.cli;
 import dev.jkvm.vmm.Firmware;
 import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.MachineConfig;
+import dev.jkvm.vmm.QmpSpec;
 import dev.jkvm.vmm.SerialBackend;
 import dev.jkvm.vmm.chardev.ChardevRegistry;
 import dev.jkvm.vmm.chardev.ChardevSpec;
@@ -147,6 +148,11 @@ public final class CommandLine {
                 "the monitor (QEMU's commands: info cpus, stop, ...)", (p, v) -> p.builder().monitor(
                         v.startsWith("chardev:") ? chardevMonitor(p.chardevs().claim(v.substring(8), "-monitor " + v))
                                 : parseMonitor(v))));
+        options.put("qmp", new Option("unix:PATH,server[,wait=off]|tcp:[HOST]:PORT,server[,wait=off]|stdio",
+                "a QMP monitor (QEMU's JSON protocol for tools); without wait=off the guest waits for the first client",
+                (b, v) -> b.addQmp(QmpSpec.parse(v, false))));
+        options.put("qmp-pretty", new Option("unix:PATH,server[,wait=off]|tcp:[HOST]:PORT,server[,wait=off]|stdio",
+                "the same, with QEMU's pretty-printed JSON", (b, v) -> b.addQmp(QmpSpec.parse(v, true))));
         options.put("stats", new Option(null, "print each vCPU's exits in user, kernel and guest mode at exit, on stderr"
                 + " (-stats [table|json][,file=PATH]: as JSON, into PATH; file=/dev/stdout for stdout)",
                 (b, v) -> b.stats(MachineConfig.StatsFormat.TABLE)));

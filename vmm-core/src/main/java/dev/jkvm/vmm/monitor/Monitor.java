@@ -54,7 +54,7 @@ public final class Monitor {
             return "";
         }));
         commands.put("system_reset", new Command("", "reset the machine", a -> {
-            machine.devices().requestReset();
+            machine.systemReset();
             return "";
         }));
         commands.put("trace-file", new Command("[on|off|flush|set FILE]",
@@ -188,11 +188,7 @@ public final class Monitor {
     }
 
     private String powerdown() {
-        if (machine.suspended()) {
-            machine.wakeup(); // the power button wakes a sleeping PC
-        } else {
-            machine.devices().pm().pressPowerButton();
-        }
+        machine.powerdown(); // an ACPI guest shuts down; a sleeping PC wakes
         return "";
     }
 

@@ -44,6 +44,7 @@ public final class VmSession implements AutoCloseable {
     private final AtomicInteger irqCallsInFlight = new AtomicInteger();
     private volatile boolean closing;
     private boolean noStats;
+    private KvmStats vmStats;
     private final boolean irqchip;
 
     /**
@@ -145,6 +146,21 @@ public final class VmSession implements AutoCloseable {
             reader.accept(s);
         }
         return true;
+    }
+
+    /** KVM's statistics of the VM itself (opened on first use), or null when KVM has none or the session closed. */
+    public synchronized KvmStats vmStats() {
+        if (closing || noStats) {
+            return null;
+        }
+        if (vmStats == null) {
+            try {
+                vmStats = own(vm.stats());
+            } catch (dev.jkvm.kvm.KvmException e) {
+                noStats = true;
+            }
+        }
+        return vmStats;
     }
 
     /** KVM's statistics of vCPU {@code index} when something opened them already, else null. */
