@@ -10,6 +10,8 @@
  *               FACS, print "s3 now", enter S3; the routine prints "woke up"
  *               and passes (resume=real, default) or returns to long mode,
  *               checks memory and WAK_STS and passes (resume=long)
+ *   power=button enable the power button's SCI, print "button armed", wait
+ *               for a press (QMP's system_powerdown), then enter S5
  *
  * A bad checksum or another inconsistency does not stop the listing: the
  * run fails at the end with the first problem ("fail acpi ...").
@@ -44,8 +46,8 @@ int kmain(uint32_t mbinfo)
     const char *power = cmdline_get("power");
     if (!power)
         power = "none";
-    if (strcmp(power, "none") && strcmp(power, "s5") && strcmp(power, "s3"))
-        fail("cmdline power=%s is not none, s5 or s3", power);
+    if (strcmp(power, "none") && strcmp(power, "s5") && strcmp(power, "s3") && strcmp(power, "button"))
+        fail("cmdline power=%s is not none, s5, s3 or button", power);
     const char *resume = cmdline_get("resume");
     if (!resume)
         resume = "real";
@@ -93,6 +95,8 @@ int kmain(uint32_t mbinfo)
         finish();
     if (!strcmp(power, "s5"))
         sleep_s5(&pm, s5);
+    if (!strcmp(power, "button"))
+        power_button(&pm, s5);
     if (s3 < 0) {
         kprintf("s3 unsupported\n");
         finish();

@@ -171,6 +171,8 @@ void pmtimer_measure(const struct acpi_pm *pm);
 /* --- sleep.c ----------------------------------------------------------------- */
 /* Does not return when the machine powers off. */
 void sleep_s5(const struct acpi_pm *pm, int slp_typ);
+/* power=button: wait for the power button's SCI, then S5 (button.c). */
+void power_button(const struct acpi_pm *pm, int s5);
 /* Does not return: the waking routine ends the run. */
 void sleep_s3(const struct acpi_pm *pm, uint64_t facs, int slp_typ, bool resume_long);
 

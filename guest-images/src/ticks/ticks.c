@@ -7,6 +7,11 @@
  *   irq 0 via=...                  (the route, see irq.h)
  *   ticks irq0=<n> seconds=<s> hz=<hz> via=<pic|ioapic>
  * and passes if n > 0 (how close n is to s*hz is the test's judgement).
+ * With beats=N it first counts its own time aloud: at each of N RTC seconds
+ * edges it prints
+ *   beat <i> irq0=<ticks so far> rtc=<seconds of the minute>
+ * so a test that stops and continues the VM sees from the guest's side that
+ * no beat came while it was stopped and that the count went on after.
  */
 #include "kernel.h"
 
@@ -40,6 +45,11 @@ int kmain(uint32_t mbinfo)
     pit_periodic((unsigned)hz);
     irq_enable(via, 0, on_tick);
     sti();
+    uint64_t beats = cmdline_u64("beats", 0);
+    for (uint64_t i = 1; i <= beats; i++) {
+        wait_edge_between_ticks();
+        kprintf("beat %lu irq0=%lu rtc=%u\n", i, irq0_count, rtc_seconds());
+    }
     wait_edge_between_ticks();
     uint64_t start = irq0_count;
     for (uint64_t i = 0; i < seconds; i++)
