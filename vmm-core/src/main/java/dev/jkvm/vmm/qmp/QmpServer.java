@@ -24,8 +24,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A QMP monitor on one endpoint ({@code -qmp}): it serves one client at a time, as QEMU's
- * socket character device does; a second client that connects meanwhile is closed at once
- * (without a greeting), and the first is not disturbed. The machine's events go to the client
+ * socket character device does; a second client that connects meanwhile is closed (without a
+ * greeting) unless the first leaves within a second, and the first is not disturbed. The machine's events go to the client
  * that finished capabilities negotiation.
  *
  * <pre>{@code
@@ -133,6 +133,9 @@ public final class QmpServer implements Closeable {
                 } catch (IOException e) {
                     return; // closed
                 }
+                for (int i = 0; i < 50 && current.get() != null && !closed; i++) {
+                    sleepQuietly(20); // a client that just hung up may not be seen gone yet: give it a second
+                }
                 if (current.get() != null || closed) {
                     try {
                         ch.close(); // one client at a time: the one connected keeps the monitor
@@ -145,6 +148,14 @@ public final class QmpServer implements Closeable {
             }
         });
         return this;
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void serve(InputStream in, OutputStream out) {
