@@ -116,6 +116,7 @@ public final class Machine implements AutoCloseable {
     private volatile RunResult finalResult;
     private volatile Consumer<String> log = line -> { };
     private final List<Consumer<MachineEvent>> eventListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Runnable> endListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** Set by {@link #systemReset()}: the next reset is the host's, not the guest's. */
     private volatile boolean hostReset;
     /** Whether the vCPUs ever ran freely: false while {@code -S} holds them (QEMU's prelaunch). */
@@ -720,6 +721,20 @@ public final class Machine implements AutoCloseable {
         }
     }
 
+    /** Runs {@code action} once the run has ended (on the thread that saw it end; it must return at once). */
+    public void whenEnded(Runnable action) {
+        java.util.concurrent.atomic.AtomicBoolean ran = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable once = () -> {
+            if (ran.compareAndSet(false, true)) {
+                action.run();
+            }
+        };
+        endListeners.add(once);
+        if (finalResult != null) {
+            once.run();
+        }
+    }
+
     /** The host resets the machine (QMP's and the monitor's {@code system_reset}), as the reset control register would. */
     public void systemReset() {
         hostReset = true;
@@ -1117,6 +1132,7 @@ public final class Machine implements AutoCloseable {
         finalResult = end.with(serial().transcript(), reports);
         endEvents(end);
         finished.countDown();
+        endListeners.forEach(Runnable::run);
     }
 
     /** The events of a run's end, with QEMU's causes (a debug-exit ends QEMU at once, without one). */

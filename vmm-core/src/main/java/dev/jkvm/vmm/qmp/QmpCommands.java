@@ -242,7 +242,7 @@ final class QmpCommands {
 
     private Object queryMachines() {
         return List.of(map("hotpluggable-cpus", false, "name", "pc", "numa-mem-supported", false,
-                "default-cpu-type", CpuOption.DEFAULT_MODEL + "-x86_64-cpu", "is-default", true, "cpu-max", 288L,
+                "default-cpu-type", CpuOption.DEFAULT_MODEL + "-x86_64-cpu", "is-default", true, "cpu-max", 255L,
                 "deprecated", false, "default-ram-id", "pc.ram"));
     }
 
@@ -251,9 +251,13 @@ final class QmpCommands {
             List<Object> out = new ArrayList<>();
             for (CpuModel m : machine.config().cpuModels().all()) {
                 boolean host = m.kind().fromHost();
-                out.add(map("name", m.name(), "typename", m.name() + "-x86_64-cpu", "unavailable-features",
+                Map<String, Object> d = map("name", m.name(), "typename", m.name() + "-x86_64-cpu", "unavailable-features",
                         host ? List.of() : unavailable(m.name()), "static", false, "migration-safe", !host,
-                        "deprecated", false));
+                        "deprecated", false);
+                if (m.kind() == CpuModel.Kind.BUILTIN && !m.name().matches(".*-v\\d+")) {
+                    d.put("alias-of", m.name() + "-v1"); // as in QEMU: a plain name is its first version
+                }
+                out.add(d);
             }
             cpuDefinitions = Collections.unmodifiableList(out);
         }
@@ -283,6 +287,11 @@ final class QmpCommands {
         long size = a.integer("size");
         Path file = Path.of(a.string("filename"));
         Vcpu cpu = virtual ? vcpu(a.optionalInteger("cpu-index").orElse(0L)) : null;
+        // Outside long mode a linear address has 32 bits: beyond them nothing is there (QEMU refuses it too).
+        boolean longMode = virtual && (machine.specialRegisters(cpu.index()).efer() & (1L << 10)) != 0;
+        if (virtual && !longMode && (addr < 0 || size > 0 && (addr > 0xffff_ffffL || size - 1 > 0xffff_ffffL - addr))) {
+            throw QmpError.generic(String.format("Invalid addr 0x%016x/size %d specified", addr, size));
+        }
         try (OutputStream out = Files.newOutputStream(file)) {
             long done = 0;
             while (done < size) {
@@ -375,7 +384,9 @@ final class QmpCommands {
         }
         java.util.Set<Object> wanted = a.has("vcpus") ? new java.util.HashSet<>(a.optionalList("vcpus").orElseThrow()) : null;
         List<VcpuReport> reports = jkvm ? machine.reports() : List.of();
-        for (Vcpu v : machine.vcpus()) {
+        List<Vcpu> vcpus = new ArrayList<>(machine.vcpus());
+        Collections.reverse(vcpus); // QEMU lists the last vCPU first
+        for (Vcpu v : vcpus) {
             String path = qomPath(v.index());
             if (wanted != null && !wanted.contains(path)) {
                 continue;

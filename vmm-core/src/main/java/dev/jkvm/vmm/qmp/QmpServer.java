@@ -51,6 +51,14 @@ public final class QmpServer implements Closeable {
         this.spec = spec;
         this.listener = listener;
         machine.onEvent(this::forward);
+        // As QEMU's process ends with its guest, the client's connection ends with the run.
+        machine.whenEnded(() -> Thread.ofPlatform().daemon(true).name("jkvm qmp close").start(() -> {
+            try {
+                close();
+            } catch (IOException ignored) {
+                // the socket file is gone already
+            }
+        }));
     }
 
     /**

@@ -88,9 +88,13 @@ public final class VmSession implements AutoCloseable {
         return resource;
     }
 
-    private KvmStats openStats(VcpuFd fd) {
+    /**
+     * On the vCPU's own thread: KVM_GET_STATS_FD is a vCPU ioctl, which waits for KVM_RUN to return,
+     * and a guest that spins without exits never returns by itself.
+     */
+    private KvmStats openStats(Vcpu vcpu) {
         try {
-            return own(fd.stats());
+            return own(vcpu.call(VcpuFd::stats, Duration.ofSeconds(2)));
         } catch (KvmException e) {
             return null; // a KVM without binary statistics (before Linux 5.14): kernel mode is then not shown
         }
@@ -118,7 +122,7 @@ public final class VmSession implements AutoCloseable {
         }
         KvmStats s = stats.get(index);
         if (s == null && !noStats) {
-            s = openStats(vcpus.get(index).fd());
+            s = openStats(vcpus.get(index));
             if (s == null) {
                 noStats = true;
             } else {
