@@ -233,6 +233,36 @@ class QmpGuestTest {
     }
 
     @Test
+    void migrateToAFileAndGoOnFromItInAnotherMachine() throws Exception {
+        Path file = dir.resolve("guest.snap");
+        String[] args = {"-kernel", "ticks", "-append", "beats=100000"};
+        int n;
+        try (Machine m = machine(args); QmpServer server = qmp(m); QmpClient c = QmpClient.negotiated(dir.resolve("qmp.sock"))) {
+            assertEquals(Map.of(), c.execute("query-migrate"));
+            m.start();
+            awaitLine(m, "^beat 2 ");
+            assertEquals("Parameter 'uri' expects a valid migration protocol (jkvm has file:PATH)",
+                    error(c.request("migrate", QmpCommands.map("uri", "tcp:localhost:4444"))));
+            assertEquals(Map.of(), c.execute("migrate", "uri", "file:" + file));
+            c.awaitEvent("STOP");
+            assertEquals("postmigrate", ((Map<?, ?>) c.execute("query-status")).get("status"));
+            Map<?, ?> status = (Map<?, ?>) c.execute("query-migrate");
+            assertEquals("completed", status.get("status"), status.toString());
+            assertEquals(Files.size(file), ((Map<?, ?>) status.get("ram")).get("transferred"));
+            Matcher last = Pattern.compile("beat (\\d+) ").matcher(m.serial().tail(1));
+            assertTrue(last.find(), m.serial().tail(1));
+            n = Integer.parseInt(last.group(1));
+            c.execute("quit");
+        }
+        // The snapshot goes on in a new machine: the guest counts on from where it was.
+        var config = ((Invocation.Run) CommandLine.parse(args[0], args[1], args[2], args[3], "-serial", "none")).config();
+        try (Machine m2 = Machine.create(config, dev.jkvm.vmm.snapshot.Snapshot.load(file))) {
+            m2.start();
+            awaitLine(m2, "^beat " + (n + 1) + " ");
+        }
+    }
+
+    @Test
     void tcpAndPrettyEndpoints() throws Exception {
         try (Machine m = machine("-bios", "spin", "-name", "tcpguest");
              QmpServer server = QmpServer.start(m, new Monitor(m), QmpSpec.tcp(0).withPretty(true))) {
