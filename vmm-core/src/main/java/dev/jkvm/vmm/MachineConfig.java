@@ -410,8 +410,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         }
 
         /** {@code -device pc-testdev}, {@code -device pci-testdev}, {@code -device isa-debugcon}, {@code -debugcon}. */
-        public Builder peripherals(Peripherals peripherals,
-                            List<QmpSpec> qmp) {
+        public Builder peripherals(Peripherals peripherals) {
             this.peripherals = Objects.requireNonNull(peripherals, "peripherals");
             return this;
         }
@@ -419,6 +418,12 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         /** The optional devices so far. */
         public Peripherals peripherals() {
             return peripherals;
+        }
+
+        /** {@code -qmp}, {@code -qmp-pretty}, {@code -mon chardev=ID,mode=control}: one more QMP monitor. */
+        public Builder addQmp(QmpSpec spec) {
+            this.qmp.add(spec);
+            return this;
         }
 
         /** {@code -S}. */

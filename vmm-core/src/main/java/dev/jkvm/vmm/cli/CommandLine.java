@@ -86,8 +86,9 @@ public final class CommandLine {
                 "a character device for -serial chardev:ID, -mon chardev=ID, -device isa-debugcon,chardev=ID", (p, v) -> {
                     // defined before the other options run (see parse)
                 }));
-        options.put("mon", Option.withContext("chardev=ID[,mode=readline]", "the monitor on a chardev",
-                (p, v) -> p.builder().monitor(parseMon(v, p.chardevs()))));
+        options.put("mon", Option.withContext("chardev=ID[,mode=readline|control][,pretty=on|off]",
+                "the monitor on a chardev: the human monitor, or QMP with mode=control",
+                (p, v) -> parseMon(v, p.chardevs(), p.builder())));
         options.put("debugcon", Option.withContext("DEV", "an isa-debugcon at port 0xe9 on DEV (stdio, file:PATH, chardev:ID, ...)",
                 (p, v) -> DeviceOptions.debugcon(v, p.builder(), p.chardevs(), p.debugconDefaults())));
         options.put("smp", new Option("[cpus=]n[,maxcpus=m][,sockets=s][,dies=d][,cores=c][,threads=t]",
@@ -420,14 +421,21 @@ public final class CommandLine {
         }
     }
 
-    /** {@code -mon chardev=ID[,mode=readline][,pretty=off]}: the human monitor on a chardev. */
-    private static MachineConfig.MonitorSpec parseMon(String v, ChardevRegistry chardevs) {
+    /**
+     * {@code -mon chardev=ID[,mode=readline|control][,pretty=on|off]}: the human monitor on a chardev,
+     * or with {@code mode=control} QMP (on a socket server or stdio chardev, as {@code -qmp} takes).
+     */
+    private static void parseMon(String v, ChardevRegistry chardevs, MachineConfig.Builder builder) {
         String chardev = null;
+        boolean control = false;
+        boolean pretty = false;
         for (String item : v.split(",")) {
             if (item.startsWith("chardev=")) {
                 chardev = item.substring(8);
             } else if (item.equals("mode=control")) {
-                throw new JkvmException("-mon " + v + ": mode=control (QMP) is not in jkvm yet: use mode=readline, the human monitor");
+                control = true;
+            } else if (item.equals("pretty=on")) {
+                pretty = true;
             } else if (!item.equals("mode=readline") && !item.equals("pretty=off") && !item.startsWith("id=")) {
                 throw new JkvmException("-mon " + v + ": Invalid parameter '" + item + "'");
             }
@@ -435,7 +443,20 @@ public final class CommandLine {
         if (chardev == null) {
             throw new JkvmException("-mon " + v + ": Parameter 'chardev' is missing");
         }
-        return chardevMonitor(chardevs.claim(chardev, "-mon " + v));
+        ChardevSpec spec = chardevs.claim(chardev, "-mon " + v);
+        if (!control) {
+            builder.monitor(chardevMonitor(spec));
+            return;
+        }
+        builder.addQmp(switch (spec) {
+            case ChardevSpec.Stdio s -> new QmpSpec(QmpSpec.Kind.STDIO, null, "", 0, false, pretty);
+            case ChardevSpec.Socket s when s.server() && s.address() instanceof ChardevSpec.Address.Unix u ->
+                    new QmpSpec(QmpSpec.Kind.UNIX, u.path(), "", 0, s.waitForClient(), pretty);
+            case ChardevSpec.Socket s when s.server() && s.address() instanceof ChardevSpec.Address.Tcp t ->
+                    new QmpSpec(QmpSpec.Kind.TCP, null, t.host(), t.port(), s.waitForClient(), pretty);
+            default -> throw new JkvmException("-mon " + v + ": mode=control needs a listening socket (server=on) or"
+                    + " stdio chardev: jkvm's QMP serves clients, it does not connect out");
+        });
     }
 
     /** The monitor on a chardev: stdio is the plain stdio monitor, anything else a chardev one. */

@@ -260,19 +260,27 @@ final class QmpCommands {
     private synchronized Object queryCpuDefinitions() {
         if (cpuDefinitions == null) {
             List<Object> out = new ArrayList<>();
-            for (CpuModel m : machine.config().cpuModels().all()) {
-                boolean host = m.kind().fromHost();
-                Map<String, Object> d = map("name", m.name(), "typename", m.name() + "-x86_64-cpu", "unavailable-features",
-                        host ? List.of() : unavailable(m.name()), "static", false, "migration-safe", !host,
-                        "deprecated", false);
-                if (m.kind() == CpuModel.Kind.BUILTIN && !m.name().matches(".*-v\\d+")) {
-                    d.put("alias-of", m.name() + "-v1"); // as in QEMU: a plain name is its first version
-                }
-                out.add(d);
+            dev.jkvm.vmm.cpu.CpuModels models = machine.config().cpuModels();
+            for (CpuModel m : models.all()) {
+                out.add(definition(m.name(), m.kind(), null));
             }
+            // The further names (Westmere for Westmere-v1, Westmere-IBRS for -v2), as QEMU lists them.
+            models.aliases().forEach((name, alias) -> models.find(alias.target())
+                    .ifPresent(m -> out.add(definition(name, m.kind(), alias.target()))));
             cpuDefinitions = Collections.unmodifiableList(out);
         }
         return cpuDefinitions;
+    }
+
+    private Map<String, Object> definition(String name, CpuModel.Kind kind, String aliasOf) {
+        boolean host = kind.fromHost();
+        Map<String, Object> d = map("name", name, "typename", name + "-x86_64-cpu", "unavailable-features",
+                host ? List.of() : unavailable(name), "static", name.equals("base"), "migration-safe", !host,
+                "deprecated", false);
+        if (aliasOf != null) {
+            d.put("alias-of", aliasOf);
+        }
+        return d;
     }
 
     /** The features of model {@code name} this host's KVM cannot give (what -cpu NAME warns of). */
