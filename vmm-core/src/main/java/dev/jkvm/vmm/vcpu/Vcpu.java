@@ -529,8 +529,8 @@ public final class Vcpu implements Runnable {
     @SuppressWarnings("unchecked")
     public <T> T call(Function<VcpuFd, T> function, Duration timeout) {
         synchronized (stateLock) {
-            if (state != State.RUNNING || heldByDebugger) {
-                return function.apply(fd); // the thread is not in (and not about to enter) KVM_RUN
+            if (state != State.RUNNING || heldByDebugger || Thread.currentThread() == thread) {
+                return function.apply(fd); // not in (and not about to enter) KVM_RUN, or asked by the vCPU itself
             }
         }
         Request request = new Request(function, new CompletableFuture<>());
