@@ -232,8 +232,14 @@ public final class ReadmeSessions {
             return null;
         } finally {
             for (Background b : background) stop(b.process(), true);
-            try (var walk = Files.walk(tmp)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            // A few tries: a process that just ended may still be removing its own socket file.
+            for (int attempt = 0; attempt < 5 && Files.exists(tmp); attempt++) {
+                if (attempt > 0) Thread.sleep(200);
+                try (var walk = Files.walk(tmp)) {
+                    walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                } catch (IOException | java.io.UncheckedIOException e) {
+                    // a file went away during the walk: the next try sees what is left
+                }
             }
         }
     }
