@@ -16,11 +16,13 @@ class ExecutorDeviceSchedulerTest {
         List<String> ran = new CopyOnWriteArrayList<>();
         CountDownLatch last = new CountDownLatch(1);
         try (ExecutorDeviceScheduler s = new ExecutorDeviceScheduler()) {
-            s.schedule(40_000_000L, () -> {
+            // Delays far longer than a busy host may keep this thread from its next line (it had
+            // 40 and 20 ms, and a loaded host once ran "late" before "now" was even scheduled).
+            s.schedule(2_000_000_000L, () -> {
                 ran.add("late");
                 last.countDown();
             });
-            DeviceScheduler.Cancellable c = s.schedule(20_000_000L, () -> ran.add("cancelled"));
+            DeviceScheduler.Cancellable c = s.schedule(1_000_000_000L, () -> ran.add("cancelled"));
             s.schedule(0, () -> ran.add("now"));
             c.cancel();
             assertTrue(last.await(30, TimeUnit.SECONDS));
