@@ -15,10 +15,15 @@ import java.util.Objects;
  * {@link #register} (copy on write, published through one volatile field), so vCPU threads may access
  * the bus while devices are registered. Registration is expected at machine setup and may be slow.
  *
- * <p>Accesses are dispatched by their first byte; one that runs past the end of a range still goes
- * to that device. Addresses nobody claims read as all ones of the access size and swallow writes;
- * the optional {@link UnhandledAccessListener} hears of them. (RAM never reaches this bus: KVM only
- * exits for addresses without a memory slot.)
+ * <p>KVM hands over accesses of any length 1-8: a guest store that crosses a page boundary into
+ * MMIO arrives in pieces (a 4-byte store at {@code 0xa0ffd} is a 3-byte and a 1-byte exit). An access
+ * of 1, 2, 4 or 8 bytes that lies within one device (or one unclaimed gap) goes through in one call;
+ * any other is split as a bus splits it: into naturally aligned power-of-two pieces, none crossing
+ * the edge of a range, each sent to whoever holds its bytes, and the read pieces put back together
+ * little-endian. So a device only ever sees 1, 2, 4 or 8 bytes, all inside its range. Addresses
+ * nobody claims read as all ones and swallow writes; the optional {@link UnhandledAccessListener}
+ * hears of each such piece. (RAM never reaches this bus: KVM only exits for addresses without a
+ * memory slot.)
  */
 public final class MmioBus {
 
@@ -104,44 +109,93 @@ public final class MmioBus {
     }
 
     /**
-     * Reads {@code size} (1, 2, 4, 8) bytes at {@code address}.
+     * Reads {@code size} (1-8) bytes at {@code address}.
      *
-     * @return the device's value masked to the access size, or all ones of that size if nothing is
-     *         mapped there
-     * @throws IllegalArgumentException for another size
+     * @return the bytes little-endian in the low {@code 8 * size} bits; unclaimed bytes read as ones
+     * @throws IllegalArgumentException for a size outside 1-8
      */
     public long read(long address, int size) {
         long mask = sizeMask(size);
         Table t = table;
-        int i = find(t, address);
-        if (i >= 0) {
-            return t.devices[i].read(address - t.bases[i], size) & mask;
+        if (Long.bitCount(size) == 1 && fits(t, address, size)) {
+            return readPiece(t, address, size) & mask;
         }
-        UnhandledAccessListener l = unhandledListener;
-        if (l != null) {
-            l.unhandledAccess(false, address, size, mask);
+        long value = 0;
+        for (int done = 0; done < size; ) {
+            int piece = pieceSize(t, address + done, size - done);
+            value |= (readPiece(t, address + done, piece) & sizeMask(piece)) << (8 * done);
+            done += piece;
         }
-        return mask;
+        return value & mask;
     }
 
     /**
-     * Writes the low {@code 8 * size} bits of {@code value} at {@code address}; ignored (and reported
-     * to the listener) when nothing is mapped there.
+     * Writes the low {@code 8 * size} bits of {@code value} at {@code address}, little-endian;
+     * unclaimed bytes are ignored (and reported to the listener).
      *
-     * @throws IllegalArgumentException for a size other than 1, 2, 4, 8
+     * @throws IllegalArgumentException for a size outside 1-8
      */
     public void write(long address, int size, long value) {
         long mask = sizeMask(size);
         Table t = table;
+        if (Long.bitCount(size) == 1 && fits(t, address, size)) {
+            writePiece(t, address, size, value & mask);
+            return;
+        }
+        for (int done = 0; done < size; ) {
+            int piece = pieceSize(t, address + done, size - done);
+            writePiece(t, address + done, piece, (value >>> (8 * done)) & sizeMask(piece));
+            done += piece;
+        }
+    }
+
+    /** One access of 1, 2, 4 or 8 bytes that {@link #fits} one range or one gap. */
+    private long readPiece(Table t, long address, int size) {
         int i = find(t, address);
         if (i >= 0) {
-            t.devices[i].write(address - t.bases[i], size, value & mask);
+            return t.devices[i].read(address - t.bases[i], size);
+        }
+        long ones = sizeMask(size);
+        UnhandledAccessListener l = unhandledListener;
+        if (l != null) {
+            l.unhandledAccess(false, address, size, ones);
+        }
+        return ones;
+    }
+
+    private void writePiece(Table t, long address, int size, long value) {
+        int i = find(t, address);
+        if (i >= 0) {
+            t.devices[i].write(address - t.bases[i], size, value);
             return;
         }
         UnhandledAccessListener l = unhandledListener;
         if (l != null) {
-            l.unhandledAccess(true, address, size, value & mask);
+            l.unhandledAccess(true, address, size, value);
         }
+    }
+
+    /**
+     * The next piece of a split access at {@code address} with {@code left} bytes to go: the largest
+     * power of two that is at most {@code left}, aligned at {@code address}, and inside one segment.
+     */
+    private static int pieceSize(Table t, long address, int left) {
+        int piece = Integer.highestOneBit(left);
+        while (piece > 1 && ((address & (piece - 1)) != 0 || !fits(t, address, piece))) {
+            piece >>>= 1;
+        }
+        return piece;
+    }
+
+    /** Whether {@code address .. address + size - 1} lies in one range, or in one unclaimed gap. */
+    private static boolean fits(Table t, long address, int size) {
+        long[] bases = t.bases;
+        int hi = lastBaseAtOrBelow(bases, address);
+        long end = address + size - 1;
+        if (hi >= 0 && address <= t.lasts[hi]) {
+            return end <= t.lasts[hi] && end >= address;
+        }
+        return hi + 1 >= bases.length || end < bases[hi + 1];
     }
 
     /** The device whose range holds {@code address}, or {@code null}. */
@@ -163,7 +217,12 @@ public final class MmioBus {
 
     /** Index of the range holding {@code address}, or -1: the last base not above it, if it reaches. */
     private static int find(Table t, long address) {
-        long[] bases = t.bases;
+        int hi = lastBaseAtOrBelow(t.bases, address);
+        return hi >= 0 && address <= t.lasts[hi] ? hi : -1;
+    }
+
+    /** Index of the last base not above {@code address}, or -1 (binary search). */
+    private static int lastBaseAtOrBelow(long[] bases, long address) {
         int lo = 0;
         int hi = bases.length - 1;
         while (lo <= hi) {
@@ -174,16 +233,13 @@ public final class MmioBus {
                 hi = mid - 1;
             }
         }
-        return hi >= 0 && address <= t.lasts[hi] ? hi : -1;
+        return hi;
     }
 
     private static long sizeMask(int size) {
-        return switch (size) {
-            case 1 -> 0xffL;
-            case 2 -> 0xffffL;
-            case 4 -> 0xffff_ffffL;
-            case 8 -> -1L;
-            default -> throw new IllegalArgumentException("MMIO access size must be 1, 2, 4 or 8: " + size);
-        };
+        if (size < 1 || size > 8) {
+            throw new IllegalArgumentException("MMIO access size must be 1 to 8: " + size);
+        }
+        return size == 8 ? -1L : (1L << (8 * size)) - 1;
     }
 }

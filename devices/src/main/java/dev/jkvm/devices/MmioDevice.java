@@ -4,7 +4,8 @@ package dev.jkvm.devices;
  * A device in the guest-physical address space, reached through MMIO exits.
  *
  * <p>The {@link MmioBus} passes the offset of the access from the region's base. Accesses are
- * 1, 2, 4 or 8 bytes wide. Implementations must not allocate on this path.
+ * 1, 2, 4 or 8 bytes wide and lie inside the region (the bus splits any other). Implementations
+ * must not allocate on this path.
  */
 public interface MmioDevice {
 
