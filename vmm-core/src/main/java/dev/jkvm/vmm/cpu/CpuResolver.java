@@ -80,11 +80,12 @@ public final class CpuResolver {
             }
         }
 
-        // The limits follow what was asked for, before the host's filter (as in QEMU).
-        int level = option.level().orElse(raisedLevel(fromHost ? host.maxLevel() : model.level(), f, intel,
+        // The limits follow what was asked for, before the host's filter (as in QEMU). QEMU's
+        // properties hold UINT32_MAX for "not set": level=0xffffffff is the automatic level there.
+        int level = option.level().stream().filter(l -> l != AUTO_LEVEL).findFirst().orElse(raisedLevel(fromHost ? host.maxLevel() : model.level(), f, intel,
                 topology));
         int level7 = f.get(FeatureWord.LEAF7_1_EAX) != 0 ? 1 : 0;
-        int xlevel = option.xlevel().orElse(raisedXlevel(fromHost ? host.maxExtendedLevel() : model.xlevel(), f));
+        int xlevel = option.xlevel().stream().filter(l -> l != AUTO_LEVEL).findFirst().orElse(raisedXlevel(fromHost ? host.maxExtendedLevel() : model.xlevel(), f));
 
         List<String> warnings = new ArrayList<>();
         List<String> missing = new ArrayList<>();
@@ -238,6 +239,9 @@ public final class CpuResolver {
         }
         return f;
     }
+
+    /** What QEMU's level/xlevel properties hold when nobody set them (UINT32_MAX). */
+    static final int AUTO_LEVEL = 0xffffffff;
 
     /** QEMU's x86_cpu_adjust_feat_level with full_cpuid_auto_level, for the basic range. */
     private static int raisedLevel(int level, FeatureBits f, boolean intel, Topology topology) {

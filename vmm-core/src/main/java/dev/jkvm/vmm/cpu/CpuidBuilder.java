@@ -30,6 +30,9 @@ public final class CpuidBuilder {
 
     /** KVM_MAX_CPUID_ENTRIES: the most entries KVM_SET_CPUID2 takes. */
     public static final int MAX_ENTRIES = 256;
+    /** Beyond these leaves jkvm (and every CPU model) has nothing: the walks stop there. */
+    static final int LAST_BASIC_LEAF = 0xff;
+    static final int LAST_EXTENDED_LEAF = 0x800000ff;
 
     private static final int XSAVE_LEGACY_AND_HEADER = 512 + 64;
     private static final int ESA_ALIGN64_AND_XFD = 0b110;
@@ -62,7 +65,9 @@ public final class CpuidBuilder {
     }
 
     private void basicLeaves(List<CpuidEntry> out, int index, int apicId) {
-        int level = cpu.level();
+        // Leaves above the last one jkvm fills are all zero and never listed (the guest reads
+        // zeros there): a level of 0xfffffffe costs 256 iterations, not four billion.
+        int level = Integer.compareUnsigned(cpu.level(), LAST_BASIC_LEAF) > 0 ? LAST_BASIC_LEAF : cpu.level();
         for (int leaf = 0; Integer.compareUnsigned(leaf, level) <= 0; leaf++) {
             switch (leaf) {
                 case 2 -> out.add(entry(2, 0, 0, leaf2()));
@@ -104,6 +109,9 @@ public final class CpuidBuilder {
         int xlevel = cpu.xlevel();
         if (Integer.compareUnsigned(xlevel, 0x80000000) < 0) {
             return;
+        }
+        if (Integer.compareUnsigned(xlevel, LAST_EXTENDED_LEAF) > 0) {
+            xlevel = LAST_EXTENDED_LEAF; // as above: nothing past it is ever non-zero
         }
         for (int leaf = 0x80000000; Integer.compareUnsigned(leaf, xlevel) <= 0; leaf++) {
             if (leaf == 0x8000001d) {

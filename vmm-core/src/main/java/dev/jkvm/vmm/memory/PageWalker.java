@@ -171,26 +171,49 @@ public final class PageWalker {
     }
 
     /**
+     * How far {@link #forEachMapping} may go: page tables are guest memory, and a PML4 entry that
+     * points back at its own table (a self-map, or a hostile guest) repeats the whole tree under
+     * every entry, about 2^36 leaves. So the walk stops at {@code maxTables} tables read or
+     * {@code maxLeaves} leaves, whichever comes first.
+     */
+    public record Limits(int maxTables, long maxLeaves) {
+        /** 4096 tables cover 8 GiB mapped with 4 KiB pages; 2^20 leaves are 4 GiB of them. */
+        public static final Limits DEFAULT = new Limits(4096, 1L << 20);
+    }
+
+    /** What a bounded walk did: tables read, leaves seen, and why it stopped early (empty: it did not). */
+    public record WalkSummary(int tables, long leaves, Optional<String> cut) {
+    }
+
+    /**
      * Every mapped page of the address space, in address order, merged into runs of equal access
      * rights: what {@code info mem} prints. Walks the tables, not the addresses, so a 48-bit space
      * costs what is mapped. Only long mode and paging off are supported (test kernels run there).
+     * Bounded by {@link Limits#DEFAULT}.
      *
      * @param visitor receives each leaf: its virtual address, size, physical address and effective entry bits
      */
-    public void forEachMapping(MappingVisitor visitor) {
+    public WalkSummary forEachMapping(MappingVisitor visitor) {
+        return forEachMapping(visitor, Limits.DEFAULT);
+    }
+
+    /** {@link #forEachMapping(MappingVisitor)} within {@code limits}; the summary says whether it was cut. */
+    public WalkSummary forEachMapping(MappingVisitor visitor, Limits limits) {
+        Budget budget = new Budget(limits, visitor);
         switch (mode) {
-            case NONE -> visitor.page(0, 1L << 32, 0, P | RW | US);
-            case FOUR_LEVEL -> table(cr3 & ADDRESS_MASK, 39, 0, P | RW | US, visitor);
-            case FIVE_LEVEL -> table(cr3 & ADDRESS_MASK, 48, 0, P | RW | US, visitor);
+            case NONE -> budget.leaf(0, 1L << 32, 0, P | RW | US);
+            case FOUR_LEVEL -> table(cr3 & ADDRESS_MASK, 39, 0, P | RW | US, budget);
+            case FIVE_LEVEL -> table(cr3 & ADDRESS_MASK, 48, 0, P | RW | US, budget);
             default -> {
-                for (long va = 0; va < 1L << 32; va += 4096) {
+                for (long va = 0; va < 1L << 32 && budget.cut == null; va += 4096) {
                     Walk w = walk(va);
                     if (w.gpa().isPresent()) {
-                        visitor.page(va, 4096, w.gpa().get(), w.leafEntry());
+                        budget.leaf(va, 4096, w.gpa().get(), w.leafEntry());
                     }
                 }
             }
         }
+        return new WalkSummary(budget.tables, budget.leaves, Optional.ofNullable(budget.cut));
     }
 
     /** Receives a mapped page (or large page). */
@@ -199,17 +222,57 @@ public final class PageWalker {
         void page(long gva, long size, long gpa, long entry);
     }
 
-    private void table(long table, int shift, long vaBase, long inherited, MappingVisitor visitor) {
-        for (int i = 0; i < 512; i++) {
-            long address = table + i * 8L;
-            if (!memory.isBacked(address, 8)) {
-                return;
+    /** The counts of one bounded walk. */
+    private static final class Budget {
+        final Limits limits;
+        final MappingVisitor visitor;
+        int tables;
+        long leaves;
+        String cut;
+
+        Budget(Limits limits, MappingVisitor visitor) {
+            this.limits = limits;
+            this.visitor = visitor;
+        }
+
+        boolean table() {
+            if (cut == null && tables >= limits.maxTables()) {
+                cut = "the walk stopped after " + tables + " page tables (cyclic or very large page tables)";
             }
-            byte[] b = memory.read(address, 8);
-            long e = 0;
-            for (int k = 7; k >= 0; k--) {
-                e = e << 8 | (b[k] & 0xff);
+            if (cut != null) {
+                return false;
             }
+            tables++;
+            return true;
+        }
+
+        void leaf(long gva, long size, long gpa, long entry) {
+            if (cut == null && leaves >= limits.maxLeaves()) {
+                cut = "the walk stopped after " + leaves + " mappings (cyclic or very large page tables)";
+            }
+            if (cut == null) {
+                leaves++;
+                visitor.page(gva, size, gpa, entry);
+            }
+        }
+    }
+
+    private void table(long table, int shift, long vaBase, long inherited, Budget budget) {
+        if (!budget.table()) {
+            return;
+        }
+        // one read per table, not per entry (a bounded walk still reads up to millions of entries)
+        int backed = 0;
+        while (backed < 512 && memory.isBacked(table + backed * 8L, 8)) {
+            backed = backed == 0 && memory.isBacked(table, 4096) ? 512 : backed + 1;
+        }
+        if (backed == 0) {
+            return;
+        }
+        java.nio.ByteBuffer entries = java.nio.ByteBuffer.wrap(memory.read(table, backed * 8))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < backed && budget.cut == null; i++) {
+            long e = entries.getLong(i * 8);
             if ((e & P) == 0) {
                 continue;
             }
@@ -219,9 +282,9 @@ public final class PageWalker {
             boolean leaf = shift == 12 || ((e & PS) != 0 && (shift == 21 || shift == 30));
             if (leaf) {
                 long size = 1L << shift;
-                visitor.page(va, size, e & ADDRESS_MASK & -size, eff);
+                budget.leaf(va, size, e & ADDRESS_MASK & -size, eff);
             } else if (shift > 12) {
-                table(e & ADDRESS_MASK, shift - 9, va, eff, visitor);
+                table(e & ADDRESS_MASK, shift - 9, va, eff, budget);
             }
         }
     }

@@ -63,6 +63,12 @@ final class MemoryCommands {
         }
     }
 
+    /**
+     * The most one {@code xp}/{@code x} dumps: 1 MiB, about 3.5 MiB of text. (QEMU has no cap as
+     * such: its count times the unit size is a C int, and from 2 GiB on the dump prints nothing.)
+     */
+    static final int MAX_DUMP_BYTES = 1 << 20;
+
     /** {@code xp /8xb 0x1000}: count, format, unit size. */
     private String dump(String[] args, boolean physical) {
         if (args.length == 0) {
@@ -82,7 +88,12 @@ final class MemoryCommands {
                 i++;
             }
             if (i > 0) {
-                count = Integer.parseInt(f.substring(0, i));
+                long n = i > 10 ? Long.MAX_VALUE : Long.parseLong(f.substring(0, i));
+                if (n > MAX_DUMP_BYTES) {
+                    throw new IllegalArgumentException("count " + f.substring(0, i) + " too large: a dump is at most "
+                            + MAX_DUMP_BYTES + " bytes");
+                }
+                count = (int) n;
             }
             for (char c : f.substring(i).toCharArray()) {
                 switch (c) {
@@ -98,6 +109,10 @@ final class MemoryCommands {
         }
         if (format == 'c') {
             size = 1;
+        }
+        if ((long) count * size > MAX_DUMP_BYTES) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "%d units of %d bytes too large: a dump is at most %d bytes",
+                    count, size, MAX_DUMP_BYTES));
         }
         long start = parseAddress(addr);
         PageWalker walker = physical ? null : walker();
@@ -216,16 +231,23 @@ final class MemoryCommands {
         return String.format(Locale.ROOT, "Host physical address for 0x%x (%s) is 0x%x%n", gpa, regionName(gpa), hpa.getAsLong());
     }
 
+    /** {@code info tlb} prints one line per leaf: at most this many (about 3 MiB of text). */
+    static final int MAX_TLB_LINES = 65536;
+    /** {@code info mem} prints one line per run of equal rights: at most this many. */
+    static final int MAX_MEM_RUNS = 16384;
+
     private String infoMem() {
         PageWalker walker = walker();
         if (walker.mode() == PageWalker.Mode.NONE) {
             return PAGING_OFF;
         }
         StringBuilder sb = new StringBuilder();
-        long[] run = {-1, -1, 0}; // start, end, rights
+        long[] run = {-1, -1, 0, 0}; // start, end, rights, runs printed
         List<long[]> leaves = new ArrayList<>();
-        walker.forEachMapping((gva, size, gpa, entry) -> {
-            leaves.add(new long[] {gva, gpa});
+        PageWalker.WalkSummary summary = walker.forEachMapping((gva, size, gpa, entry) -> {
+            if (leaves.size() < MAX_CROSS_CHECKED) {
+                leaves.add(new long[] {gva, gpa});
+            }
             long rights = entry & (PageWalker.US | PageWalker.RW);
             if (run[0] >= 0 && run[1] == gva && run[2] == rights) {
                 run[1] = gva + size;
@@ -237,7 +259,14 @@ final class MemoryCommands {
             run[2] = rights;
         });
         flush(sb, run);
-        return sb.append(crossCheck(leaves)).toString();
+        return sb.append(crossCheck(leaves)).append(cutLine(summary, run[3] > MAX_MEM_RUNS
+                ? "output stopped after " + MAX_MEM_RUNS + " ranges" : null)).toString();
+    }
+
+    /** The line that says a walk or its output was cut short, and why; empty when neither was. */
+    private static String cutLine(PageWalker.WalkSummary summary, String outputCut) {
+        String why = summary.cut().orElse(outputCut);
+        return why == null ? "" : "(cut: " + why + ")\n";
     }
 
     /**
@@ -266,7 +295,7 @@ final class MemoryCommands {
     }
 
     private static void flush(StringBuilder sb, long[] run) {
-        if (run[0] >= 0) {
+        if (run[0] >= 0 && ++run[3] <= MAX_MEM_RUNS) {
             sb.append(String.format(Locale.ROOT, "%016x-%016x %016x %c%c%c%n", run[0], run[1], run[1] - run[0],
                     (run[2] & PageWalker.US) != 0 ? 'u' : '-', 'r', (run[2] & PageWalker.RW) != 0 ? 'w' : '-'));
         }
@@ -279,11 +308,13 @@ final class MemoryCommands {
         }
         StringBuilder sb = new StringBuilder();
         List<long[]> leaves = new ArrayList<>();
-        walker.forEachMapping((gva, size, gpa, entry) -> {
-            leaves.add(new long[] {gva, gpa});
+        PageWalker.WalkSummary summary = walker.forEachMapping((gva, size, gpa, entry) -> {
+            if (leaves.size() < MAX_CROSS_CHECKED) {
+                leaves.add(new long[] {gva, gpa});
+            }
             sb.append(String.format(Locale.ROOT, "%016x: %016x %s%n", gva, gpa, PageWalker.flagString(entry)));
-        });
-        return sb.append(crossCheck(leaves)).toString();
+        }, new PageWalker.Limits(PageWalker.Limits.DEFAULT.maxTables(), MAX_TLB_LINES));
+        return sb.append(crossCheck(leaves)).append(cutLine(summary, null)).toString();
     }
 
     private String infoMtree() {

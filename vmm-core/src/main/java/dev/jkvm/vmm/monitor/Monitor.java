@@ -106,6 +106,9 @@ public final class Monitor {
             return c.action().apply(java.util.Arrays.copyOfRange(words, 1, words.length));
         } catch (RuntimeException e) {
             return "Error: " + e.getMessage() + "\n";
+        } catch (Throwable e) {
+            // an Error (out of memory, stack overflow, a bug) fails this command alone: the session goes on
+            return "Error: internal error in '" + words[0] + "': " + e + "\n";
         }
     }
 

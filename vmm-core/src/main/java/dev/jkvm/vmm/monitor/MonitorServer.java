@@ -13,6 +13,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Carries the {@link Monitor} to people: over standard I/O ({@code -monitor stdio}) or a Unix
@@ -38,7 +39,7 @@ public final class MonitorServer {
     /** Runs one session over a pair of streams on the caller's thread until the input ends (a chardev's connection). */
     public static void session(Monitor monitor, InputStream in, OutputStream out) {
         PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
-        BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+        BoundedLineReader reader = new BoundedLineReader(new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)));
         ps.println(BANNER);
         try {
             while (true) {
@@ -48,12 +49,33 @@ public final class MonitorServer {
                 if (line == null) {
                     return;
                 }
-                ps.print(monitor.execute(line));
+                ps.print(line == BoundedLineReader.TOO_LONG
+                        ? "Error: command line too long (more than " + BoundedLineReader.MAX_LINE + " characters)\n"
+                        : monitor.execute(line));
                 ps.flush();
             }
         } catch (IOException e) {
             // the peer went away: the session ends, the guest goes on
         }
+    }
+
+    /** Sessions served at once on one socket: each is a thread, and a client may connect and never leave. */
+    public static final int MAX_SESSIONS = 4;
+
+    /** Counts a new connection in, or tells it the monitor is busy and closes it. */
+    private static boolean admit(SocketChannel ch, AtomicInteger sessions) {
+        if (sessions.incrementAndGet() <= MAX_SESSIONS) {
+            return true;
+        }
+        sessions.decrementAndGet();
+        try (ch) {
+            ch.configureBlocking(false); // one line at most, never wait on a client that does not read
+            ch.write(java.nio.ByteBuffer.wrap(("Error: the monitor already serves " + MAX_SESSIONS
+                    + " sessions\n").getBytes(StandardCharsets.UTF_8)));
+        } catch (IOException e) {
+            // gone already
+        }
+        return false;
     }
 
     /**
@@ -64,15 +86,21 @@ public final class MonitorServer {
     public static Closeable listenUnix(Monitor monitor, Path path) throws IOException {
         UnixSocketFile file = UnixSocketFile.bind(path);
         ServerSocketChannel server = file.channel();
+        AtomicInteger sessions = new AtomicInteger();
         Thread.ofPlatform().name("jkvm monitor listener").daemon(true).start(() -> {
             while (server.isOpen()) {
                 try {
                     SocketChannel ch = server.accept();
+                    if (!admit(ch, sessions)) {
+                        continue;
+                    }
                     Thread.ofPlatform().name("jkvm monitor session").daemon(true).start(() -> {
                         try (ch) {
                             session(monitor, Channels.newInputStream(ch), Channels.newOutputStream(ch));
                         } catch (IOException e) {
                             // closed
+                        } finally {
+                            sessions.decrementAndGet();
                         }
                     });
                 } catch (IOException e) {

@@ -74,4 +74,28 @@ class PageWalkerTest {
         PageWalker w = new PageWalker(memory, CR0_PG_PE, 0x7fff_f000_0000L, CR4_PAE, EFER_LME_LMA);
         assertTrue(w.walk(0x1000).gpa().isEmpty());
     }
+
+    @Test
+    void aPml4WhoseEntriesPointAtItselfIsWalkedBoundedAndSaysItWasCut() {
+        // every entry of every level is the PML4 itself: about 2^36 leaves if walked to the end
+        for (int i = 0; i < 512; i++) {
+            entry(0x1000 + i * 8L, 0x1000 | PageWalker.P | PageWalker.RW);
+        }
+        PageWalker w = new PageWalker(memory, CR0_PG_PE, 0x1000, CR4_PAE, EFER_LME_LMA);
+        long[] leaves = {0};
+        PageWalker.WalkSummary s = w.forEachMapping((gva, size, gpa, e) -> leaves[0]++);
+        assertEquals(s.leaves(), leaves[0]);
+        assertTrue(s.tables() <= PageWalker.Limits.DEFAULT.maxTables(), "tables " + s.tables());
+        assertTrue(leaves[0] <= PageWalker.Limits.DEFAULT.maxLeaves(), "leaves " + leaves[0]);
+        assertTrue(s.cut().orElseThrow().contains("cyclic"), s.cut().toString());
+
+        PageWalker.WalkSummary few = w.forEachMapping((gva, size, gpa, e) -> { }, new PageWalker.Limits(100, 1000));
+        assertEquals(1000, few.leaves());
+        assertTrue(few.cut().orElseThrow().contains("1000 mappings"), few.cut().toString());
+    }
+
+    @Test
+    void aWalkWithinTheLimitsIsNotCut() {
+        assertTrue(fourLevel().forEachMapping((gva, size, gpa, e) -> { }).cut().isEmpty());
+    }
 }
