@@ -29,6 +29,8 @@ public final class GdbServer implements AutoCloseable {
 
     /** How long {@link #close} waits for the session to leave the guest clean. */
     private static final long SESSION_JOIN_MILLIS = 5000;
+    /** How long a session that is not stuck takes to end on its own (it then still says goodbye). */
+    private static final long SESSION_LEAVE_MILLIS = 100;
 
     private final ServerSocketChannel server;
     private final GdbStub stub;
@@ -131,7 +133,11 @@ public final class GdbServer implements AutoCloseable {
             Thread s = session;
             if (s != null) {
                 stub.endSession();
-                s.join(SESSION_JOIN_MILLIS);
+                s.join(SESSION_LEAVE_MILLIS);
+                if (s.isAlive()) {
+                    stub.dropConnection(); // e.g. blocked writing to a client that never reads
+                    s.join(SESSION_JOIN_MILLIS);
+                }
                 if (s.isAlive()) {
                     log.accept("gdb: the debugger session did not end; leaving it behind");
                     s.interrupt();

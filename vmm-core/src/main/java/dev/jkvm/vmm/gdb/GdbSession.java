@@ -21,6 +21,20 @@ import java.util.Iterator;
 final class GdbSession {
 
     private static final int READ_BUFFER = 4096;
+    /**
+     * Frames read from the client and not yet handled, at most: a client that sends {@code $g#67}
+     * without ever reading the replies blocks this session in {@code write()}, and the reader then
+     * stops reading the socket (TCP pushes back) instead of queueing without end. 64 frames of at
+     * most {@code 2 * PACKET_SIZE} bytes: 2 MiB.
+     */
+    static final int MAX_QUEUED_FRAMES = 64;
+
+    /** Thrown on the reader thread when the session ended while it waited for room. */
+    private static final class SessionEnded extends RuntimeException {
+        SessionEnded() {
+            super(null, null, false, false);
+        }
+    }
 
     private final GdbStub stub;
     private final Connection connection;
@@ -41,6 +55,7 @@ final class GdbSession {
     private boolean toldGarbage;
     private boolean toldBadChecksum;
     private boolean toldBusy;
+    private final java.util.concurrent.Semaphore queueRoom = new java.util.concurrent.Semaphore(MAX_QUEUED_FRAMES);
 
     GdbSession(GdbStub stub, Connection connection) {
         this.stub = stub;
@@ -80,6 +95,7 @@ final class GdbSession {
                 }
             } finally {
                 connection.close();
+                reader.interrupt(); // it may wait for queue room that nobody will make now
                 awaitReader(reader);
             }
         }
@@ -97,8 +113,7 @@ final class GdbSession {
     }
 
     private void read() {
-        FrameDecoder decoder = new FrameDecoder(2 * CommandHandler.PACKET_SIZE,
-                frame -> stub.inputs().add(new SessionInput.FromClient(this, frame)));
+        FrameDecoder decoder = new FrameDecoder(2 * CommandHandler.PACKET_SIZE, this::enqueue);
         InputStream in = connection.input();
         byte[] buffer = new byte[READ_BUFFER];
         String why = "closed the connection";
@@ -108,13 +123,36 @@ final class GdbSession {
             }
         } catch (IOException e) {
             why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        } catch (SessionEnded e) {
+            return;
         }
         stub.inputs().add(new SessionInput.ClientGone(this, why));
     }
 
+    /** Reader thread: one frame onto the stub's queue, once there is room for it (backpressure). */
+    private void enqueue(Frame frame) {
+        try {
+            queueRoom.acquire();
+        } catch (InterruptedException e) {
+            throw new SessionEnded();
+        }
+        stub.inputs().add(new SessionInput.FromClient(this, frame));
+    }
+
+    /** Frames of this session now queued (for tests: never above {@link #MAX_QUEUED_FRAMES}). */
+    int queuedFrames() {
+        return MAX_QUEUED_FRAMES - queueRoom.availablePermits();
+    }
+
     private void handle(SessionInput input) throws InterruptedException {
         switch (input) {
-            case SessionInput.FromClient f when f.from() == this -> onFrame(f.frame());
+            case SessionInput.FromClient f when f.from() == this -> {
+                try {
+                    onFrame(f.frame());
+                } finally {
+                    queueRoom.release();
+                }
+            }
             case SessionInput.ClientGone g when g.from() == this -> {
                 stub.log("gdb: debugger disconnected (" + g.why() + ")");
                 done = true;

@@ -42,6 +42,8 @@ public final class GdbStub {
     private final Consumer<String> log;
     private final AllStopGate gate;
     private final LinkedBlockingQueue<SessionInput> inputs = new LinkedBlockingQueue<>();
+    /** The connection being served, for {@link #dropConnection}. */
+    private volatile Connection serving;
     private final AtomicBoolean attached = new AtomicBoolean();
     private volatile ArmedState armed;
     private volatile boolean exited;
@@ -163,6 +165,7 @@ public final class GdbStub {
 
     /** Runs a session on the calling thread until the debugger leaves; then releases the stub. */
     void serve(Connection connection) {
+        serving = connection;
         try {
             inputs.removeIf(i -> !(i instanceof SessionInput.Exited));
             for (String note : target.attachNotes()) {
@@ -170,7 +173,19 @@ public final class GdbStub {
             }
             new GdbSession(this, connection).run();
         } finally {
+            serving = null;
             attached.set(false);
+        }
+    }
+
+    /**
+     * Closes the debugger's connection under the session: a session blocked writing to a client
+     * that never reads then fails its write and ends, instead of holding up the machine's stop.
+     */
+    void dropConnection() {
+        Connection c = serving;
+        if (c != null) {
+            c.close();
         }
     }
 
