@@ -1051,6 +1051,18 @@ public final class Machine implements AutoCloseable {
         supervisor = Thread.ofPlatform().name(SUPERVISOR_NAME).daemon(true).start(this::supervise);
     }
 
+    /** The triple fault whose report the reset already logged: the run's end does not repeat it. */
+    private volatile dev.jkvm.vmm.vcpu.ExitReport loggedTripleFault;
+
+    /**
+     * Whether {@code report} is the same fault (vCPU, exit, RIP) as the one logged when the machine
+     * reset after it: the CLI then says so in one line instead of printing the report twice.
+     */
+    public boolean reportLoggedAtReset(dev.jkvm.vmm.vcpu.ExitReport report) {
+        dev.jkvm.vmm.vcpu.ExitReport l = loggedTripleFault;
+        return l != null && l.vcpu() == report.vcpu() && l.exitReason() == report.exitReason() && l.rip() == report.rip();
+    }
+
     private void supervise() {
         RunResult last;
         Long lastTripleFaultRip = null;
@@ -1086,8 +1098,12 @@ public final class Machine implements AutoCloseable {
                 }
                 trace.marker("reset: " + r.message());
                 if (r.reason() == RunResult.Reason.TRIPLE_FAULT) {
-                    r.report().ifPresent(rep -> log.accept(rep.format().stripTrailing()));
-                    log.accept("jkvm: resetting the machine after the triple fault (-no-reboot ends the run instead)");
+                    r.report().ifPresent(rep -> {
+                        log.accept(rep.format().stripTrailing());
+                        loggedTripleFault = rep;
+                    });
+                    log.accept("jkvm: resetting the machine after the triple fault (-no-reboot ends the run instead;"
+                            + " the same fault again right after the reset ends it)");
                 } else {
                     lastTripleFaultRip = null;
                 }

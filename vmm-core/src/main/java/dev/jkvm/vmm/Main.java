@@ -138,7 +138,10 @@ public final class Main {
             if (qmp != null) {
                 closeQuietly(qmp); // the last reply and the SHUTDOWN event go out before the machine closes
             }
-            result.report().ifPresent(report -> err.print(report.format()));
+            result.report().ifPresent(report -> err.print(machine.reportLoggedAtReset(report)
+                    ? String.format(java.util.Locale.ROOT, "jkvm: CPU %d: the same triple fault again right after the reset (RIP=%016x, report above): the run ends%n",
+                            report.vcpu(), report.rip())
+                    : report.format()));
             switch (result.reason()) {
                 case TIMEOUT, ERROR, CLOSED -> err.println("jkvm: " + result.message());
                 default -> {

@@ -22,6 +22,8 @@ public record RomImage(String name, byte[] bytes) {
 
     /** Where the bundled guest images live on the class path (module guest-images). */
     public static final String BUNDLED_PATH = "/dev/jkvm/guest/";
+    /** A BIOS image is whole 64 KiB blocks, as QEMU requires. */
+    public static final int BIOS_GRANULE = 64 * 1024;
 
     public RomImage {
         if (bytes.length == 0) {
@@ -30,6 +32,11 @@ public record RomImage(String name, byte[] bytes) {
         if (bytes.length > MemoryMap.MAX_ROM_SIZE) {
             throw new JkvmException("-bios " + name + ": " + bytes.length + " bytes is larger than the "
                     + MemoryMap.MAX_ROM_SIZE / MemoryMap.MIB + " MiB ROM window");
+        }
+        if (bytes.length % BIOS_GRANULE != 0) {
+            // QEMU's rule (pc_system_firmware_init: the size must be a multiple of 64 KiB)
+            throw new JkvmException("could not load PC BIOS '" + name + "': " + bytes.length
+                    + " bytes is not a multiple of 64 KiB");
         }
     }
 

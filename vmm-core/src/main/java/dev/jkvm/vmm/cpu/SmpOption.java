@@ -87,26 +87,26 @@ public final class SmpOption {
                 if (sockets == 0) {
                     cores = cores > 0 ? cores : 1;
                     threads = threads > 0 ? threads : 1;
-                    sockets = maxcpus / (dies * cores * threads);
+                    sockets = maxcpus / product(dies, cores, threads, 1);
                 } else if (cores == 0) {
                     threads = threads > 0 ? threads : 1;
-                    cores = maxcpus / (sockets * dies * threads);
+                    cores = maxcpus / product(sockets, dies, threads, 1);
                 }
             } else {
                 if (cores == 0) {
                     sockets = sockets > 0 ? sockets : 1;
                     threads = threads > 0 ? threads : 1;
-                    cores = maxcpus / (sockets * dies * threads);
+                    cores = maxcpus / product(sockets, dies, threads, 1);
                 } else if (sockets == 0) {
                     threads = threads > 0 ? threads : 1;
-                    sockets = maxcpus / (dies * cores * threads);
+                    sockets = maxcpus / product(dies, cores, threads, 1);
                 }
             }
             if (threads == 0) {
-                threads = maxcpus / (sockets * dies * cores);
+                threads = maxcpus / product(sockets, dies, cores, 1);
             }
         }
-        long total = sockets * dies * cores * threads;
+        long total = product(sockets, dies, cores, threads);
         maxcpus = maxcpus > 0 ? maxcpus : total;
         cpus = cpus > 0 ? cpus : maxcpus;
 
@@ -125,6 +125,19 @@ public final class SmpOption {
                     + limits.machine() + "' is " + limits.maxCpus());
         }
         return new Topology((int) cpus, (int) maxcpus, (int) sockets, (int) dies, (int) cores, (int) threads);
+    }
+
+    /**
+     * The product of up to four 32-bit counts, saturated at {@code Long.MAX_VALUE}: four counts of
+     * 2^31 overflow a long (QEMU 7.2 itself dies of SIGFPE on such a line), and a saturated product
+     * is still larger than any maxcpus, so the line is refused with QEMU's message.
+     */
+    private static long product(long a, long b, long c, long d) {
+        long p = 1;
+        for (long v : new long[] {a, b, c, d}) {
+            p = v != 0 && p > Long.MAX_VALUE / v ? Long.MAX_VALUE : p * v;
+        }
+        return p;
     }
 
     /** The {@code key=value} pairs; a leading bare number is {@code cpus}, as QEMU's implied key. */
