@@ -92,14 +92,14 @@ class SoakTest {
         }
         // session threads end once their sockets close: give them a moment on a busy machine
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while ((openFds() > fds || threads() > threads) && System.nanoTime() < deadline) {
+        while ((openFds() > fds || threads() > threads) && System.nanoTime() < deadline) { // fewer is fine: JUnit's own may end
             Thread.sleep(50);
         }
         long heapGrowth = usedHeap() - heap;
         System.out.printf("soak: %d cycles, fds %d -> %d, threads %d -> %d, heap %+d KiB%n", CYCLES, fds, openFds(), threads,
                 threads(), heapGrowth >> 10);
-        assertEquals(fds, openFds(), "descriptors");
-        assertEquals(threads, threads(), "threads");
+        assertTrue(openFds() <= fds, "descriptors: " + fds + " -> " + openFds());
+        assertTrue(threads() <= threads, "threads: " + threads + " -> " + threads());
         assertTrue(heapGrowth < 16L << 20, "heap grew by " + (heapGrowth >> 10) + " KiB");
     }
 }
