@@ -74,10 +74,7 @@ public final class VmSession implements AutoCloseable {
                 int apicId = cpuid.apicId(i);
                 VcpuFd fd = own(vm.createVcpu(apicId));
                 fd.setCpuid(cpuid.entriesFor(i));
-                // Opened now, not when first asked for: KVM_GET_STATS_FD takes the vCPU's mutex,
-                // which KVM_RUN holds for as long as the guest runs without an exit.
-                stats.add(noStats ? null : openStatsBeforeRun(fd));
-                noStats |= stats.getLast() == null;
+                stats.add(null); // opened when first asked for, on the vCPU's thread: most runs never look
                 vcpus.add(new Vcpu(i, apicId, fd, ports, mmio, memory, control, counters.get(i), affinity.get(i), debug));
             }
         } catch (RuntimeException | Error e) {
@@ -95,15 +92,6 @@ public final class VmSession implements AutoCloseable {
      * On the vCPU's own thread: KVM_GET_STATS_FD is a vCPU ioctl, which waits for KVM_RUN to return,
      * and a guest that spins without exits never returns by itself.
      */
-    /** On the creating thread: the vCPU has not run yet, so nothing holds its mutex. */
-    private KvmStats openStatsBeforeRun(VcpuFd fd) {
-        try {
-            return own(fd.stats());
-        } catch (KvmException e) {
-            return null; // a KVM without binary statistics (before Linux 5.14): kernel mode is then not shown
-        }
-    }
-
     private KvmStats openStats(Vcpu vcpu) {
         try {
             return own(vcpu.call(VcpuFd::stats, Duration.ofSeconds(2)));
@@ -128,8 +116,9 @@ public final class VmSession implements AutoCloseable {
     }
 
     /**
-     * KVM's statistics of vCPU {@code index} (opened with the vCPU, so asking never waits on a vCPU
-     * inside {@code KVM_RUN}), or null when KVM has none or the session closed.
+     * KVM's statistics of vCPU {@code index} (opened on first use, on the vCPU's own thread: a
+     * running vCPU is kicked out of {@code KVM_RUN}, whose mutex {@code KVM_GET_STATS_FD} needs), or
+     * null when KVM has none or the session closed.
      */
     public synchronized KvmStats stats(int index) {
         if (closing) {
