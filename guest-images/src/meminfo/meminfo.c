@@ -156,6 +156,8 @@ int kmain(uint32_t mbinfo)
     uint64_t skip_lo = (uint64_t)__kernel_start & ~(PAGE - 1);
     uint64_t skip_hi = kalloc_top();
     kprintf("kernel start=0x%lx end=0x%lx\n", skip_lo, skip_hi);
+    void print_totals(const struct boot_info *bi, uint64_t kernel_bytes);   /* totals.c */
+    print_totals(bi, skip_hi - skip_lo);
 
     struct ram_check c = { .step = cmdline_u64("step", 1) };
     if (c.step == 0)
