@@ -7,7 +7,10 @@ import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.MemoryMap;
 import dev.jkvm.vmm.memory.Region;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 
 /**
@@ -67,6 +70,23 @@ public record FirmwareTables(List<Placement> placements, long reservedBase, long
      *     or that memory is not RAM in {@code p.memory()}
      */
     public static FirmwareTables layOut(PlatformDescription p, boolean acpi, boolean mp) {
+        return LAID_OUT.computeIfAbsent(List.of(p, acpi, mp), k -> build(p, acpi, mp));
+    }
+
+    /**
+     * Tables already laid out, by what they are made of (records, so equal descriptions are equal
+     * keys): machines of one shape get the same tables, and building the AML and the MP table was
+     * a quarter of a small machine's creation in Java. The bytes are only ever read. 16 shapes.
+     */
+    private static final Map<List<Object>, FirmwareTables> LAID_OUT = Collections.synchronizedMap(
+            new LinkedHashMap<>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<List<Object>, FirmwareTables> eldest) {
+                    return size() > 16;
+                }
+            });
+
+    private static FirmwareTables build(PlatformDescription p, boolean acpi, boolean mp) {
         if (!acpi && !mp) {
             return new FirmwareTables(List.of(), END, END, OptionalLong.empty(), List.of());
         }
