@@ -142,6 +142,27 @@ public final class Libc {
         }
     }
 
+    /** {@code ioctl(fd, request, &struct)} that fills a struct of {@code size} bytes; returns its bytes as KVM laid them out. */
+    public static byte[] ioctlGet(int fd, long request, long size) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(size, 8);
+            ioctl(fd, request, buf);
+            return buf.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    /** {@code ioctl(fd, request, &struct)} with a struct of exactly {@code size} bytes ({@code data}, as KVM lays it out). */
+    public static void ioctlSet(int fd, long request, byte[] data, long size) {
+        if (data.length != size) {
+            throw new IllegalArgumentException(KvmIoctls.name(request) + " takes " + size + " bytes, not " + data.length);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(size, 8);
+            MemorySegment.copy(data, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, data.length);
+            ioctl(fd, request, buf);
+        }
+    }
+
     /**
      * The allocation-free ioctl for hot paths: returns the raw result (negative on failure, with
      * errno in {@code capture}) and never throws for a failed call.

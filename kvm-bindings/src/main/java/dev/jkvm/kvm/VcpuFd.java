@@ -252,72 +252,72 @@ public final class VcpuFd implements AutoCloseable {
 
     /** {@code KVM_GET_SREGS} as the raw {@code struct kvm_sregs} (with the pending-interrupt bitmap). */
     public byte[] sregsRaw() {
-        return getStruct(KvmIoctls.KVM_GET_SREGS, KvmSregs.SIZEOF);
+        return Libc.ioctlGet(fd, KvmIoctls.KVM_GET_SREGS, KvmSregs.SIZEOF);
     }
 
     /** {@code KVM_SET_SREGS} from a raw {@code struct kvm_sregs}. */
     public void setSregsRaw(byte[] kvmSregs) {
-        setStruct(KvmIoctls.KVM_SET_SREGS, kvmSregs, KvmSregs.SIZEOF);
+        Libc.ioctlSet(fd, KvmIoctls.KVM_SET_SREGS, kvmSregs, KvmSregs.SIZEOF);
     }
 
     /** {@code KVM_GET_REGS} as the raw {@code struct kvm_regs}. */
     public byte[] regsRaw() {
-        return getStruct(KvmIoctls.KVM_GET_REGS, KvmRegs.SIZEOF);
+        return Libc.ioctlGet(fd, KvmIoctls.KVM_GET_REGS, KvmRegs.SIZEOF);
     }
 
     /** {@code KVM_SET_REGS} from a raw {@code struct kvm_regs}. */
     public void setRegsRaw(byte[] kvmRegs) {
-        setStruct(KvmIoctls.KVM_SET_REGS, kvmRegs, KvmRegs.SIZEOF);
+        Libc.ioctlSet(fd, KvmIoctls.KVM_SET_REGS, kvmRegs, KvmRegs.SIZEOF);
     }
 
     /** {@code KVM_GET_LAPIC}: the local APIC's register page ({@code struct kvm_lapic_state}). */
     public byte[] lapic() {
-        return getStruct(KvmIoctls.KVM_GET_LAPIC, KvmLapicState.SIZEOF);
+        return Libc.ioctlGet(fd, KvmIoctls.KVM_GET_LAPIC, KvmLapicState.SIZEOF);
     }
 
     /** {@code KVM_SET_LAPIC}. */
     public void setLapic(byte[] kvmLapicState) {
-        setStruct(KvmIoctls.KVM_SET_LAPIC, kvmLapicState, KvmLapicState.SIZEOF);
+        Libc.ioctlSet(fd, KvmIoctls.KVM_SET_LAPIC, kvmLapicState, KvmLapicState.SIZEOF);
     }
 
     /** {@code KVM_GET_VCPU_EVENTS}: pending and injected exceptions, interrupts, NMI, SIPI vector, SMM. */
     public byte[] vcpuEvents() {
-        return getStruct(KvmIoctls.KVM_GET_VCPU_EVENTS, KvmVcpuEvents.SIZEOF);
+        return Libc.ioctlGet(fd, KvmIoctls.KVM_GET_VCPU_EVENTS, KvmVcpuEvents.SIZEOF);
     }
 
     /** {@code KVM_SET_VCPU_EVENTS}, with the {@code flags} the saved struct carries. */
     public void setVcpuEvents(byte[] kvmVcpuEvents) {
-        setStruct(KvmIoctls.KVM_SET_VCPU_EVENTS, kvmVcpuEvents, KvmVcpuEvents.SIZEOF);
+        Libc.ioctlSet(fd, KvmIoctls.KVM_SET_VCPU_EVENTS, kvmVcpuEvents, KvmVcpuEvents.SIZEOF);
     }
 
     /** {@code KVM_GET_DEBUGREGS}: DR0-3, DR6, DR7. */
     public byte[] debugRegs() {
-        return getStruct(KvmIoctls.KVM_GET_DEBUGREGS, KvmDebugregs.SIZEOF);
+        return Libc.ioctlGet(fd, KvmIoctls.KVM_GET_DEBUGREGS, KvmDebugregs.SIZEOF);
     }
 
     /** {@code KVM_SET_DEBUGREGS}. */
     public void setDebugRegs(byte[] kvmDebugregs) {
-        setStruct(KvmIoctls.KVM_SET_DEBUGREGS, kvmDebugregs, KvmDebugregs.SIZEOF);
+        Libc.ioctlSet(fd, KvmIoctls.KVM_SET_DEBUGREGS, kvmDebugregs, KvmDebugregs.SIZEOF);
     }
 
     /** {@code KVM_GET_XSAVE}: the legacy 4 KiB XSAVE area (x87, SSE, AVX state). */
     public byte[] xsave() {
-        return getStruct(KvmIoctls.KVM_GET_XSAVE, KvmXsave.SIZEOF);
+        return Libc.ioctlGet(fd, KvmIoctls.KVM_GET_XSAVE, KvmXsave.SIZEOF);
     }
 
     /** {@code KVM_SET_XSAVE}. */
     public void setXsave(byte[] kvmXsave) {
-        setStruct(KvmIoctls.KVM_SET_XSAVE, kvmXsave, KvmXsave.SIZEOF);
+        Libc.ioctlSet(fd, KvmIoctls.KVM_SET_XSAVE, kvmXsave, KvmXsave.SIZEOF);
     }
 
     /** {@code KVM_GET_XCRS}: the extended control registers (XCR0). */
     public byte[] xcrs() {
-        return getStruct(KvmIoctls.KVM_GET_XCRS, KvmXcrs.SIZEOF);
+        return Libc.ioctlGet(fd, KvmIoctls.KVM_GET_XCRS, KvmXcrs.SIZEOF);
     }
 
     /** {@code KVM_SET_XCRS}. */
     public void setXcrs(byte[] kvmXcrs) {
-        setStruct(KvmIoctls.KVM_SET_XCRS, kvmXcrs, KvmXcrs.SIZEOF);
+        Libc.ioctlSet(fd, KvmIoctls.KVM_SET_XCRS, kvmXcrs, KvmXcrs.SIZEOF);
     }
 
     /**
@@ -360,25 +360,6 @@ public final class VcpuFd implements AutoCloseable {
     /** {@code KVM_GET_TSC_KHZ}: the guest's TSC frequency. */
     public int tscKhz() {
         return Libc.ioctl(fd, KvmIoctls.KVM_GET_TSC_KHZ, 0L);
-    }
-
-    private byte[] getStruct(long request, long size) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment buf = a.allocate(size, 8);
-            Libc.ioctl(fd, request, buf);
-            return buf.toArray(JAVA_BYTE);
-        }
-    }
-
-    private void setStruct(long request, byte[] data, long size) {
-        if (data.length != size) {
-            throw new IllegalArgumentException(KvmIoctls.name(request) + " takes " + size + " bytes, not " + data.length);
-        }
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment buf = a.allocate(size, 8);
-            MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
-            Libc.ioctl(fd, request, buf);
-        }
     }
 
     @Override

@@ -139,22 +139,22 @@ public final class VmFd implements AutoCloseable {
 
     /** {@code KVM_SET_IRQCHIP} from a raw {@code struct kvm_irqchip} (its {@code chip_id} says which). */
     public void setIrqchip(byte[] kvmIrqchip) {
-        setStruct(KvmIoctls.KVM_SET_IRQCHIP, kvmIrqchip, KvmIrqchip.SIZEOF);
+        Libc.ioctlSet(fd, KvmIoctls.KVM_SET_IRQCHIP, kvmIrqchip, KvmIrqchip.SIZEOF);
     }
 
     /** {@code KVM_GET_PIT2}: the in-kernel i8254's channels ({@code struct kvm_pit_state2}). */
     public byte[] pit2() {
-        return getStruct(KvmIoctls.KVM_GET_PIT2, KvmPitState2.SIZEOF);
+        return Libc.ioctlGet(fd, KvmIoctls.KVM_GET_PIT2, KvmPitState2.SIZEOF);
     }
 
     /** {@code KVM_SET_PIT2}. */
     public void setPit2(byte[] kvmPitState2) {
-        setStruct(KvmIoctls.KVM_SET_PIT2, kvmPitState2, KvmPitState2.SIZEOF);
+        Libc.ioctlSet(fd, KvmIoctls.KVM_SET_PIT2, kvmPitState2, KvmPitState2.SIZEOF);
     }
 
     /** {@code KVM_GET_CLOCK}: kvmclock's nanoseconds ({@code struct kvm_clock_data}). */
     public byte[] clock() {
-        return getStruct(KvmIoctls.KVM_GET_CLOCK, KvmClockData.SIZEOF);
+        return Libc.ioctlGet(fd, KvmIoctls.KVM_GET_CLOCK, KvmClockData.SIZEOF);
     }
 
     /**
@@ -165,7 +165,7 @@ public final class VmFd implements AutoCloseable {
     public void setClock(byte[] kvmClockData) {
         byte[] copy = kvmClockData.clone();
         java.util.Arrays.fill(copy, (int) KvmClockData.FLAGS, (int) KvmClockData.FLAGS + 4, (byte) 0);
-        setStruct(KvmIoctls.KVM_SET_CLOCK, copy, KvmClockData.SIZEOF);
+        Libc.ioctlSet(fd, KvmIoctls.KVM_SET_CLOCK, copy, KvmClockData.SIZEOF);
     }
 
     /**
@@ -186,25 +186,6 @@ public final class VmFd implements AutoCloseable {
         r.set(JAVA_INT, KvmDirtyLog.SLOT, slot);
         r.set(JAVA_LONG, KvmDirtyLog.DIRTY_BITMAP, bitmap.address());
         return r;
-    }
-
-    private byte[] getStruct(long request, long size) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment buf = a.allocate(size, 8);
-            Libc.ioctl(fd, request, buf);
-            return buf.toArray(JAVA_BYTE);
-        }
-    }
-
-    private void setStruct(long request, byte[] data, long size) {
-        if (data.length != size) {
-            throw new IllegalArgumentException(KvmIoctls.name(request) + " takes " + size + " bytes, not " + data.length);
-        }
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment buf = a.allocate(size, 8);
-            MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
-            Libc.ioctl(fd, request, buf);
-        }
     }
 
     @Override
