@@ -45,6 +45,8 @@ public final class QmpServer implements Closeable {
     private final AtomicReference<QmpSession> current = new AtomicReference<>();
     private final CountDownLatch firstClient = new CountDownLatch(1);
     private volatile boolean closed;
+    /** Notified when the current client's session ends (or the server closes). */
+    private final Object sessionEnded = new Object();
 
     private QmpServer(Machine machine, Monitor monitor, QmpSpec spec, ServerSocketChannel listener) {
         this.commands = new QmpCommands(machine, monitor);
@@ -141,9 +143,7 @@ public final class QmpServer implements Closeable {
                 } catch (IOException e) {
                     return; // closed
                 }
-                for (int i = 0; i < 50 && current.get() != null && !closed; i++) {
-                    sleepQuietly(20); // a client that just hung up may not be seen gone yet: give it a second
-                }
+                awaitNoSession(1000); // a client that just hung up may not be seen gone yet: give it a second
                 if (current.get() != null || closed) {
                     try {
                         ch.close(); // one client at a time: the one connected keeps the monitor
@@ -158,17 +158,37 @@ public final class QmpServer implements Closeable {
         return this;
     }
 
-    private static void sleepQuietly(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    /** Waits up to {@code millis} for the current session to end (or the server to close). */
+    private void awaitNoSession(long millis) {
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        synchronized (sessionEnded) {
+            while (current.get() != null && !closed) {
+                long left = (deadline - System.nanoTime()) / 1_000_000L;
+                if (left <= 0) {
+                    return;
+                }
+                try {
+                    sessionEnded.wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    private void sessionEnded() {
+        synchronized (sessionEnded) {
+            sessionEnded.notifyAll();
         }
     }
 
     private void serve(InputStream in, OutputStream out) {
         QmpSession[] self = new QmpSession[1];
-        QmpSession s = new QmpSession(commands, in, out, spec.pretty(), () -> current.compareAndSet(self[0], null));
+        QmpSession s = new QmpSession(commands, in, out, spec.pretty(), () -> {
+            current.compareAndSet(self[0], null);
+            sessionEnded();
+        });
         self[0] = s;
         current.set(s);
         s.start();
@@ -213,6 +233,7 @@ public final class QmpServer implements Closeable {
     @Override
     public void close() throws IOException {
         closed = true;
+        sessionEnded();
         if (listener != null) {
             listener.close();
         }
