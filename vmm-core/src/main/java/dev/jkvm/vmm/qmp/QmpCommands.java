@@ -42,6 +42,10 @@ final class QmpCommands {
     record Command(String name, List<Param> params, Function<Arguments, Object> handler) {
     }
 
+    /** A result whose action runs once its reply is queued (QEMU answers {@code quit} before its SHUTDOWN event). */
+    record AfterReply(Object result, Runnable action) {
+    }
+
     private static final Map<String, Object> EMPTY = Collections.unmodifiableMap(new LinkedHashMap<>());
     private static final int SAVE_CHUNK = 4096;
     private static final Pattern MISSING_FEATURE = Pattern.compile("feature: CPUID\\.[0-9A-F]+H(?:\\.[0-9A-F]+H)?:E[ABCD]X\\.(\\S+) \\[bit");
@@ -103,10 +107,7 @@ final class QmpCommands {
             machine.wakeup();
             return EMPTY;
         });
-        add("quit", List.of(), a -> {
-            machine.stop(RunResult.of(RunResult.Reason.QUIT, 0, "quit from QMP"));
-            return EMPTY;
-        });
+        add("quit", List.of(), a -> new AfterReply(EMPTY, () -> machine.stop(RunResult.of(RunResult.Reason.QUIT, 0, "quit from QMP"))));
         add("human-monitor-command", List.of(Param.required("command-line", Type.STR), Param.optional("cpu-index", Type.INT)),
                 a -> {
                     a.optionalInteger("cpu-index").ifPresent(this::vcpu);

@@ -145,7 +145,14 @@ final class QmpSession {
                     send(error(QmpError.generic(e.getMessage()), null, false));
                     return;
                 }
-                send(dispatch(request));
+                Map<String, Object> reply = dispatch(request);
+                if (reply.get("return") instanceof QmpCommands.AfterReply after) {
+                    reply.put("return", after.result());
+                    send(reply);
+                    after.action().run();
+                } else {
+                    send(reply);
+                }
             }
         }
     }
