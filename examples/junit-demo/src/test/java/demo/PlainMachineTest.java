@@ -2,7 +2,7 @@ package demo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.jkvm.vmm.Firmware;
+import dev.jkvm.vmm.BiosRom;
 import dev.jkvm.vmm.Machine;
 import dev.jkvm.vmm.MachineConfig;
 import dev.jkvm.vmm.RunResult;
@@ -15,7 +15,7 @@ class PlainMachineTest {
 
     @Test
     void helloThroughTheApi() {
-        try (Machine m = Machine.create(MachineConfig.builder().firmware(Firmware.bundled("hello"))
+        try (Machine m = Machine.create(MachineConfig.builder().firmware(BiosRom.bundled("hello"))
                 .serial(SerialBackend.none()).build())) {
             RunResult r = m.run(Duration.ofSeconds(5));
             assertEquals("Hello from the guest\r\n", r.serial());

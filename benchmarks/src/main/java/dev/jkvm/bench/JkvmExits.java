@@ -1,6 +1,6 @@
 package dev.jkvm.bench;
 
-import dev.jkvm.vmm.Firmware;
+import dev.jkvm.vmm.BiosRom;
 import dev.jkvm.vmm.Machine;
 import dev.jkvm.vmm.MachineConfig;
 import dev.jkvm.vmm.RunResult;
@@ -33,7 +33,7 @@ public final class JkvmExits {
     }
 
     static MachineConfig config(Path rom, boolean irqchip) {
-        return MachineConfig.builder().firmware(Firmware.file(rom)).serial(SerialBackend.none()).memory(MEMORY)
+        return MachineConfig.builder().firmware(BiosRom.file(rom)).serial(SerialBackend.none()).memory(MEMORY)
                 .cpus(1).irqchip(irqchip).build();
     }
 

@@ -1,6 +1,6 @@
 package dev.jkvm.bench;
 
-import dev.jkvm.vmm.Firmware;
+import dev.jkvm.vmm.BiosRom;
 import dev.jkvm.vmm.Machine;
 import dev.jkvm.vmm.MachineConfig;
 import dev.jkvm.vmm.RunResult;
@@ -43,7 +43,7 @@ public final class JkvmLifecycle {
      * machine needs): {@code Machine.create} then {@code close}, nothing run; {@code count} times.
      */
     public static double vcpuNanos(Path rom, int vcpus, int count) {
-        MachineConfig config = MachineConfig.builder().firmware(Firmware.file(rom)).serial(SerialBackend.none())
+        MachineConfig config = MachineConfig.builder().firmware(BiosRom.file(rom)).serial(SerialBackend.none())
                 .memory(JkvmExits.MEMORY).cpus(vcpus).irqchip(true).build();
         long t0 = System.nanoTime();
         for (int i = 0; i < count; i++) {

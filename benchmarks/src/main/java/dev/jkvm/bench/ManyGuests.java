@@ -1,6 +1,6 @@
 package dev.jkvm.bench;
 
-import dev.jkvm.vmm.Firmware;
+import dev.jkvm.vmm.BiosRom;
 import dev.jkvm.vmm.Machine;
 import dev.jkvm.vmm.MachineConfig;
 import dev.jkvm.vmm.RunResult;
@@ -27,7 +27,7 @@ public final class ManyGuests {
 
     /** Boots {@code n} guests one after another; returns the wall time in seconds. */
     public static double throughApi(Path rom, int n) {
-        MachineConfig config = MachineConfig.builder().firmware(Firmware.file(rom)).serial(SerialBackend.none())
+        MachineConfig config = MachineConfig.builder().firmware(BiosRom.file(rom)).serial(SerialBackend.none())
                 .irqchip(false).build();
         long start = System.nanoTime();
         for (int i = 0; i < n; i++) {

@@ -1,6 +1,6 @@
 package dev.jkvm.bench;
 
-import dev.jkvm.vmm.Firmware;
+import dev.jkvm.vmm.BiosRom;
 import dev.jkvm.vmm.Machine;
 import dev.jkvm.vmm.MachineConfig;
 import dev.jkvm.vmm.SerialBackend;
@@ -25,7 +25,7 @@ public final class Overcommit {
     }
 
     static MachineConfig config(Path rom, int vcpus) {
-        return MachineConfig.builder().firmware(Firmware.file(rom)).serial(SerialBackend.none())
+        return MachineConfig.builder().firmware(BiosRom.file(rom)).serial(SerialBackend.none())
                 .memory(JkvmExits.MEMORY).cpus(vcpus).irqchip(true).build();
     }
 

@@ -1,6 +1,6 @@
 package dev.jkvm.bench;
 
-import dev.jkvm.vmm.Firmware;
+import dev.jkvm.vmm.BiosRom;
 import dev.jkvm.vmm.Machine;
 import dev.jkvm.vmm.MachineConfig;
 import dev.jkvm.vmm.RunResult;
@@ -31,7 +31,7 @@ public final class StopLatency {
     }
 
     private static Machine spinning(int cpus) throws InterruptedException {
-        Machine m = Machine.create(MachineConfig.builder().firmware(Firmware.bundled("spin")).serial(SerialBackend.none())
+        Machine m = Machine.create(MachineConfig.builder().firmware(BiosRom.bundled("spin")).serial(SerialBackend.none())
                 .cpus(cpus).build());
         m.start();
         if (m.serial().awaitLine(Pattern.compile("spinning"), LIMIT).isEmpty()) {

@@ -299,8 +299,8 @@ public final class Machine implements AutoCloseable {
             return p == null ? config.kernel().get().image() : p.toString();
         }
         return switch (config.firmware()) {
-            case Firmware.Bundled b -> b.name();
-            case Firmware.File f -> {
+            case BiosRom.Bundled b -> b.name();
+            case BiosRom.File f -> {
                 String n = f.path().getFileName() == null ? f.path().toString() : f.path().getFileName().toString();
                 yield n.endsWith(".rom") ? n.substring(0, n.length() - 4) : n;
             }

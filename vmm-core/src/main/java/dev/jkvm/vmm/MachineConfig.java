@@ -22,7 +22,7 @@ import java.util.TreeMap;
  * MachineConfig config = MachineConfig.builder()
  *         .memory(64 * MemoryMap.MIB)
  *         .topology(new Topology(2, 2, 1, 1, 2, 1))
- *         .firmware(Firmware.bundled("hello"))
+ *         .firmware(BiosRom.bundled("hello"))
  *         .serial(SerialBackend.stream(out))
  *         .build();
  * }</pre>
@@ -58,7 +58,7 @@ import java.util.TreeMap;
  * @param peripherals the optional devices ({@code -device pc-testdev}, {@code pci-testdev}, {@code isa-debugcon})
  * @param qmp the QMP monitors ({@code -qmp}, {@code -qmp-pretty}); none by default
  */
-public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topology, String cpu, Firmware firmware,
+public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topology, String cpu, BiosRom firmware,
                             List<SerialBackend> serials, Duration timeout, Map<Integer, BitSet> vcpuAffinity,
                             MonitorSpec monitor, StatsFormat stats, boolean noReboot, boolean logUnimplemented,
                             List<Path> readConfig, boolean irqchip, Optional<Kernel> kernel,
@@ -215,7 +215,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         private boolean memPrealloc;
         private Topology topology = Topology.SINGLE;
         private String cpu = DEFAULT_CPU;
-        private Firmware firmware = Firmware.DEFAULT;
+        private BiosRom firmware = BiosRom.DEFAULT;
         private List<SerialBackend> serials = new ArrayList<>();
         private Duration timeout;
         private Map<Integer, BitSet> vcpuAffinity = new TreeMap<>();
@@ -270,7 +270,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         }
 
         /** {@code -bios}. */
-        public Builder firmware(Firmware firmware) {
+        public Builder firmware(BiosRom firmware) {
             this.firmware = firmware;
             return this;
         }

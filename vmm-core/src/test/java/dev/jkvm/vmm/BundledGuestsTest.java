@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class BundledGuestsTest {
 
     private static MachineConfig rom(String name) {
-        return MachineConfig.builder().firmware(Firmware.bundled(name)).serial(SerialBackend.none())
+        return MachineConfig.builder().firmware(BiosRom.bundled(name)).serial(SerialBackend.none())
                 .timeout(Duration.ofSeconds(30)).build();
     }
 

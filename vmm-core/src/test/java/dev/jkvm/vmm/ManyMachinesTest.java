@@ -57,7 +57,7 @@ class ManyMachinesTest {
 
     /** The child: N machines to warm up (JIT, class loading, malloc arenas), then N measured. */
     static final class Cycles {
-        private static final MachineConfig TINY = MachineConfig.builder().firmware(Firmware.bundled("debug-exit"))
+        private static final MachineConfig TINY = MachineConfig.builder().firmware(BiosRom.bundled("debug-exit"))
                 .serial(SerialBackend.none()).irqchip(false).build();
 
         public static void main(String[] args) throws Throwable {

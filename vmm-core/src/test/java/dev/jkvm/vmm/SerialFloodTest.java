@@ -223,7 +223,7 @@ class SerialFloodTest {
                 }
             }
         };
-        Machine m = Machine.create(MachineConfig.builder().firmware(Firmware.bundled("flood-lines"))
+        Machine m = Machine.create(MachineConfig.builder().firmware(BiosRom.bundled("flood-lines"))
                 .serial(SerialBackend.stream(stuck)).build());
         try {
             m.start();

@@ -53,7 +53,7 @@ class SoakTest {
 
     private static void cycle(Path dir, int n, Random random) throws Exception {
         Path sock = dir.resolve("m" + n + ".sock");
-        MachineConfig config = MachineConfig.builder().firmware(Firmware.bundled("spin")).serial(SerialBackend.none())
+        MachineConfig config = MachineConfig.builder().firmware(BiosRom.bundled("spin")).serial(SerialBackend.none())
                 .gdb(new GdbEndpoint.Tcp("127.0.0.1", 0)).build();
         try (Machine m = Machine.create(config)) {
             m.start();

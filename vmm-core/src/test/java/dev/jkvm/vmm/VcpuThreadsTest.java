@@ -33,7 +33,7 @@ class VcpuThreadsTest {
     private static final Duration PROMPTLY = Duration.ofSeconds(10);
 
     private static MachineConfig.Builder rom(String name) {
-        return MachineConfig.builder().firmware(Firmware.bundled(name)).serial(SerialBackend.none());
+        return MachineConfig.builder().firmware(BiosRom.bundled(name)).serial(SerialBackend.none());
     }
 
     private static void awaitLine(Machine m, String line) throws InterruptedException {

@@ -1,6 +1,6 @@
 package dev.jkvm.vmm.cli;
 
-import dev.jkvm.vmm.Firmware;
+import dev.jkvm.vmm.BiosRom;
 import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.MachineConfig;
 import dev.jkvm.vmm.QmpSpec;
@@ -69,7 +69,7 @@ public final class CommandLine {
         Map<String, Option> options = new LinkedHashMap<>();
         options.put("bios", new Option("FILE", "boot the firmware ROM in FILE, or a bundled one by name"
                 + " (default hello; bundled: " + String.join(", ", dev.jkvm.vmm.boot.BundledImages.names(".rom")) + ")",
-                (b, v) -> b.firmware(Firmware.resolve(v))));
+                (b, v) -> b.firmware(BiosRom.resolve(v))));
         options.put("m", new Option("[size=]N[K|M|G|T]", "guest RAM; a bare number is MiB (default 128M)",
                 (b, v) -> b.memory(Sizes.parseMemory(v))));
         options.put("nographic", new Option(null, "serial port on standard I/O (the default; jkvm has no display)",

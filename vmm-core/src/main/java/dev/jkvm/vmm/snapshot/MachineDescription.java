@@ -1,6 +1,6 @@
 package dev.jkvm.vmm.snapshot;
 
-import dev.jkvm.vmm.Firmware;
+import dev.jkvm.vmm.BiosRom;
 import dev.jkvm.vmm.MachineConfig;
 import dev.jkvm.vmm.cli.Sizes;
 import dev.jkvm.vmm.cpu.Topology;
@@ -23,8 +23,8 @@ public record MachineDescription(long memoryBytes, Topology topology, String cpu
     public static MachineDescription of(MachineConfig config) {
         String boot = config.kernel().map(k -> "-kernel " + k.image())
                 .orElseGet(() -> "-bios " + switch (config.firmware()) {
-                    case Firmware.Bundled b -> b.name();
-                    case Firmware.File f -> f.path().toString();
+                    case BiosRom.Bundled b -> b.name();
+                    case BiosRom.File f -> f.path().toString();
                     default -> config.firmware().toString();
                 });
         return new MachineDescription(config.memoryBytes(), config.topology(), config.cpu(), config.irqchip(),

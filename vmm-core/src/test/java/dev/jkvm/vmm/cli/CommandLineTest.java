@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.jkvm.vmm.Firmware;
+import dev.jkvm.vmm.BiosRom;
 import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.MachineConfig;
 import java.nio.file.Path;
@@ -22,7 +22,7 @@ class CommandLineTest {
     void defaultsAreQemus() {
         MachineConfig c = config();
         assertEquals(128L << 20, c.memoryBytes());
-        assertEquals(Firmware.DEFAULT, c.firmware());
+        assertEquals(BiosRom.DEFAULT, c.firmware());
         assertEquals(null, c.timeout());
     }
 
@@ -57,7 +57,7 @@ class CommandLineTest {
     void optionsReachTheConfig() {
         MachineConfig c = config("-m", "64M", "-bios", "/tmp/x.rom", "-nographic", "-enable-kvm", "--timeout", "2.5");
         assertEquals(64L << 20, c.memoryBytes());
-        assertEquals(Firmware.file(Path.of("/tmp/x.rom")), c.firmware());
+        assertEquals(BiosRom.file(Path.of("/tmp/x.rom")), c.firmware());
         assertEquals(Duration.ofMillis(2500), c.timeout());
     }
 

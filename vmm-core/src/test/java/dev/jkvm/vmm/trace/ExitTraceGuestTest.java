@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.kvm.testing.RequiresKvm;
-import dev.jkvm.vmm.Firmware;
+import dev.jkvm.vmm.BiosRom;
 import dev.jkvm.vmm.Machine;
 import dev.jkvm.vmm.MachineConfig;
 import dev.jkvm.vmm.RunResult;
@@ -31,7 +31,7 @@ class ExitTraceGuestTest {
     Path dir;
 
     private static MachineConfig.Builder rom(String name) {
-        return MachineConfig.builder().firmware(Firmware.bundled(name)).serial(SerialBackend.none())
+        return MachineConfig.builder().firmware(BiosRom.bundled(name)).serial(SerialBackend.none())
                 .timeout(Duration.ofSeconds(60));
     }
 

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.kvm.testing.RequiresKvm;
-import dev.jkvm.vmm.Firmware;
+import dev.jkvm.vmm.BiosRom;
 import dev.jkvm.vmm.Machine;
 import dev.jkvm.vmm.MachineConfig;
 import dev.jkvm.vmm.SerialBackend;
@@ -42,7 +42,7 @@ class TimelinePageChromiumTest {
     @Test
     void thePageOfAPortExitsRunRendersAllThreeModes() throws Exception {
         Path page = dir.resolve("port-exits.html");
-        try (Machine m = Machine.create(MachineConfig.builder().firmware(Firmware.bundled("port-exits"))
+        try (Machine m = Machine.create(MachineConfig.builder().firmware(BiosRom.bundled("port-exits"))
                 .serial(SerialBackend.none()).timeout(Duration.ofSeconds(60)).exitTrace(TraceSpec.of(page)).build())) {
             assertEquals(33, m.run().exitStatus());
         }

@@ -7,14 +7,14 @@ import java.nio.file.Path;
  * Where the firmware ROM comes from: a file ({@code -bios FILE}) or an image bundled with jkvm.
  *
  * <pre>{@code
- * Firmware.file(Path.of("my.rom"));
- * Firmware.bundled("hello");     // what jkvm boots when given nothing
+ * BiosRom.file(Path.of("my.rom"));
+ * BiosRom.bundled("hello");     // what jkvm boots when given nothing
  * }</pre>
  */
-public sealed interface Firmware {
+public sealed interface BiosRom {
 
     /** The image jkvm boots when the command line names none, as QEMU boots its default firmware. */
-    Firmware DEFAULT = bundled("hello");
+    BiosRom DEFAULT = bundled("hello");
 
     /** Reads the image; failures are one-line {@link JkvmException}s. */
     RomImage load();
@@ -23,7 +23,7 @@ public sealed interface Firmware {
      * {@code -bios NAME}: the file when it exists, else the bundled image of that name (with or
      * without {@code .rom}), as QEMU looks a {@code -bios} name up in its data directory.
      */
-    static Firmware resolve(String name) {
+    static BiosRom resolve(String name) {
         Path path = Path.of(name);
         String base = name.endsWith(".rom") ? name.substring(0, name.length() - 4) : name;
         if (!java.nio.file.Files.exists(path) && !name.contains("/")
@@ -34,17 +34,17 @@ public sealed interface Firmware {
     }
 
     /** A ROM file. */
-    static Firmware file(Path path) {
+    static BiosRom file(Path path) {
         return new File(path);
     }
 
     /** A bundled guest image by name ({@code hello}, {@code triple-fault}, {@code debug-exit}). */
-    static Firmware bundled(String name) {
+    static BiosRom bundled(String name) {
         return new Bundled(name);
     }
 
     /** A ROM file. */
-    record File(Path path) implements Firmware {
+    record File(Path path) implements BiosRom {
         @Override
         public RomImage load() {
             return RomImage.load(path);
@@ -52,7 +52,7 @@ public sealed interface Firmware {
     }
 
     /** A bundled guest image. */
-    record Bundled(String name) implements Firmware {
+    record Bundled(String name) implements BiosRom {
         @Override
         public RomImage load() {
             return RomImage.bundled(name);
