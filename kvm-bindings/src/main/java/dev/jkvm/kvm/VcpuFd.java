@@ -34,7 +34,7 @@ import java.util.List;
  *
  * <pre>{@code
  * try (VcpuFd cpu = vm.createVcpu(0)) {
- *     while (cpu.run() == KvmConstants.KVM_EXIT_IO) { ... cpu.kvmRun() ... }
+ *     while (cpu.run() == KvmConstants.KVM_EXIT_IO) { ... cpu.exit().io().port() ... }
  * }
  * }</pre>
  *
@@ -50,6 +50,7 @@ public final class VcpuFd implements AutoCloseable {
     private final int id;
     private final int fd;
     private final MemorySegment kvmRun;
+    private final VcpuExit exit;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment errnoCapture;
 
@@ -58,6 +59,7 @@ public final class VcpuFd implements AutoCloseable {
         this.fd = fd;
         this.kvmRun = Libc.mmap(mmapSize, LibcConstants.PROT_READ | LibcConstants.PROT_WRITE,
                 LibcConstants.MAP_SHARED, fd, 0);
+        this.exit = new VcpuExit(kvmRun);
         this.errnoCapture = Libc.newErrnoCapture(arena);
     }
 
@@ -74,6 +76,11 @@ public final class VcpuFd implements AutoCloseable {
     /** The mmap'd {@code struct kvm_run}, read with the offsets in {@link KvmRun}. */
     public MemorySegment kvmRun() {
         return kvmRun;
+    }
+
+    /** The typed view of the last exit over {@link #kvmRun()}: one per vCPU, read in place. */
+    public VcpuExit exit() {
+        return exit;
     }
 
     /**
