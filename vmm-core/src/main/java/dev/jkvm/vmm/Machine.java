@@ -27,15 +27,12 @@ import dev.jkvm.vmm.gdb.GdbServer;
 import dev.jkvm.vmm.gdb.GdbStub;
 import dev.jkvm.vmm.host.StartupPhases;
 import dev.jkvm.vmm.firmware.PlatformDescription;
-import dev.jkvm.vmm.memory.DirtyLog;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.MemoryMap;
 import dev.jkvm.vmm.serial.SerialConsole;
-import dev.jkvm.vmm.snapshot.MachineDescription;
-import dev.jkvm.vmm.snapshot.OptionalDevices;
+import dev.jkvm.vmm.snapshot.MachineSnapshots;
+import dev.jkvm.vmm.snapshot.RestoreStats;
 import dev.jkvm.vmm.snapshot.Snapshot;
-import dev.jkvm.vmm.snapshot.VcpuState;
-import dev.jkvm.vmm.snapshot.VmState;
 import dev.jkvm.vmm.serial.SerialSocket;
 import dev.jkvm.vmm.chardev.ChardevEndpoint;
 import dev.jkvm.devices.IsaDebugcon;
@@ -128,19 +125,10 @@ public final class Machine implements AutoCloseable {
     private RunResult deadlineResult;
     private boolean closed;
     private int resets;
-    /** Serialises snapshots and restores; taken before sessionLock. */
-    private final Object snapshotLock = new Object();
-    /** The dirty-page log of the session it was started on, and the snapshot the memory equalled at its last look. */
-    private DirtyLog dirtyLog;
-    private VmSession dirtyLogSession;
-    private Snapshot memoryBase;
-    /** The MSRs KVM lists and reads on this host, found at the first snapshot. */
-    private int[] savedMsrs;
-    private final java.util.Set<Integer> refusedMsrs = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    private volatile RestoreStats lastRestore;
+    /** Snapshots and restores (they serialise on it; taken before sessionLock). */
+    private MachineSnapshots snapshots;
     /** A vCPU thread did not end when the run did: its descriptors and the guest memory stay until the process exits. */
     private volatile boolean vcpusLeftBehind;
-    private volatile VcpuState.Capabilities capabilities;
     /** The optional test devices ({@code -device}), null when the machine has none. */
     private PcTestdev pcTestdev;
     private PciTestdev pciTestdev;
@@ -261,6 +249,7 @@ public final class Machine implements AutoCloseable {
                 gdbServer = GdbServer.start(config.gdb().orElseThrow(), gdbStub, line -> log.accept("jkvm: " + line));
             }
             startTrace();
+            snapshots = new MachineSnapshots(this, kvm, () -> session, pcTestdev, pciTestdev, line -> log.accept(line));
         } catch (KvmException e) {
             consoles.forEach(SerialConsole::close);
             serialBackends.forEach(b -> closeQuietly(b));
@@ -397,12 +386,6 @@ public final class Machine implements AutoCloseable {
         }
     }
 
-    // ---- snapshots ----
-
-    /** How the last {@link #restore} went: pages written, whether only the dirty ones were looked at, its time. */
-    public record RestoreStats(long pages, boolean dirtyOnly, long nanos) {
-    }
-
     /**
      * Saves the machine: the vCPUs are paused for the copy, then resumed as they were (a paused
      * machine stays paused). From here KVM logs the pages the guest writes, so a {@link #restore}
@@ -411,37 +394,7 @@ public final class Machine implements AutoCloseable {
      * @throws JkvmException when a vCPU does not stop in time
      */
     public Snapshot snapshot() {
-        synchronized (snapshotLock) {
-            boolean wasPaused = paused();
-            if (!wasPaused && !pause()) {
-                resume();
-                throw new JkvmException("snapshot: not every vCPU stopped within " + VCPU_ANSWER_TIMEOUT.toMillis() + " ms");
-            }
-            try {
-                VmSession s = session;
-                List<VcpuState> cpus = new ArrayList<>();
-                VcpuState.Capabilities caps = capabilities(s);
-                int[] msrs = savedMsrs(s);
-                for (Vcpu v : s.vcpus()) {
-                    List<dev.jkvm.kvm.CpuidEntry> table = cpuid.entriesFor(v.index());
-                    cpus.add(onVcpu(v, (fd, settle) -> VcpuState.read(fd, msrs, caps, settle, table)));
-                }
-                VmState vm = VmState.read(s.vm(), config.irqchip());
-                PcDevices.State devs = devices.saveState();
-                dirtyLogFor(s).clear();
-                memory.clearHostWrites();
-                OptionalDevices optional = new OptionalDevices(
-                        pcTestdev == null ? List.of() : List.of(pcTestdev.saveState()),
-                        pciTestdev == null ? List.of() : List.of(pciTestdev.saveState()));
-                Snapshot snap = new Snapshot(MachineDescription.of(config), memory.capture(), cpus, vm, devs, optional);
-                memoryBase = snap;
-                return snap;
-            } finally {
-                if (!wasPaused) {
-                    resume();
-                }
-            }
-        }
+        return snapshots.snapshot();
     }
 
     /**
@@ -454,166 +407,17 @@ public final class Machine implements AutoCloseable {
      * @throws IllegalStateException when the run has ended (create a machine from the snapshot instead)
      */
     public void restore(Snapshot snapshot) {
-        synchronized (snapshotLock) {
-            VmSession s = session;
-            VcpuState.Capabilities caps = capabilities(s);
-            checkCompatible(snapshot, caps);
-            if (finalResult != null) {
-                throw new IllegalStateException("restore: the run has ended (" + finalResult.message()
-                        + "); Machine.create(config, snapshot) starts a new machine from it");
-            }
-            boolean wasPaused = paused();
-            if (!wasPaused && !pause()) {
-                resume();
-                throw new JkvmException("restore: not every vCPU stopped within " + VCPU_ANSWER_TIMEOUT.toMillis() + " ms");
-            }
-            try {
-                long t0 = System.nanoTime();
-                long pages;
-                boolean dirtyOnly = dirtyLog != null && dirtyLogSession == s && memoryBase == snapshot
-                        && !memory.hostWrites() && !memory.romWritable();
-                if (dirtyOnly) {
-                    pages = dirtyLog.restoreDirty(snapshot.memory());
-                } else {
-                    dirtyLogFor(s).clear();
-                    memory.clearHostWrites();
-                    pages = memory.restoreAll(snapshot.memory());
-                }
-                memoryBase = snapshot;
-                snapshot.vm().writeTo(s.vm());
-                List<Vcpu> vcpus = s.vcpus();
-                for (int i = 0; i < vcpus.size(); i++) {
-                    Vcpu v = vcpus.get(i);
-                    VcpuState st = snapshot.vcpus().get(i);
-                    onVcpu(v, (fd, settle) -> {
-                        st.writeTo(fd, this::msrRefused, settle);
-                        return null;
-                    });
-                }
-                devices.restoreState(snapshot.devices());
-                if (pcTestdev != null) {
-                    pcTestdev.restoreState(snapshot.optional().pcTestdev().getFirst());
-                }
-                if (pciTestdev != null) {
-                    pciTestdev.restoreState(snapshot.optional().pciTestdev().getFirst());
-                }
-                lastRestore = new RestoreStats(pages, dirtyOnly, System.nanoTime() - t0);
-            } finally {
-                if (!wasPaused) {
-                    resume();
-                }
-            }
-        }
-    }
-
-    /**
-     * Runs {@code f} with vCPU {@code v}'s descriptor: on this thread when the vCPU is parked with
-     * its last instruction complete (no handoff), else on the vCPU's thread, told whether to
-     * settle an exit in flight first.
-     */
-    private <T> T onVcpu(Vcpu v, java.util.function.BiFunction<VcpuFd, Boolean, T> f) {
-        if (v.parkedIdle()) {
-            return f.apply(v.fd(), false);
-        }
-        boolean ran = v.state() != Vcpu.State.NEW;
-        return v.call(fd -> f.apply(fd, ran), VCPU_ANSWER_TIMEOUT);
+        snapshots.restore(snapshot);
     }
 
     /** How the last restore went, or null before the first. */
     public RestoreStats lastRestore() {
-        return lastRestore;
+        return snapshots.lastRestore();
     }
 
     /** The MSRs KVM took on save but refused on restore (this host's KVM cannot restore them), sorted. */
     public List<Integer> refusedMsrs() {
-        return refusedMsrs.stream().sorted().toList();
-    }
-
-    private void msrRefused(int index) {
-        if (refusedMsrs.add(index)) {
-            log.accept(String.format("jkvm: restore: KVM refused MSR 0x%x (its value is not restored)", index));
-        }
-    }
-
-    /** Refuses a snapshot of another machine before anything is changed. */
-    private void checkCompatible(Snapshot snapshot, VcpuState.Capabilities caps) {
-        snapshot.machine().mismatch(MachineDescription.of(config)).ifPresent(m -> {
-            throw new JkvmException("the snapshot is of another machine: " + m);
-        });
-        memory.mismatch(snapshot.memory()).ifPresent(m -> {
-            throw new JkvmException("the snapshot is of another machine: " + m);
-        });
-        if (snapshot.vcpus().size() != config.topology().cpus()) {
-            throw new JkvmException("the snapshot holds " + snapshot.vcpus().size() + " vCPUs, the machine has "
-                    + config.topology().cpus());
-        }
-        for (int i = 0; i < snapshot.vcpus().size(); i++) {
-            if (!snapshot.vcpus().get(i).cpuid().equals(cpuid.entriesFor(i))) {
-                throw new JkvmException("the snapshot's vCPU " + i + " has another CPUID than this machine's"
-                        + " (another host's CPU, or another jkvm's CPU model)");
-            }
-        }
-        if (snapshot.optional().pcTestdev().size() != (pcTestdev == null ? 0 : 1)
-                || snapshot.optional().pciTestdev().size() != (pciTestdev == null ? 0 : 1)) {
-            throw new JkvmException("the snapshot is of another machine: its test devices differ");
-        }
-        try {
-            snapshot.vm().validate(config.irqchip());
-            for (VcpuState v : snapshot.vcpus()) {
-                v.validate(caps);
-            }
-        } catch (IllegalArgumentException e) {
-            throw new JkvmException("the snapshot cannot be restored on this host: " + e.getMessage());
-        }
-    }
-
-    private VcpuState.Capabilities capabilities(VmSession s) {
-        VcpuState.Capabilities c = capabilities;
-        if (c == null) {
-            c = capabilities = newCapabilities(s);
-        }
-        return c;
-    }
-
-    private VcpuState.Capabilities newCapabilities(VmSession s) {
-        return new VcpuState.Capabilities(s.vm().checkExtension(dev.jkvm.kvm.abi.KvmConstants.KVM_CAP_XSAVE) > 0,
-                s.vm().checkExtension(dev.jkvm.kvm.abi.KvmConstants.KVM_CAP_XCRS) > 0, config.irqchip());
-    }
-
-    /** The MSRs of KVM's list that vCPU 0 reads here (KVM_GET_MSRS stops at the first it cannot). */
-    private int[] savedMsrs(VmSession s) {
-        if (savedMsrs == null) {
-            List<Integer> list = new ArrayList<>();
-            for (int i : kvm.msrIndexList()) {
-                list.add(i);
-            }
-            Vcpu v0 = s.vcpus().getFirst();
-            savedMsrs = v0.call(fd -> {
-                List<Integer> ok = new ArrayList<>(list);
-                while (true) {
-                    int[] idx = ok.stream().mapToInt(Integer::intValue).toArray();
-                    int n = fd.msrs(idx).length;
-                    if (n == idx.length) {
-                        return idx;
-                    }
-                    ok.remove(n);
-                }
-            }, VCPU_ANSWER_TIMEOUT);
-        }
-        return savedMsrs;
-    }
-
-    /** The dirty log of session {@code s}, started on first use (a reset's new VM gets a new one). */
-    private DirtyLog dirtyLogFor(VmSession s) {
-        if (dirtyLog == null || dirtyLogSession != s) {
-            if (dirtyLog != null) {
-                dirtyLog.close();
-            }
-            dirtyLog = memory.startDirtyLog(s.vm());
-            dirtyLogSession = s;
-            memoryBase = null;
-        }
-        return dirtyLog;
+        return snapshots.refusedMsrs();
     }
 
     /** A new VM over this machine's memory and devices, with the firmware tables and boot state written. */
@@ -1432,12 +1236,7 @@ public final class Machine implements AutoCloseable {
         trace.close();
         devices.close();
         if (released) {
-            synchronized (snapshotLock) {
-                if (dirtyLog != null) {
-                    dirtyLog.close();
-                    dirtyLog = null;
-                }
-            }
+            snapshots.close();
             memory.close(); // a vCPU still running could touch it: unmapping it under its feet would crash the JVM
         } else {
             log.accept("jkvm: a vCPU thread did not end: its KVM descriptors and the guest memory stay until jkvm exits");

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.jkvm.kvm.testing.RequiresKvm;
 import dev.jkvm.vmm.cli.CommandLine;
 import dev.jkvm.vmm.cli.Invocation;
+import dev.jkvm.vmm.snapshot.RestoreStats;
 import dev.jkvm.vmm.snapshot.Snapshot;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -62,7 +63,7 @@ class SnapshotGuestTest {
                 command(m, "c", "snap pattern lost mismatches=131072");
                 m.restore(s);
                 assertEquals("snap pattern intact", command(m, "c", "snap pattern .*"), "round " + round);
-                Machine.RestoreStats r = m.lastRestore();
+                RestoreStats r = m.lastRestore();
                 assertTrue(r.pages() >= 256, r.toString());
                 // The first restore after the snapshot already knows which pages the guest wrote.
                 assertTrue(r.dirtyOnly(), r.toString());
