@@ -238,6 +238,7 @@ final class TraceWriter implements Runnable {
         if (ticket == flushDone) {
             return;
         }
+        drainAll(); // what was published before the request: the loop's drain may have run before it
         sampleAll(System.nanoTime());
         file.checkpoint();
         synchronized (lock) {

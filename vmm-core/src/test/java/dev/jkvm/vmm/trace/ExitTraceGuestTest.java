@@ -200,7 +200,9 @@ class ExitTraceGuestTest {
             long afterOff = outs(readLive(file));
             Thread.sleep(300);
             assertEquals("", mon.execute("trace-file flush"));
-            assertEquals(afterOff, outs(readLive(file)), "nothing recorded while off");
+            long later = outs(readLive(file));
+            // The one exit the vCPU was handling when the trace went off may still land.
+            assertTrue(later - afterOff <= 1, "nothing recorded while off: " + afterOff + " then " + later);
             assertEquals("", mon.execute("trace-file on"));
             waitForOuts(mon, file, afterOff + 200);
             TraceFileReader t = readLive(file);
