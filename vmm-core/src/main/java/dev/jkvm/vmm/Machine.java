@@ -22,6 +22,7 @@ import dev.jkvm.vmm.cpu.CpuOption;
 import dev.jkvm.vmm.cpu.CpuidPlan;
 import dev.jkvm.vmm.cpu.CpuFeatureTable;
 import dev.jkvm.vmm.cpu.CpuidReadback;
+import dev.jkvm.vmm.firmware.BiosDataArea;
 import dev.jkvm.vmm.firmware.FirmwareTables;
 import dev.jkvm.vmm.gdb.GdbServer;
 import dev.jkvm.vmm.gdb.GdbStub;
@@ -423,7 +424,7 @@ public final class Machine implements AutoCloseable {
     /** A new VM over this machine's memory and devices, with the firmware tables and boot state written. */
     private VmSession newSession(boolean boot) {
         VmSession s = new VmSession(kvm, memory, ports, mmio, cpuid, counters, config.vcpuAffinity(), config.irqchip(),
-                gdbStub == null ? null : new GdbHook(gdbStub));
+                gdbStub);
         try {
             if (!boot) {
                 attachTrace(s);
@@ -1009,7 +1010,7 @@ public final class Machine implements AutoCloseable {
             devices.resetForResume();
             devices.pm().wake(); // WAK_STS, as the chipset sets it on resume
             VmSession next = new VmSession(kvm, memory, ports, mmio, cpuid, counters, config.vcpuAffinity(), config.irqchip(),
-                    gdbStub == null ? null : new GdbHook(gdbStub));
+                    gdbStub);
             long vector = wakingVector();
             VcpuFd bsp = next.vcpus().get(0).fd();
             dev.jkvm.kvm.Sregs sr = bsp.sregs();

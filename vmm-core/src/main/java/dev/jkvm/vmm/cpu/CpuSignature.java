@@ -1,17 +1,26 @@
 package dev.jkvm.vmm.cpu;
 
 /**
- * The CPUID.1:EAX processor signature: family, model and stepping with their extended fields.
+ * A processor's CPUID leaf 1 identity: EAX's signature (family, model and stepping with their
+ * extended fields) and EDX's feature flags, as the MP table's processor entries repeat them. The
+ * static methods pack and unpack the signature word.
  *
  * <pre>{@code
  * CpuSignature.encode(6, 44, 1);     // 0x000206c1
  * CpuSignature.family(0x00800f12);   // 23
+ * new CpuSignature(leaf1.eax(), leaf1.edx());
  * }</pre>
+ *
+ * @param signature CPUID.1:EAX
+ * @param features CPUID.1:EDX
  */
-public final class CpuSignature {
+public record CpuSignature(int signature, int features) {
 
-    private CpuSignature() {
-    }
+    /**
+     * Family 6 model 6 stepping 3 (QEMU's generic CPU) with the features every x86-64 processor has:
+     * FPU DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE MCA CMOV PAT PSE36 CLFSH MMX FXSR SSE SSE2.
+     */
+    public static final CpuSignature DEFAULT = new CpuSignature(0x0000_0663, 0x078B_FBFD);
 
     /** Packs the display family/model/stepping as QEMU's family/model/stepping properties do. */
     public static int encode(int family, int model, int stepping) {

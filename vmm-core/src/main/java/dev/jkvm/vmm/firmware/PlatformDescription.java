@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.firmware;
 
+import dev.jkvm.vmm.cpu.CpuSignature;
 import dev.jkvm.vmm.cpu.Topology;
 import dev.jkvm.vmm.memory.MemoryMap;
 import java.util.HashSet;

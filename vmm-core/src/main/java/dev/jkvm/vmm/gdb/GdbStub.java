@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import dev.jkvm.kvm.abi.KvmRun;
+import dev.jkvm.vmm.vcpu.DebugHook;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -17,7 +18,7 @@ import java.util.function.Consumer;
  * {@code KVM_RUN}; it blocks while the debugger holds the machine), {@link #debugExit} on
  * {@code KVM_EXIT_DEBUG} (then simply loops: the checkpoint holds the vCPU if the exit was the
  * debugger's), {@link #emulationFailure} on an emulation failure before reporting it as a crash,
- * and {@link #vcpuFinished} when the thread leaves its loop. The machine calls
+ * and {@link #finished} when the thread leaves its loop. The machine calls
  * {@link #guestExited} when the run ends, whatever the reason.
  *
  * <pre>{@code
@@ -30,10 +31,10 @@ import java.util.function.Consumer;
  *     if (reason == KVM_EXIT_DEBUG) stub.debugExit(index, fd.kvmRun());
  *     ...
  * }
- * stub.vcpuFinished(index);
+ * stub.finished(index);
  * }</pre>
  */
-public final class GdbStub {
+public final class GdbStub implements DebugHook {
 
     /** DR6.B0-B3: which debug-register slots hit (an execution breakpoint can come with a step). */
     private static final long DR6_SLOT_HITS = 0xf;
@@ -64,6 +65,7 @@ public final class GdbStub {
      * vCPU thread, before every {@code KVM_RUN}: returns at once (one volatile read) unless the
      * debugger holds the machine, in which case it blocks until the debugger lets this vCPU run.
      */
+    @Override
     public void checkpoint(int cpu) {
         gate.checkpoint(cpu);
     }
@@ -116,6 +118,7 @@ public final class GdbStub {
      * @param linearRip CS base + RIP (RIP in 64-bit mode)
      * @return whether the debugger took the exit; if not, it is a real emulation failure
      */
+    @Override
     public boolean emulationFailure(int cpu, long linearRip) {
         StopReason why = armed.classify(cpu, GuestDebug.ExceptionVector.BP, linearRip, 0);
         if (why == null) {
@@ -131,13 +134,15 @@ public final class GdbStub {
     }
 
     /** {@link #debugExit(int, int, long, long)} with the fields read from the vCPU's {@code kvm_run}. */
+    @Override
     public boolean debugExit(int cpu, MemorySegment kvmRun) {
         return debugExit(cpu, kvmRun.get(JAVA_INT, KvmRun.DEBUG_ARCH_EXCEPTION),
                 kvmRun.get(JAVA_LONG, KvmRun.DEBUG_ARCH_PC), kvmRun.get(JAVA_LONG, KvmRun.DEBUG_ARCH_DR6));
     }
 
     /** vCPU thread, when it leaves its run loop for good (in a finally). */
-    public void vcpuFinished(int cpu) {
+    @Override
+    public void finished(int cpu) {
         gate.finished(cpu);
     }
 

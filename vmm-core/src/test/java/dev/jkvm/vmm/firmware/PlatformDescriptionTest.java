@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.vmm.cpu.CpuSignature;
 import dev.jkvm.vmm.cpu.Topology;
 import dev.jkvm.vmm.memory.MemoryMap;
 import java.util.List;

@@ -44,7 +44,7 @@ final class FakeVcpus implements AutoCloseable {
                 execute(cpu);
             }
         } finally {
-            stub.vcpuFinished(cpu);
+            stub.finished(cpu);
         }
     }
 

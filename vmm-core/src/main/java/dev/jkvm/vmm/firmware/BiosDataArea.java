@@ -1,6 +1,5 @@
-package dev.jkvm.vmm;
+package dev.jkvm.vmm.firmware;
 
-import dev.jkvm.vmm.firmware.FirmwareTables;
 import dev.jkvm.vmm.memory.GuestMemory;
 
 /**
@@ -9,7 +8,7 @@ import dev.jkvm.vmm.memory.GuestMemory;
  * RSDP search and Linux's MP-table scan start there) and the base memory size in KiB below it
  * (0x413), which keeps the tables out of the RAM a guest takes for its own.
  */
-final class BiosDataArea {
+public final class BiosDataArea {
 
     static final long EBDA_SEGMENT_WORD = 0x40e;
     static final long BASE_MEMORY_KIB_WORD = 0x413;
@@ -17,7 +16,8 @@ final class BiosDataArea {
     private BiosDataArea() {
     }
 
-    static void write(GuestMemory memory, FirmwareTables tables) {
+    /** Writes both words for the tables of {@code tables}. */
+    public static void write(GuestMemory memory, FirmwareTables tables) {
         memory.write(EBDA_SEGMENT_WORD, le16(FirmwareTables.EBDA_SEGMENT));
         memory.write(BASE_MEMORY_KIB_WORD, le16((int) (tables.reservedBase() / 1024)));
     }
