@@ -10,51 +10,25 @@ import java.util.Objects;
 
 /**
  * The PC's CMOS RAM and real-time clock (a Motorola MC146818A as every chipset since the AT keeps it)
- * at ports 0x70 (index) and 0x71 (data), interrupting on IRQ 8.
+ * at ports 0x70 (index; bit 7 masks NMIs, reads 0xff) and 0x71 (data), interrupting on IRQ 8. A
+ * full model: Linux reads the wall clock from it, {@code hwclock} waits for its interrupts, firmware
+ * reads the memory size from it, test kernels keep state across resets in it. Its bytes:
  *
- * <p>Why a full model: Linux reads the wall clock from it at boot ({@code rtc_cmos}, waiting for
- * UIP to drop), {@code hwclock} waits for an update-ended interrupt or polls UIP, firmware reads the
- * memory size and CPU count QEMU stores in CMOS bytes, and test kernels keep state across resets in
- * spare CMOS bytes.
+ * <pre>
+ * 0x00-0x09  seconds, alarm, minutes, alarm, hours, alarm, day of week, day, month, year
+ * 0x0a       A: UIP (bit 7), divider (4-6), periodic rate (0-3)
+ * 0x0b       B: SET PIE AIE UIE SQWE DM(binary) 24H DSE
+ * 0x0c       C: IRQF PF AF UF, read to clear
+ * 0x0d       D: VRT (reads 0x80)
+ * 0x32       century
+ * the rest   RAM, preset with {@link CmosMachineInfo}
+ * </pre>
  *
- * <h2>Ports</h2>
- * Offset 0 (port 0x70), write only: bits 0-6 select one of 128 bytes, bit 7 set masks NMIs (the
- * chipset's NMI gate shares the port; see {@link #nmiMasked()}); reads return 0xff, as in QEMU.
- * Offset 1 (port 0x71): reads and writes the selected byte. Wider accesses are split into bytes.
- *
- * <h2>Time</h2>
- * Registers 0-9 and the century byte 0x32 show the time of an injectable {@link InstantSource} in a
- * {@link ZoneId} (UTC by default, QEMU's {@code -rtc base=utc}), plus whatever offset the guest set by
- * writing them. Second boundaries are those of the clock, so:
- * <ul>
- * <li>Status A bit 7 (UIP) reads 1 during the last 244 µs (8 cycles of 32.768 kHz) of each second, as
- *     QEMU does, derived from the clock each time it is read; the time registers change at the second
- *     boundary. UIP is 0 while SET is on or the divider (A bits 4-6) is not the normal 010.</li>
- * <li>Formats follow status B: bit 2 DM (1 binary, 0 BCD), bit 1 (1 24-hour, 0 12-hour with bit 7 of
- *     the hour registers as PM). Time is kept in binary internally, so changing B reformats at once
- *     (as QEMU does; a real chip would keep the stored bytes).</li>
- * <li>Setting the time: with B.SET on, updates stop, the registers freeze and take the guest's
- *     writes as written; clearing SET restarts the clock from them (a day beyond the month's end is
- *     clamped then). Writes without SET take effect at once. Day-of-week (register 6) is always
- *     derived from the date; writes to it are ignored.</li>
- * </ul>
- *
- * <h2>Interrupts</h2>
- * Status C flags are set whether or not enabled: UF at each update (second boundary), AF at an update
- * whose new time matches the alarm registers 1, 3, 5 (a value with bits 7 and 6 both set, 0xC0-0xFF,
- * matches anything), PF at the periodic rate of A bits 0-3 (RS; 1024 Hz for the default 6). Reading C
- * returns and clears them. IRQF (C bit 7) and IRQ 8 are high while a flag is set whose enable in B
- * (UIE, AIE, PIE, same bit positions) is on; the line drops when C is read. Flags are computed from
- * the clock whenever the guest touches the chip; a {@link DeviceScheduler} task runs at the next due
- * event only while an enabled interrupt is pending (never while the line is already high), so an idle
- * RTC costs nothing and nothing polls.
- *
- * <h2>RAM</h2>
- * The other bytes are plain RAM, preset with {@link CmosMachineInfo} as QEMU's PC machine does
- * (0x15/0x16 base memory in KiB, 0x17/0x18 and 0x30/0x31 KiB above 1 MiB, 0x34/0x35 64-KiB units
- * above 16 MiB, 0x5b-0x5d 64-KiB units above 4 GiB, 0x5f CPUs - 1). Register D reads 0x80 (valid RAM
- * and time). Everything the guest writes stays until the object is dropped: {@link #reset()} (a
- * machine reset) clears only the interrupt enables and flags, as the chip's RESET pin does.
+ * The time is an {@link InstantSource}'s in a {@link ZoneId} plus what the guest set; events are
+ * computed from the clock when the guest touches the chip, and a {@link DeviceScheduler} task runs
+ * only while an enabled interrupt is due, so an idle RTC costs nothing. {@link #reset()} clears only
+ * the interrupt enables and flags, as the chip's RESET pin does. The details (UIP timing, formats,
+ * SET, alarms, the periodic rate, the RAM bytes) are in {@code devices/README.md}.
  *
  * <p>Thread safety: guest accesses, scheduler tasks and the public methods synchronize on a private
  * lock; {@link IrqLine#set} is called with it held.
@@ -186,33 +160,11 @@ public final class CmosRtc implements PortIoDevice, SavesState<CmosRtc.State> {
         synchronized (lock) {
             ram[REG_A] = (byte) A_DEFAULT;
             ram[REG_B] = (byte) B_DEFAULT;
-            storeMachineInfo(ram, info);
+            info.storeInto(ram);
             Instant now = clock.instant();
             processedSecond = now.getEpochSecond();
             processedPeriod = periodIndexLocked(now.getEpochSecond(), now.getNano());
         }
-    }
-
-    /** Writes QEMU's memory-size and CPU-count bytes ({@code pc_cmos_init}). */
-    static void storeMachineInfo(byte[] cmos, CmosMachineInfo info) {
-        long below = info.ramBelow4G();
-        int base = (int) Math.min(below / 1024, 640);
-        put16(cmos, 0x15, base);
-        long ext = below > (1L << 20) ? (below - (1L << 20)) / 1024 : 0;
-        put16(cmos, 0x17, (int) Math.min(ext, 0xffff));
-        put16(cmos, 0x30, (int) Math.min(ext, 0xffff));
-        long above16m = below > (16L << 20) ? (below - (16L << 20)) / 65536 : 0;
-        put16(cmos, 0x34, (int) Math.min(above16m, 0xffff));
-        long high = Math.min(info.ramAbove4G() / 65536, 0xff_ffff);
-        cmos[0x5b] = (byte) high;
-        cmos[0x5c] = (byte) (high >>> 8);
-        cmos[0x5d] = (byte) (high >>> 16);
-        cmos[0x5f] = (byte) (info.cpus() - 1);
-    }
-
-    private static void put16(byte[] cmos, int at, int value) {
-        cmos[at] = (byte) value;
-        cmos[at + 1] = (byte) (value >>> 8);
     }
 
     @Override

@@ -1,5 +1,7 @@
 package dev.jkvm.devices;
 
+import static dev.jkvm.devices.Uart16550Registers.*;
+
 import dev.jkvm.devices.state.SavesState;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -7,12 +9,9 @@ import java.util.Objects;
 
 /**
  * A National Semiconductor PC16550D (16550A) UART: the PC serial port a guest kernel uses as its
- * console ({@code console=ttyS0}) and that firmware and boot loaders poll.
- *
- * <p>Why a full model rather than "print what is written to THR": guest drivers probe the chip
- * (scratch register, loopback test, FIFO detection through IIR bits 6-7), drive it by interrupts
- * (THRE, received data, character timeout) and program the divisor latch; a partial model makes
- * Linux misdetect the port or lose input. Registers (offset from the base, 8 bits each):
+ * console ({@code console=ttyS0}) and that firmware and boot loaders poll. A full model, because
+ * drivers probe the chip and drive it by interrupts. Registers (offset from the base, 8 bits each;
+ * their bits in {@link Uart16550Registers}):
  *
  * <pre>
  * off  DLAB=0 read / write        DLAB=1
@@ -26,66 +25,12 @@ import java.util.Objects;
  *  7   SCR scratch
  * </pre>
  *
- * A 2- or 4-byte access is split into byte accesses at consecutive offsets, as an ISA bus does for an
- * 8-bit device; bytes beyond offset 7 read as 0xff and ignore writes.
- *
- * <h2>Model choices</h2>
- * <ul>
- * <li><b>Transmission is instantaneous.</b> A byte written to THR goes straight to the sink (or, in
- *     loopback, into the receiver), so THR, the transmit FIFO and the shift register are always empty:
- *     LSR.THRE and LSR.TEMT always read 1 and a guest polling THRE always proceeds. The transmit FIFO
- *     therefore never holds data and the FCR transmit-reset bit has nothing to clear. The sink gets
- *     {@code write(b)} then {@code flush()} per byte (a console must not sit on output); a sink that
- *     wants batching can make {@code flush()} cheap. Sink {@code IOException}s are counted
- *     ({@link #outputErrors()}) and the byte dropped: a guest must not die of a closed terminal.
- *     The sink runs on the vCPU thread with this UART's lock held, so it must never block (a host
- *     stream that may stop reading goes behind a bounded buffer and a thread of its own) and must
- *     not call back into this UART or take a lock that a thread calling {@link #receive} holds.</li>
- * <li><b>THRE interrupt.</b> Pending when THR empties (so after every THR write, since it empties at
- *     once) and when IER.ETBEI goes from 0 to 1 (THR being empty). Cleared by reading IIR while it is
- *     the reported cause, or by writing THR (immediately re-raised by the instant transmission).</li>
- * <li><b>Character timeout</b> (IIR 0xC, FIFO mode only). Two models, {@link #setImmediateTimeout}:
- *     <ul>
- *     <li>immediate (default): the host delivers what it has in one {@link #receive} call, so once
- *     that call returns "no more input is pending" and the timeout is reported at once whenever the
- *     FIFO holds data below the trigger level. Lowest latency for an interactive console; the trigger
- *     level then only changes the IIR code (0x4 at/above it, 0xC below).</li>
- *     <li>ticked: the indication becomes pending on a {@link #tick()} that finds data in the FIFO and
- *     neither a received character nor an RBR read since the previous tick (the data sheet's "no
- *     activity for 4 character times", with the tick as the clock; so it fires 1-2 tick periods
- *     after the last activity). Reading RBR clears it. Below the trigger level nothing else
- *     interrupts, as on the chip.</li>
- *     </ul></li>
- * <li><b>IIR priority</b>: receiver line status (OE/PE/FE/BI, IER.ELSI) &gt; character timeout /
- *     received data (IER.ERBFI) &gt; THRE (IER.ETBEI) &gt; modem status (IER.EDSSI). Bits 6-7 are 11
- *     while the FIFOs are enabled.</li>
- * <li><b>Interrupt line</b>: a level, high while IIR reports a cause <em>and</em> MCR.OUT2 is set <em>and</em>
- *     the chip is not in loopback. OUT2 gates the IRQ on a PC; in loopback the chip forces its OUT2
- *     pin inactive, so on a PC the causes show in IIR but the IRQ stays low. The line is set only on
- *     changes, once per register access (no glitch inside an access: an instantaneous transmission
- *     clears and re-raises THRE within the same access, which the guest cannot observe).
- *     {@link IrqLine#set} may be called from the vCPU thread or from the thread calling
- *     {@link #receive}, with this UART's lock held.</li>
- * <li><b>Receive</b>: {@link #receive} is flow-controlled: it accepts only what fits (16 bytes in FIFO
- *     mode, 1 in 16450 mode, nothing in loopback, where the serial input is disconnected) and returns
- *     the count; when it accepted less than offered, the {@link #setInputReadyCallback callback} runs
- *     once as soon as the guest makes room. {@link #receiveFully} is the blocking form for a host input
- *     thread: it waits (no polling) until the guest has taken everything, so a burst larger than the
- *     FIFO is delivered 16 bytes at a time as the guest drains it; {@link SerialInputPump} runs such a
- *     thread over an {@code InputStream}. So host input is never lost; overruns (LSR.OE) happen when
- *     a character arrives with the receiver full from the loopback path. In FIFO mode an overrunning
- *     character is lost and the FIFO kept; in 16450 mode it replaces RBR, as the data sheet says.</li>
- * <li><b>Line errors</b>: parity and framing errors cannot happen on a virtual wire (PE/FE read 0).
- *     {@link #receiveBreak()} delivers a break: a 0 character flagged BI, revealed in LSR.BI when it
- *     reaches the top of the FIFO; LSR bit 7 is set while the FIFO holds such a character (cleared by
- *     an LSR read once none is left). Reading LSR clears OE/PE/FE/BI.</li>
- * <li><b>Modem status</b>: outside loopback MSR bits 4-7 follow {@link #setModemInputs} (initially
- *     DCD, DSR and CTS asserted: a terminal is attached); in loopback they follow MCR (CTS=RTS,
- *     DSR=DTR, RI=OUT1, DCD=OUT2). Any change, including entering or leaving loopback, sets the delta
- *     bits (TERI only for RI going 1 to 0); reading MSR clears them.</li>
- * <li><b>FCR</b> is programmed only when its bit 0 is 1 in the write (data sheet); changing the FIFO
- *     enable clears the receiver. Power-on divisor: 12 (9600 baud with the PC's 1.8432 MHz clock).</li>
- * </ul>
+ * A 2- or 4-byte access is split into byte accesses at consecutive offsets; bytes beyond offset 7
+ * read as 0xff and ignore writes. Transmission is instantaneous (THRE and TEMT always read 1): the
+ * sink runs on the vCPU thread with this UART's lock held, so it must never block nor call back
+ * into the UART. Host input is flow-controlled ({@link #receive}, {@link #receiveFully}) and never
+ * lost. The model's choices (interrupts and their priority, the two character-timeout models,
+ * breaks, modem lines, FCR) are described in {@code devices/README.md}.
  *
  * <p>Thread safety: guest accesses, {@link #receive} and the other public methods synchronize on a
  * private lock (uncontended on the vCPU path); nothing on the register path allocates.
@@ -100,74 +45,6 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
     public static final int DEFAULT_DIVISOR = 12;
     /** Baud rate for divisor 1: the PC's 1.8432 MHz crystal / 16. */
     public static final int BASE_BAUD = 115200;
-
-    // Registers (offset from base).
-    private static final int REG_DATA = 0;
-    private static final int REG_IER = 1;
-    private static final int REG_IIR_FCR = 2;
-    private static final int REG_LCR = 3;
-    private static final int REG_MCR = 4;
-    private static final int REG_LSR = 5;
-    private static final int REG_MSR = 6;
-    private static final int REG_SCR = 7;
-
-    // IER bits.
-    private static final int IER_ERBFI = 0x01;
-    private static final int IER_ETBEI = 0x02;
-    private static final int IER_ELSI = 0x04;
-    private static final int IER_EDSSI = 0x08;
-
-    // IIR values.
-    private static final int IIR_NO_INT = 0x01;
-    private static final int IIR_MSI = 0x00;
-    private static final int IIR_THRI = 0x02;
-    private static final int IIR_RDI = 0x04;
-    private static final int IIR_RLSI = 0x06;
-    private static final int IIR_CTI = 0x0c;
-    private static final int IIR_ID_MASK = 0x0f;
-    private static final int IIR_FIFOS_ENABLED = 0xc0;
-
-    // FCR bits.
-    private static final int FCR_ENABLE = 0x01;
-    private static final int FCR_RX_RESET = 0x02;
-    private static final int FCR_STORED = 0xc9; // enable, DMA mode, trigger level
-
-    // LCR bits.
-    private static final int LCR_DLAB = 0x80;
-
-    // MCR bits.
-    private static final int MCR_DTR = 0x01;
-    private static final int MCR_RTS = 0x02;
-    private static final int MCR_OUT1 = 0x04;
-    private static final int MCR_OUT2 = 0x08;
-    private static final int MCR_LOOP = 0x10;
-    private static final int MCR_WRITABLE = 0x1f;
-
-    // LSR bits.
-    private static final int LSR_DR = 0x01;
-    private static final int LSR_OE = 0x02;
-    private static final int LSR_PE = 0x04;
-    private static final int LSR_FE = 0x08;
-    private static final int LSR_BI = 0x10;
-    private static final int LSR_THRE = 0x20;
-    private static final int LSR_TEMT = 0x40;
-    private static final int LSR_RX_FIFO_ERROR = 0x80;
-    private static final int LSR_ERRORS = LSR_OE | LSR_PE | LSR_FE | LSR_BI;
-
-    // MSR bits.
-    private static final int MSR_DCTS = 0x01;
-    private static final int MSR_DDSR = 0x02;
-    private static final int MSR_TERI = 0x04;
-    private static final int MSR_DDCD = 0x08;
-    private static final int MSR_DELTAS = 0x0f;
-    private static final int MSR_CTS = 0x10;
-    private static final int MSR_DSR = 0x20;
-    private static final int MSR_RI = 0x40;
-    private static final int MSR_DCD = 0x80;
-    private static final int MSR_INPUTS = 0xf0;
-
-    /** Per-character flag in the receive FIFO: a break. */
-    private static final byte FLAG_BREAK = 1;
 
     private final String name;
     private final OutputStream sink;
@@ -195,11 +72,7 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
     private boolean timeoutPending;
     private boolean rxActivity;
     private boolean immediateTimeout = true;
-    private final byte[] rxData = new byte[FIFO_SIZE];
-    private final byte[] rxFlags = new byte[FIFO_SIZE];
-    private int rxHead;
-    private int rxCount;
-    private int rxErrorChars;
+    private final UartReceiveFifo rx = new UartReceiveFifo();
     /** Last value read from RBR: what an RBR read returns when nothing was received. */
     private int rbrLatch;
     /** A receive() was refused bytes; run the input-ready callback when room appears. */
@@ -286,7 +159,7 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
             case REG_LSR: {
                 int lsr = lsrLocked();
                 lsrErrors = 0;
-                if (rxErrorChars == 0) {
+                if (rx.errorChars() == 0) {
                     rxFifoError = false;
                 }
                 return lsr;
@@ -340,17 +213,12 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
     private int readRbrLocked() {
         rxActivity = true;
         timeoutPending = false;
-        if (rxCount == 0) {
+        if (rx.count() == 0) {
             return rbrLatch;
         }
-        int b = rxData[rxHead] & 0xff;
-        if (rxFlags[rxHead] != 0) {
-            rxErrorChars--;
-        }
-        rxHead = (rxHead + 1) % FIFO_SIZE;
-        rxCount--;
+        int b = rx.take();
         rbrLatch = b;
-        if (rxCount > 0 && rxFlags[rxHead] == FLAG_BREAK) {
+        if (rx.breakAtTop()) {
             lsrErrors |= LSR_BI; // the next character's error shows when it reaches the top
         }
         return b;
@@ -388,9 +256,7 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
     }
 
     private void clearReceiverLocked() {
-        rxHead = 0;
-        rxCount = 0;
-        rxErrorChars = 0;
+        rx.clear();
         rxFifoError = false;
         timeoutPending = false;
     }
@@ -417,14 +283,14 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
 
     /** Bytes {@link #receive} would accept now: none in loopback (serial input disconnected). */
     private int roomLocked() {
-        return (mcr & MCR_LOOP) != 0 ? 0 : rxCapacityLocked() - rxCount;
+        return (mcr & MCR_LOOP) != 0 ? 0 : rxCapacityLocked() - rx.count();
     }
 
     private boolean characterTimeoutLocked() {
-        if (!fifosEnabledLocked() || rxCount == 0) {
+        if (!fifosEnabledLocked() || rx.count() == 0) {
             return false;
         }
-        return immediateTimeout ? rxCount < triggerLevelLocked() : timeoutPending;
+        return immediateTimeout ? rx.count() < triggerLevelLocked() : timeoutPending;
     }
 
     /** IIR as the guest would read it, without the read's side effect. */
@@ -434,8 +300,8 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
             id = IIR_RLSI;
         } else if ((ier & IER_ERBFI) != 0 && characterTimeoutLocked()) {
             id = IIR_CTI;
-        } else if ((ier & IER_ERBFI) != 0 && rxCount > 0
-                && (!fifosEnabledLocked() || rxCount >= triggerLevelLocked())) {
+        } else if ((ier & IER_ERBFI) != 0 && rx.count() > 0
+                && (!fifosEnabledLocked() || rx.count() >= triggerLevelLocked())) {
             id = IIR_RDI;
         } else if ((ier & IER_ETBEI) != 0 && thrPending) {
             id = IIR_THRI;
@@ -449,7 +315,7 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
 
     private int lsrLocked() {
         int lsr = lsrErrors | LSR_THRE | LSR_TEMT;
-        if (rxCount > 0) {
+        if (rx.count() > 0) {
             lsr |= LSR_DR;
         }
         if (rxFifoError && fifosEnabledLocked()) {
@@ -499,30 +365,21 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
     /** Puts one character into the receiver as the wire delivers it; false on overrun. */
     private boolean rxPushLocked(int b, byte flag) {
         rxActivity = true;
-        if (rxCount >= rxCapacityLocked()) {
+        if (rx.count() >= rxCapacityLocked()) {
             lsrErrors |= LSR_OE;
             if (!fifosEnabledLocked()) {
-                // 16450 mode: the new character replaces the unread one in RBR.
-                if (rxFlags[rxHead] != 0) {
-                    rxErrorChars--;
-                }
-                rxData[rxHead] = (byte) b;
-                rxFlags[rxHead] = flag;
+                rx.replaceOldest(b, flag); // 16450 mode: the new character replaces the unread one in RBR
                 noteErrorCharLocked(flag, true);
             }
             return false;
         }
-        int tail = (rxHead + rxCount) % FIFO_SIZE;
-        rxData[tail] = (byte) b;
-        rxFlags[tail] = flag;
-        rxCount++;
-        noteErrorCharLocked(flag, rxCount == 1);
+        rx.add(b, flag);
+        noteErrorCharLocked(flag, rx.count() == 1);
         return true;
     }
 
     private void noteErrorCharLocked(byte flag, boolean atTop) {
         if (flag != 0) {
-            rxErrorChars++;
             rxFifoError = true;
             if (atTop) {
                 lsrErrors |= LSR_BI;
@@ -619,7 +476,7 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
                 inputBlocked = true;
                 return false;
             }
-            rxPushLocked(0, FLAG_BREAK);
+            rxPushLocked(0, UartReceiveFifo.FLAG_BREAK);
             updateIrqLocked();
             return true;
         }
@@ -658,7 +515,7 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
     }
 
     /**
-     * Chooses the character-timeout model (see the class comment): {@code true} (default) reports the
+     * Chooses the character-timeout model (see {@code devices/README.md}): {@code true} (default) reports the
      * timeout as soon as the FIFO holds data below the trigger level; {@code false} waits for
      * {@link #tick()}.
      */
@@ -679,7 +536,7 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
      */
     public void tick() {
         synchronized (lock) {
-            if (!immediateTimeout && fifosEnabledLocked() && rxCount > 0 && !rxActivity) {
+            if (!immediateTimeout && fifosEnabledLocked() && rx.count() > 0 && !rxActivity) {
                 timeoutPending = true;
             }
             rxActivity = false;
@@ -752,7 +609,7 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
                     "%s: %s %d%c%s dl=%d ier=%02x iir=%02x fcr=%02x lcr=%02x mcr=%02x lsr=%02x msr=%02x"
                             + " scr=%02x rx=%d/%d%s irq=%d",
                     name, baud, dataBits, parityChar, stopBits, divisor, ier, iirLocked(), fcr, lcr, mcr,
-                    lsrLocked(), msr, scr, rxCount, rxCapacityLocked(),
+                    lsrLocked(), msr, scr, rx.count(), rxCapacityLocked(),
                     (mcr & MCR_LOOP) != 0 ? " loop" : "", irqLevel ? 1 : 0);
         }
     }
@@ -778,14 +635,8 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
     @Override
     public State saveState() {
         synchronized (lock) {
-            byte[] data = new byte[rxCount];
-            byte[] flags = new byte[rxCount];
-            for (int i = 0; i < rxCount; i++) {
-                data[i] = rxData[(rxHead + i) % FIFO_SIZE];
-                flags[i] = rxFlags[(rxHead + i) % FIFO_SIZE];
-            }
             return new State(divisor, ier, fcr, lcr, mcr, scr, lsrErrors, rxFifoError, msr,
-                    externalModemInputs, thrPending, timeoutPending, rxActivity, data, flags, rbrLatch);
+                    externalModemInputs, thrPending, timeoutPending, rxActivity, rx.data(), rx.flags(), rbrLatch);
         }
     }
 
@@ -807,16 +658,7 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
             thrPending = s.thrPending();
             timeoutPending = s.timeoutPending();
             rxActivity = s.rxActivity();
-            rxHead = 0;
-            rxCount = s.rxData().length;
-            rxErrorChars = 0;
-            for (int i = 0; i < rxCount; i++) {
-                rxData[i] = s.rxData()[i];
-                rxFlags[i] = s.rxFlags()[i];
-                if (rxFlags[i] != 0) {
-                    rxErrorChars++;
-                }
-            }
+            rx.restore(s.rxData(), s.rxFlags());
             rbrLatch = s.rbrLatch();
             irqLevel = (iirLocked() & IIR_NO_INT) == 0 && (mcr & (MCR_OUT2 | MCR_LOOP)) == MCR_OUT2;
             irq.set(irqLevel); // driven even when unchanged: the machine behind the line may be new

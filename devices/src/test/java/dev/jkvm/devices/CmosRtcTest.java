@@ -398,10 +398,10 @@ class CmosRtcTest {
     @Test
     void memoryBytesEncodingExactly() {
         byte[] cmos = new byte[128];
-        CmosRtc.storeMachineInfo(cmos, new CmosMachineInfo(3L << 30, 2L << 30, 4));
+        new CmosMachineInfo(3L << 30, 2L << 30, 4).storeInto(cmos);
         assertEquals(0xbf00, (cmos[0x34] & 0xff) | (cmos[0x35] & 0xff) << 8);
         byte[] small = new byte[128];
-        CmosRtc.storeMachineInfo(small, new CmosMachineInfo(8L << 20, 0, 2));
+        new CmosMachineInfo(8L << 20, 0, 2).storeInto(small);
         assertEquals(7 * 1024, (small[0x17] & 0xff) | (small[0x18] & 0xff) << 8); // not capped
         assertEquals(0, small[0x34] | small[0x35]); // below 16 MiB
         assertEquals(1, small[0x5f]);
