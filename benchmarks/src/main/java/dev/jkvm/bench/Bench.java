@@ -1,20 +1,19 @@
 package dev.jkvm.bench;
 
 import dev.jkvm.bench.report.Format;
-import dev.jkvm.bench.report.Json;
 import dev.jkvm.bench.report.Report;
+import dev.jkvm.bench.report.ReportFiles;
 import dev.jkvm.bench.report.Row;
 import dev.jkvm.bench.report.Samples;
 import dev.jkvm.bench.report.Series;
-import dev.jkvm.bench.report.Svg;
 import dev.jkvm.bench.report.Table;
 import dev.jkvm.bench.report.Target;
+import dev.jkvm.vmm.JkvmException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -77,7 +76,7 @@ public final class Bench {
                     case "--only" -> {
                         for (String g : value(args, ++i, a).split(",")) {
                             if (!GROUPS.contains(g)) {
-                                throw new IllegalArgumentException("--only " + g + ": unknown group (" + String.join(", ", GROUPS) + ")");
+                                throw new JkvmException("--only " + g + ": unknown group (" + String.join(", ", GROUPS) + ")");
                             }
                             only.add(g);
                         }
@@ -86,7 +85,7 @@ public final class Bench {
                     case "--out" -> out = Path.of(value(args, ++i, a));
                     case "--c" -> c = Path.of(value(args, ++i, a));
                     case "--jkvm" -> launcher = Path.of(value(args, ++i, a));
-                    default -> throw new IllegalArgumentException(a + ": unknown option (--quick, --only, --reps, --out, --c, --jkvm)");
+                    default -> throw new JkvmException(a + ": unknown option (--quick, --only, --reps, --out, --c, --jkvm)");
                 }
             }
             int exitReps = reps > 0 ? reps : quick ? 5 : 11;
@@ -98,7 +97,7 @@ public final class Bench {
 
         private static String value(String[] args, int i, String option) {
             if (i >= args.length) {
-                throw new IllegalArgumentException(option + ": requires an argument");
+                throw new JkvmException(option + ": requires an argument");
             }
             return args[i];
         }
@@ -121,14 +120,14 @@ public final class Bench {
         Options options;
         try {
             options = Options.parse(args);
-        } catch (IllegalArgumentException e) {
+        } catch (JkvmException | NumberFormatException e) { // --reps N: N is the user's too
             System.err.println("bench: " + e.getMessage());
             System.exit(1);
             return;
         }
         try {
             new Bench(options).runAll();
-        } catch (IllegalStateException | dev.jkvm.vmm.JkvmException e) {
+        } catch (IllegalStateException | JkvmException e) {
             // A missing build, KVM or a guest that did not finish: one line, the trace on request.
             System.err.println("bench: " + e.getMessage());
             if (System.getenv("JKVM_DEBUG") != null) {
@@ -185,54 +184,16 @@ public final class Bench {
             jmh();
         }
         host.put("load at end", HostInfo.read("/proc/loadavg"));
-        noiseFloor(rows).ifPresent(notes::add);
+        Report.noiseFloor(rows).ifPresent(notes::add);
         Report report = new Report(host, rows, overcommit, "lock rounds/s", notes);
         System.out.println();
         System.out.print(Table.render(rows));
         if (!overcommit.isEmpty()) {
             System.out.println();
-            System.out.print(overcommitTable(overcommit));
+            System.out.print(Table.overcommit(overcommit));
         }
         notes.forEach(n -> System.out.println("note: " + n));
-        write(report);
-    }
-
-    /**
-     * The control rows (the empty loop and the exits KVM handles itself) involve no VMM code at
-     * all, so how far their ratio strays from 1 is this run's noise floor; the exit ratios can be
-     * read no finer than that.
-     */
-    static Optional<String> noiseFloor(List<Row> rows) {
-        double worst = -1;
-        String which = "";
-        for (Row r : rows) {
-            boolean control = r.group().equals("in-kernel") || r.name().startsWith("empty loop");
-            double d = Math.abs(r.ratio() - 1);
-            if (control && !Double.isNaN(d) && d > worst) {
-                worst = d;
-                which = r.name();
-            }
-        }
-        if (worst < 0) {
-            return Optional.empty();
-        }
-        return Optional.of(String.format(Locale.ROOT, "noise floor of this run: the control rows (no VMM code involved)"
-                + " differ by up to %.1f%% between the two sides (%s); read the exit ratios no finer than that", worst * 100, which));
-    }
-
-    private void write(Report report) throws IOException {
-        Path out = options.out();
-        Files.createDirectories(out);
-        Files.writeString(out.resolve("results.json"), Json.write(report));
-        Files.writeString(out.resolve("ratios.svg"), Svg.ratioBars("jkvm / baseline, median of " + options.reps()
-                + " alternating repetitions (" + report.host().get("date") + ")", report.rows()));
-        System.out.println();
-        System.out.println("wrote " + out.resolve("results.json") + ", " + out.resolve("ratios.svg"));
-        if (!report.overcommit().isEmpty()) {
-            Files.writeString(out.resolve("overcommit.svg"), Svg.lines("Overcommit: spinlock workload on 2 host CPUs",
-                    "vCPUs (k)", "lock rounds per second, all vCPUs", report.overcommit()));
-            System.out.println("wrote " + out.resolve("overcommit.svg"));
-        }
+        ReportFiles.write(report, options.out(), options.reps(), System.out::println);
     }
 
     /** A progress line on stderr, so the table on stdout stays clean. */
@@ -687,23 +648,6 @@ public final class Bench {
         }
         overcommit.add(new Series("k guests x 1 vCPU", separate));
         overcommit.add(new Series("1 guest x k vCPUs", shared));
-    }
-
-    static String overcommitTable(List<Series> series) {
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-28s", "overcommit (lock rounds/s)"));
-        List<Series.Point> first = series.get(0).points();
-        for (Series.Point p : first) {
-            sb.append(String.format(Locale.ROOT, "%12s", "k=" + (int) p.x()));
-        }
-        sb.append('\n');
-        for (Series s : series) {
-            sb.append(String.format(Locale.ROOT, "%-28s", s.name()));
-            for (Series.Point p : s.points()) {
-                sb.append(String.format(Locale.ROOT, "%12s", Format.number(p.y())));
-            }
-            sb.append('\n');
-        }
-        return sb.toString();
     }
 
     // ---- JMH ---------------------------------------------------------------------------------

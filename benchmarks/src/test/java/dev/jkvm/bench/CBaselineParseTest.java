@@ -3,9 +3,11 @@ package dev.jkvm.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jkvm.bench.report.Report;
 import dev.jkvm.bench.report.Row;
 import dev.jkvm.bench.report.Samples;
 import dev.jkvm.bench.report.Series;
+import dev.jkvm.bench.report.Table;
 import dev.jkvm.bench.report.Target;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +40,7 @@ class CBaselineParseTest {
 
     @Test
     void overcommitTableHasAColumnPerK() {
-        String t = Bench.overcommitTable(List.of(
+        String t = Table.overcommit(List.of(
                 new Series("k guests x 1 vCPU", List.of(new Series.Point(1, 1000), new Series.Point(2, 2000))),
                 new Series("1 guest x k vCPUs", List.of(new Series.Point(1, 990), new Series.Point(2, 1500)))));
         List<String> lines = t.lines().toList();
@@ -58,9 +60,9 @@ class CBaselineParseTest {
         Row cpuid = new Row("in-kernel", "cpuid", "cycles",
                 Samples.of(95), Samples.of(100), "C",
                 Target.NONE, "", "");
-        String note = Bench.noiseFloor(List.of(exit, empty, cpuid)).orElseThrow();
+        String note = Report.noiseFloor(List.of(exit, empty, cpuid)).orElseThrow();
         assertTrue(note.contains("up to 5.0% between the two sides (cpuid)"), note);
-        assertEquals(Optional.empty(), Bench.noiseFloor(List.of(exit)));
+        assertEquals(Optional.empty(), Report.noiseFloor(List.of(exit)));
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.jkvm.bench.report;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The report as a plain-text table, one row per case, columns padded to their widest cell.
@@ -48,6 +49,24 @@ public final class Table {
                 }
                 appendLine(sb, rule, width);
             }
+        }
+        return sb.toString();
+    }
+
+    /** The overcommit series as a table: one line per series, one column per k. */
+    public static String overcommit(List<Series> series) {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-28s", "overcommit (lock rounds/s)"));
+        List<Series.Point> first = series.get(0).points();
+        for (Series.Point p : first) {
+            sb.append(String.format(Locale.ROOT, "%12s", "k=" + (int) p.x()));
+        }
+        sb.append('\n');
+        for (Series s : series) {
+            sb.append(String.format(Locale.ROOT, "%-28s", s.name()));
+            for (Series.Point p : s.points()) {
+                sb.append(String.format(Locale.ROOT, "%12s", Format.number(p.y())));
+            }
+            sb.append('\n');
         }
         return sb.toString();
     }
