@@ -1,5 +1,6 @@
 package dev.jkvm.junit;
 
+import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.MachineConfig;
 import dev.jkvm.vmm.cli.CommandLine;
 import dev.jkvm.vmm.cli.Invocation;
@@ -41,7 +42,7 @@ record GuestSpec(List<String> args, Duration timeout, String bootUntil) {
     MachineConfig config() {
         Invocation inv = CommandLine.parse(args.toArray(String[]::new));
         if (!(inv instanceof Invocation.Run run)) {
-            throw new IllegalArgumentException("@Guest arguments do not describe a guest: " + args);
+            throw new JkvmException("@Guest arguments do not describe a guest: " + args);
         }
         return run.config();
     }
@@ -61,7 +62,7 @@ record GuestSpec(List<String> args, Duration timeout, String bootUntil) {
             }
             return Duration.ofMillis((long) (Double.parseDouble(t) * 1000));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("@Guest timeout '" + text + "': expected e.g. 500ms, 5s, 1m");
+            throw new JkvmException("@Guest timeout '" + text + "': expected e.g. 500ms, 5s, 1m");
         }
     }
 

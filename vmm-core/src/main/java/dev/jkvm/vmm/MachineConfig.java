@@ -78,17 +78,17 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         Objects.requireNonNull(firmware, "firmware");
         serials = List.copyOf(serials);
         if (serials.isEmpty() || serials.size() > 4) {
-            throw new IllegalArgumentException("-serial: a PC has one to four serial ports, not " + serials.size());
+            throw new JkvmException("-serial: a PC has one to four serial ports, not " + serials.size());
         }
         if (serials.stream().filter(b -> b instanceof SerialBackend.Stdio).count() > 1) {
-            throw new IllegalArgumentException("-serial stdio: cannot use stdio by multiple character devices");
+            throw new JkvmException("-serial stdio: cannot use stdio by multiple character devices");
         }
         Objects.requireNonNull(monitor, "monitor");
         qmp = List.copyOf(qmp);
         long stdio = qmp.stream().filter(q -> q.kind() == QmpSpec.Kind.STDIO).count()
                 + (monitor instanceof MonitorSpec.Stdio ? 1 : 0) + serials.stream().filter(b -> b instanceof SerialBackend.Stdio).count();
         if (stdio > 1 && qmp.stream().anyMatch(q -> q.kind() == QmpSpec.Kind.STDIO)) {
-            throw new IllegalArgumentException("-qmp stdio: cannot use stdio by multiple character devices"
+            throw new JkvmException("-qmp stdio: cannot use stdio by multiple character devices"
                     + " (add -serial none or -nodefaults)");
         }
         Objects.requireNonNull(name, "name");
@@ -96,23 +96,23 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         Objects.requireNonNull(peripherals, "peripherals");
         Objects.requireNonNull(stats, "stats");
         if (memoryBytes <= MemoryMap.HIGH_RAM_START || memoryBytes % MemoryMap.PAGE != 0) {
-            throw new IllegalArgumentException("memory must be a multiple of 4 KiB above 1 MiB: " + memoryBytes);
+            throw new JkvmException("memory must be a multiple of 4 KiB above 1 MiB: " + memoryBytes);
         }
         TreeMap<Integer, BitSet> copy = new TreeMap<>();
         vcpuAffinity.forEach((k, v) -> copy.put(k, (BitSet) v.clone()));
         for (int index : copy.keySet()) {
             if (index < 0 || index >= topology.cpus()) {
-                throw new IllegalArgumentException("-vcpu-affinity: vCPU " + index + " does not exist (the guest has "
+                throw new JkvmException("-vcpu-affinity: vCPU " + index + " does not exist (the guest has "
                         + topology.cpus() + ")");
             }
         }
         vcpuAffinity = java.util.Collections.unmodifiableMap(copy);
         readConfig = List.copyOf(readConfig);
         if (!acpi && s3) {
-            throw new IllegalArgumentException("-no-acpi: suspend to RAM (PIIX4_PM.disable_s3=0) needs ACPI");
+            throw new JkvmException("-no-acpi: suspend to RAM (PIIX4_PM.disable_s3=0) needs ACPI");
         }
         if (!irqchip && topology.cpus() > 1) {
-            throw new IllegalArgumentException("kernel-irqchip=off: a machine without interrupt controllers has one vCPU"
+            throw new JkvmException("kernel-irqchip=off: a machine without interrupt controllers has one vCPU"
                     + " (application processors need INIT/SIPI), not " + topology.cpus());
         }
     }
@@ -434,7 +434,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
 
         public MachineConfig build() {
             if (kernel == null && (initrd != null || append != null)) {
-                throw new IllegalArgumentException((initrd != null ? "-initrd" : "-append") + " only allowed with -kernel option");
+                throw new JkvmException((initrd != null ? "-initrd" : "-append") + " only allowed with -kernel option");
             }
             if (kernel != null && (initrd != null || append != null)) {
                 kernel = new Kernel(kernel.image(), initrd != null ? initrd : kernel.initrd(),

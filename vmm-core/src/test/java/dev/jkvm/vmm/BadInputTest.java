@@ -2,6 +2,7 @@ package dev.jkvm.vmm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -66,5 +67,30 @@ class BadInputTest {
     @Test
     void zeroMemory() {
         assertEquals("jkvm: -m 0: RAM size must be at least 2 MiB", fails("-m", "0"));
+    }
+
+    @Test
+    void anOptionThatNeedsAnotherOne() {
+        assertEquals("jkvm: -append only allowed with -kernel option", fails("-append", "console=ttyS0"));
+    }
+
+    @Test
+    void optionsThatContradictEachOther() {
+        assertEquals("jkvm: kernel-irqchip=off: a machine without interrupt controllers has one vCPU"
+                + " (application processors need INIT/SIPI), not 2", fails("-smp", "2", "-machine", "kernel-irqchip=off"));
+        assertEquals("jkvm: -vcpu-affinity: vCPU 1 does not exist (the guest has 1)", fails("-vcpu-affinity", "1@0"));
+    }
+
+    @Test
+    void aBadValueNamesItsOptionAndValue() {
+        assertEquals("jkvm: -qmp udp::1,server: unsupported (unix:PATH,server,wait=off; tcp:HOST:PORT,server,wait=off; stdio)",
+                fails("-qmp", "udp::1,server"));
+        assertEquals("jkvm: -qmp tcp::99999,server: '99999' is not a port number", fails("-qmp", "tcp::99999,server"));
+    }
+
+    @Test
+    void theEmbeddingApiRefusesWhatTheCommandLineRefuses() {
+        JkvmException e = assertThrows(JkvmException.class, () -> MachineConfig.builder().memory(512 << 10).build());
+        assertEquals("memory must be a multiple of 4 KiB above 1 MiB: 524288", e.getMessage());
     }
 }

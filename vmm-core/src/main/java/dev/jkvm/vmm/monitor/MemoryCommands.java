@@ -1,6 +1,7 @@
 package dev.jkvm.vmm.monitor;
 
 import dev.jkvm.kvm.Sregs;
+import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.Machine;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.HostPages;
@@ -59,7 +60,7 @@ final class MemoryCommands {
         try {
             return t.startsWith("0x") ? Long.parseUnsignedLong(t.substring(2), 16) : Long.parseLong(t);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("invalid address '" + text + "'");
+            throw new JkvmException("invalid address '" + text + "'");
         }
     }
 
@@ -72,7 +73,7 @@ final class MemoryCommands {
     /** {@code xp /8xb 0x1000}: count, format, unit size. */
     private String dump(String[] args, boolean physical) {
         if (args.length == 0) {
-            throw new IllegalArgumentException("address expected");
+            throw new JkvmException("address expected");
         }
         int count = 1;
         char format = 'x';
@@ -80,7 +81,7 @@ final class MemoryCommands {
         String addr = args[0];
         if (args[0].startsWith("/")) {
             if (args.length < 2) {
-                throw new IllegalArgumentException("address expected");
+                throw new JkvmException("address expected");
             }
             String f = args[0].substring(1);
             int i = 0;
@@ -90,7 +91,7 @@ final class MemoryCommands {
             if (i > 0) {
                 long n = i > 10 ? Long.MAX_VALUE : Long.parseLong(f.substring(0, i));
                 if (n > MAX_DUMP_BYTES) {
-                    throw new IllegalArgumentException("count " + f.substring(0, i) + " too large: a dump is at most "
+                    throw new JkvmException("count " + f.substring(0, i) + " too large: a dump is at most "
                             + MAX_DUMP_BYTES + " bytes");
                 }
                 count = (int) n;
@@ -102,7 +103,7 @@ final class MemoryCommands {
                     case 'h' -> size = 2;
                     case 'w' -> size = 4;
                     case 'g' -> size = 8;
-                    default -> throw new IllegalArgumentException("invalid char in format: '" + c + "'");
+                    default -> throw new JkvmException("invalid char in format: '" + c + "'");
                 }
             }
             addr = args[1];
@@ -111,7 +112,7 @@ final class MemoryCommands {
             size = 1;
         }
         if ((long) count * size > MAX_DUMP_BYTES) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT, "%d units of %d bytes too large: a dump is at most %d bytes",
+            throw new JkvmException(String.format(Locale.ROOT, "%d units of %d bytes too large: a dump is at most %d bytes",
                     count, size, MAX_DUMP_BYTES));
         }
         long start = parseAddress(addr);
@@ -159,7 +160,7 @@ final class MemoryCommands {
     private String gva2gpa(String[] args) {
         boolean verbose = args.length > 0 && args[0].equals("-v");
         if (args.length < (verbose ? 2 : 1)) {
-            throw new IllegalArgumentException("address expected");
+            throw new JkvmException("address expected");
         }
         long gva = parseAddress(args[verbose ? 1 : 0]);
         PageWalker walker = walker();
@@ -206,7 +207,7 @@ final class MemoryCommands {
 
     private String gpa2hva(String[] args) {
         if (args.length < 1) {
-            throw new IllegalArgumentException("address expected");
+            throw new JkvmException("address expected");
         }
         long gpa = parseAddress(args[0]);
         if (!machine.memory().isBacked(gpa, 1)) {
@@ -218,7 +219,7 @@ final class MemoryCommands {
 
     private String gpa2hpa(String[] args) {
         if (args.length < 1) {
-            throw new IllegalArgumentException("address expected");
+            throw new JkvmException("address expected");
         }
         long gpa = parseAddress(args[0]);
         if (!machine.memory().isBacked(gpa, 1)) {
