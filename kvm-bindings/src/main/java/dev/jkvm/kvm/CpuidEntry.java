@@ -2,8 +2,13 @@ package dev.jkvm.kvm;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
+import dev.jkvm.kvm.abi.Errno;
+import dev.jkvm.kvm.abi.KvmCpuid2;
 import dev.jkvm.kvm.abi.KvmCpuidEntry2;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One CPUID leaf as KVM exchanges it ({@code struct kvm_cpuid_entry2}).
@@ -18,23 +23,23 @@ public record CpuidEntry(int function, int index, int flags, int eax, int ebx, i
      * Reads a {@code struct kvm_cpuid2} table with {@code request} on {@code fd}, growing the buffer
      * while the kernel says E2BIG, as QEMU does.
      */
-    static java.util.List<CpuidEntry> readTable(int fd, long request) {
+    static List<CpuidEntry> readTable(int fd, long request) {
         for (int n = 64; ; n *= 2) {
-            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-                MemorySegment buf = arena.allocate(dev.jkvm.kvm.abi.KvmCpuid2.SIZEOF + n * KvmCpuidEntry2.SIZEOF, 8);
-                buf.set(JAVA_INT, dev.jkvm.kvm.abi.KvmCpuid2.NENT, n);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(KvmCpuid2.SIZEOF + n * KvmCpuidEntry2.SIZEOF, 8);
+                buf.set(JAVA_INT, KvmCpuid2.NENT, n);
                 try {
                     Libc.ioctl(fd, request, buf);
                 } catch (KvmException e) {
-                    if (e.errno() == dev.jkvm.kvm.abi.Errno.E2BIG && n < 4096) {
+                    if (e.errno() == Errno.E2BIG && n < 4096) {
                         continue;
                     }
                     throw e;
                 }
-                int count = buf.get(JAVA_INT, dev.jkvm.kvm.abi.KvmCpuid2.NENT);
-                java.util.List<CpuidEntry> entries = new java.util.ArrayList<>(count);
+                int count = buf.get(JAVA_INT, KvmCpuid2.NENT);
+                List<CpuidEntry> entries = new ArrayList<>(count);
                 for (int i = 0; i < count; i++) {
-                    entries.add(read(buf.asSlice(dev.jkvm.kvm.abi.KvmCpuid2.SIZEOF + i * KvmCpuidEntry2.SIZEOF,
+                    entries.add(read(buf.asSlice(KvmCpuid2.SIZEOF + i * KvmCpuidEntry2.SIZEOF,
                             KvmCpuidEntry2.SIZEOF)));
                 }
                 return entries;

@@ -2,6 +2,7 @@ package dev.jkvm.kvm;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
+import dev.jkvm.kvm.abi.Errno;
 import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.kvm.abi.KvmCpuid2;
 import dev.jkvm.kvm.abi.KvmCpuidEntry2;
@@ -61,7 +62,7 @@ public final class Kvm implements AutoCloseable {
             fd = Libc.open(device.toString(), LibcConstants.O_RDWR | LibcConstants.O_CLOEXEC);
         } catch (KvmException e) {
             throw new KvmUnavailableException("cannot open " + device + ": " + e.getMessage().substring(e.call().length() + 2)
-                    + (e.errno() == dev.jkvm.kvm.abi.Errno.EACCES
+                    + (e.errno() == Errno.EACCES
                             ? "; add your user to the kvm group (or run as root)" : ""));
         }
         Kvm kvm = new Kvm(fd);
@@ -106,7 +107,7 @@ public final class Kvm implements AutoCloseable {
                 return new VmFd(this, Libc.ioctl(fd, KvmIoctls.KVM_CREATE_VM, 0L));
             } catch (KvmException e) {
                 // A signal (a profiler's, say) can interrupt the kernel's set-up of the VM: try again.
-                if (e.errno() != dev.jkvm.kvm.abi.Errno.EINTR || attempt >= 10) {
+                if (e.errno() != Errno.EINTR || attempt >= 10) {
                     throw e;
                 }
             }
@@ -139,7 +140,7 @@ public final class Kvm implements AutoCloseable {
                 try {
                     Libc.ioctl(fd, KvmIoctls.KVM_GET_MSR_INDEX_LIST, buf);
                 } catch (KvmException e) {
-                    if (e.errno() == dev.jkvm.kvm.abi.Errno.E2BIG && n < 65536) {
+                    if (e.errno() == Errno.E2BIG && n < 65536) {
                         continue;
                     }
                     throw e;

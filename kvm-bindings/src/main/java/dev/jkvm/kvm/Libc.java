@@ -12,6 +12,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.util.BitSet;
@@ -147,7 +148,7 @@ public final class Libc {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(size, 8);
             ioctl(fd, request, buf);
-            return buf.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+            return buf.toArray(ValueLayout.JAVA_BYTE);
         }
     }
 
@@ -158,7 +159,7 @@ public final class Libc {
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(size, 8);
-            MemorySegment.copy(data, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, data.length);
+            MemorySegment.copy(data, 0, buf, ValueLayout.JAVA_BYTE, 0, data.length);
             ioctl(fd, request, buf);
         }
     }

@@ -27,6 +27,7 @@ import dev.jkvm.kvm.abi.KvmXsave;
 import dev.jkvm.kvm.abi.LibcConstants;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
 
 /**
@@ -191,7 +192,7 @@ public final class VcpuFd implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(KvmSignalMask.SIZEOF + 8, 8);
             buf.set(JAVA_INT, KvmSignalMask.LEN, 8);
-            buf.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, KvmSignalMask.SIZEOF, kernelMask);
+            buf.set(ValueLayout.JAVA_LONG_UNALIGNED, KvmSignalMask.SIZEOF, kernelMask);
             Libc.ioctl(fd, KvmIoctls.KVM_SET_SIGNAL_MASK, buf);
         }
     }

@@ -14,6 +14,7 @@ import dev.jkvm.kvm.abi.KvmPitConfig;
 import dev.jkvm.kvm.abi.KvmUserspaceMemoryRegion;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 /**
  * A VM file descriptor: memory slots, vCPUs and the in-kernel interrupt controllers.
@@ -164,7 +165,7 @@ public final class VmFd implements AutoCloseable {
      */
     public void setClock(byte[] kvmClockData) {
         byte[] copy = kvmClockData.clone();
-        java.util.Arrays.fill(copy, (int) KvmClockData.FLAGS, (int) KvmClockData.FLAGS + 4, (byte) 0);
+        Arrays.fill(copy, (int) KvmClockData.FLAGS, (int) KvmClockData.FLAGS + 4, (byte) 0);
         Libc.ioctlSet(fd, KvmIoctls.KVM_SET_CLOCK, copy, KvmClockData.SIZEOF);
     }
 

@@ -1,6 +1,7 @@
 package dev.jkvm.vmm;
 
 import dev.jkvm.vmm.boot.RomImage;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -26,7 +27,7 @@ public sealed interface BiosRom {
     static BiosRom resolve(String name) {
         Path path = Path.of(name);
         String base = name.endsWith(".rom") ? name.substring(0, name.length() - 4) : name;
-        if (!java.nio.file.Files.exists(path) && !name.contains("/")
+        if (!Files.exists(path) && !name.contains("/")
                 && RomImage.class.getResource(RomImage.BUNDLED_PATH + base + ".rom") != null) {
             return bundled(base);
         }

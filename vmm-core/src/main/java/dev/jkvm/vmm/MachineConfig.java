@@ -1,11 +1,16 @@
 package dev.jkvm.vmm;
 
+import dev.jkvm.vmm.chardev.ChardevSpec;
+import dev.jkvm.vmm.cpu.SmpOption;
 import dev.jkvm.vmm.cpu.Topology;
+import dev.jkvm.vmm.gdb.GdbEndpoint;
 import dev.jkvm.vmm.memory.MemoryMap;
 import dev.jkvm.vmm.cpu.CpuModels;
+import dev.jkvm.vmm.trace.TraceSpec;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.BitSet;
 import java.util.Map;
@@ -62,9 +67,9 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
                             List<SerialBackend> serials, Duration timeout, Map<Integer, BitSet> vcpuAffinity,
                             MonitorSpec monitor, StatsFormat stats, boolean noReboot, boolean logUnimplemented,
                             List<Path> readConfig, boolean irqchip, Optional<Kernel> kernel,
-                            Optional<dev.jkvm.vmm.gdb.GdbEndpoint> gdb, boolean startPaused, boolean acpi,
+                            Optional<GdbEndpoint> gdb, boolean startPaused, boolean acpi,
                             boolean s3, Optional<String> name, boolean logCpuid,
-                            Optional<dev.jkvm.vmm.trace.TraceSpec> exitTrace, Peripherals peripherals,
+                            Optional<TraceSpec> exitTrace, Peripherals peripherals,
                             List<QmpSpec> qmp) {
 
     /** QEMU's default for {@code -m}. */
@@ -106,7 +111,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
                         + topology.cpus() + ")");
             }
         }
-        vcpuAffinity = java.util.Collections.unmodifiableMap(copy);
+        vcpuAffinity = Collections.unmodifiableMap(copy);
         readConfig = List.copyOf(readConfig);
         if (!acpi && s3) {
             throw new JkvmException("-no-acpi: suspend to RAM (PIIX4_PM.disable_s3=0) needs ACPI");
@@ -161,11 +166,11 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         }
 
         /** On a Unix socket ({@code -monitor unix:PATH,server,nowait}). */
-        record Unix(java.nio.file.Path path) implements MonitorSpec {
+        record Unix(Path path) implements MonitorSpec {
         }
 
         /** On a chardev ({@code -mon chardev=ID}, {@code -monitor chardev:ID}): a socket, a file, null. */
-        record Chardev(dev.jkvm.vmm.chardev.ChardevSpec spec) implements MonitorSpec {
+        record Chardev(ChardevSpec spec) implements MonitorSpec {
         }
     }
 
@@ -230,14 +235,14 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         private Kernel kernel;
         private String initrd;
         private String append;
-        private dev.jkvm.vmm.gdb.GdbEndpoint gdb;
+        private GdbEndpoint gdb;
         private boolean startPaused;
         private boolean acpi = true;
         /** null: QEMU's default (offered when there is ACPI). */
         private Boolean s3;
         private String name;
         private boolean noDefaults;
-        private dev.jkvm.vmm.trace.TraceSpec exitTrace;
+        private TraceSpec exitTrace;
         private Peripherals peripherals = Peripherals.NONE;
 
         /** {@code -m}: guest RAM in bytes. */
@@ -260,7 +265,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
 
         /** {@code -smp N}: N vCPUs, grouped as QEMU derives it for a bare count. */
         public Builder cpus(int n) {
-            return topology(dev.jkvm.vmm.cpu.SmpOption.parse(Integer.toString(n)));
+            return topology(SmpOption.parse(Integer.toString(n)));
         }
 
         /** {@code -cpu}: a model name with optional {@code ,+feat,-feat}. */
@@ -371,7 +376,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         }
 
         /** {@code -gdb DEV}, {@code -s} (= tcp::1234); null for no debugger. */
-        public Builder gdb(dev.jkvm.vmm.gdb.GdbEndpoint endpoint) {
+        public Builder gdb(GdbEndpoint endpoint) {
             this.gdb = endpoint;
             return this;
         }
@@ -395,7 +400,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         }
 
         /** {@code -exit-trace FILE[,limit=N]}: the exit trace (Chrome trace JSON, or HTML by the name); null for none. */
-        public Builder exitTrace(dev.jkvm.vmm.trace.TraceSpec spec) {
+        public Builder exitTrace(TraceSpec spec) {
             this.exitTrace = spec;
             return this;
         }

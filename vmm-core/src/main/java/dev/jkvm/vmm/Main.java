@@ -1,7 +1,9 @@
 package dev.jkvm.vmm;
 
 import dev.jkvm.kvm.Terminal;
+import dev.jkvm.vmm.chardev.ChardevEndpoint;
 import dev.jkvm.vmm.cli.CommandLine;
+import dev.jkvm.vmm.qmp.QmpLaunch;
 import dev.jkvm.vmm.serial.StdioMux;
 import dev.jkvm.vmm.cli.Invocation;
 import dev.jkvm.vmm.host.CpuList;
@@ -9,14 +11,20 @@ import dev.jkvm.vmm.host.HostCpus;
 import dev.jkvm.vmm.host.StartupPhases;
 import dev.jkvm.vmm.monitor.Monitor;
 import dev.jkvm.vmm.monitor.MonitorServer;
+import dev.jkvm.vmm.snapshot.Snapshot;
 import dev.jkvm.vmm.stats.StatsFormatter;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
 
 /**
  * The {@code jkvm} command: parses QEMU-style options into a {@link MachineConfig}, runs one
@@ -88,14 +96,14 @@ public final class Main {
         }
     }
 
-    private static int boot(MachineConfig config, java.util.Optional<java.nio.file.Path> incoming, StatsSink stats,
+    private static int boot(MachineConfig config, Optional<Path> incoming, StatsSink stats,
                             PrintStream err) {
         startupNotes(config, err);
         List<Closeable> sessions = new ArrayList<>();
-        dev.jkvm.vmm.snapshot.Snapshot snapshot = null;
+        Snapshot snapshot = null;
         if (incoming.isPresent()) {
             try {
-                snapshot = dev.jkvm.vmm.snapshot.Snapshot.load(incoming.get());
+                snapshot = Snapshot.load(incoming.get());
             } catch (JkvmException e) {
                 throw new JkvmException("-incoming: " + e.getMessage(), e);
             }
@@ -110,7 +118,7 @@ public final class Main {
                 machine.cpuidDetails().forEach(line -> err.println("jkvm: " + line));
             }
             Monitor monitor = new Monitor(machine);
-            Closeable qmp = config.qmp().isEmpty() ? null : dev.jkvm.vmm.qmp.QmpLaunch.start(machine, monitor, config.qmp(), err);
+            Closeable qmp = config.qmp().isEmpty() ? null : QmpLaunch.start(machine, monitor, config.qmp(), err);
             if (qmp != null) {
                 sessions.add(qmp);
             }
@@ -118,7 +126,7 @@ public final class Main {
             switch (config.monitor()) {
                 case MachineConfig.MonitorSpec.Stdio s -> sessions.add(MonitorServer.serve(monitor, System.in, System.out));
                 case MachineConfig.MonitorSpec.Unix u -> sessions.add(listen(monitor, u));
-                case MachineConfig.MonitorSpec.Chardev c -> sessions.add(dev.jkvm.vmm.chardev.ChardevEndpoint.open(c.spec(),
+                case MachineConfig.MonitorSpec.Chardev c -> sessions.add(ChardevEndpoint.open(c.spec(),
                         "-mon chardev=" + c.spec().id(), (in, o) -> MonitorServer.session(monitor, in, o), err::println));
                 case MachineConfig.MonitorSpec.None n -> {
                 }
@@ -139,7 +147,7 @@ public final class Main {
                 closeQuietly(qmp); // the last reply and the SHUTDOWN event go out before the machine closes
             }
             result.report().ifPresent(report -> err.print(machine.reportLoggedAtReset(report)
-                    ? String.format(java.util.Locale.ROOT, "jkvm: CPU %d: the same triple fault again right after the reset (RIP=%016x, report above): the run ends%n",
+                    ? String.format(Locale.ROOT, "jkvm: CPU %d: the same triple fault again right after the reset (RIP=%016x, report above): the run ends%n",
                             report.vcpu(), report.rip())
                     : report.format()));
             switch (result.reason()) {
@@ -165,7 +173,7 @@ public final class Main {
         }
     }
 
-    private static Machine createIncoming(MachineConfig config, dev.jkvm.vmm.snapshot.Snapshot snapshot) {
+    private static Machine createIncoming(MachineConfig config, Snapshot snapshot) {
         try {
             return Machine.create(config, snapshot);
         } catch (JkvmException e) {
@@ -223,9 +231,9 @@ public final class Main {
         if (v != null) {
             return v;
         }
-        try (java.io.InputStream in = Main.class.getResourceAsStream("version.properties")) {
+        try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
             if (in != null) {
-                java.util.Properties p = new java.util.Properties();
+                Properties p = new Properties();
                 p.load(in);
                 String built = p.getProperty("version", "");
                 if (!built.isEmpty() && !built.startsWith("$")) {

@@ -1,6 +1,7 @@
 package dev.jkvm.vmm;
 
 import dev.jkvm.vmm.chardev.ChardevSpec;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
@@ -44,7 +45,7 @@ public record Peripherals(boolean pcTestdev, boolean pciTestdev, List<Debugcon> 
 
     /** With one more debug console. */
     public Peripherals withDebugcon(Debugcon d) {
-        List<Debugcon> all = new java.util.ArrayList<>(debugcons);
+        List<Debugcon> all = new ArrayList<>(debugcons);
         all.add(d);
         return new Peripherals(pcTestdev, pciTestdev, all);
     }

@@ -1,5 +1,7 @@
 package dev.jkvm.vmm;
 
+import dev.jkvm.vmm.chardev.ChardevSpec;
+import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -98,7 +100,7 @@ public sealed interface SerialBackend {
      */
     default OutputStream openSink() {
         return switch (this) {
-            case Stdio s -> new FileOutputStream(java.io.FileDescriptor.out);
+            case Stdio s -> new FileOutputStream(FileDescriptor.out);
             case None n -> OutputStream.nullOutputStream();
             case Stream s -> s.out();
             case File f -> {
@@ -131,18 +133,18 @@ public sealed interface SerialBackend {
      * A {@code -chardev} ({@code -serial chardev:ID}) other than stdio, null or a plain file: a TCP or
      * Unix socket, listening or connecting; one client at a time gets the output and sends input.
      */
-    record Chardev(dev.jkvm.vmm.chardev.ChardevSpec spec) implements SerialBackend {
+    record Chardev(ChardevSpec spec) implements SerialBackend {
     }
 
     /**
      * The backend {@code -serial chardev:ID} means: stdio, null and a truncated file map onto
      * their own backends (stdio keeps its terminal mux), anything else stays a chardev.
      */
-    static SerialBackend of(dev.jkvm.vmm.chardev.ChardevSpec spec) {
+    static SerialBackend of(ChardevSpec spec) {
         return switch (spec) {
-            case dev.jkvm.vmm.chardev.ChardevSpec.Stdio s -> stdio();
-            case dev.jkvm.vmm.chardev.ChardevSpec.Null n -> none();
-            case dev.jkvm.vmm.chardev.ChardevSpec.File f when !f.append() -> file(f.path());
+            case ChardevSpec.Stdio s -> stdio();
+            case ChardevSpec.Null n -> none();
+            case ChardevSpec.File f when !f.append() -> file(f.path());
             default -> new Chardev(spec);
         };
     }

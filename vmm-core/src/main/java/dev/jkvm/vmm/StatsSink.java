@@ -2,8 +2,11 @@ package dev.jkvm.vmm;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 
 /**
@@ -46,15 +49,15 @@ final class StatsSink {
         System.out.flush(); // file=/dev/stdout: after the guest's own output
         try {
             // Appended: the file was emptied at start, and /dev/stdout may be a file the shell opened.
-            Files.writeString(file, text, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+            Files.writeString(file, text, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         } catch (IOException e) {
             err.println("jkvm: -stats file=" + file + ": cannot write: " + reason(e));
         }
     }
 
     private static String reason(IOException e) {
-        return e instanceof java.nio.file.NoSuchFileException ? "no such directory"
-                : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+        return e instanceof NoSuchFileException ? "no such directory"
+                : e instanceof AccessDeniedException ? "permission denied"
                 : e.getMessage();
     }
 }

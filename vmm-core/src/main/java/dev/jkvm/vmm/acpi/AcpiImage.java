@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.acpi;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -38,7 +39,7 @@ public record AcpiImage(byte[] rsdp, long tablesAddress, byte[] tables, List<Acp
         for (AcpiTableEntry e : entries) {
             if (e.signature().equals(signature)) {
                 int from = (int) (e.address() - tablesAddress);
-                return java.util.Arrays.copyOfRange(tables, from, from + e.length());
+                return Arrays.copyOfRange(tables, from, from + e.length());
             }
         }
         throw new IllegalArgumentException("no ACPI table " + signature);

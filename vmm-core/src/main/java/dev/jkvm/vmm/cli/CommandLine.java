@@ -3,20 +3,27 @@ package dev.jkvm.vmm.cli;
 import dev.jkvm.vmm.BiosRom;
 import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.MachineConfig;
+import dev.jkvm.vmm.Main;
 import dev.jkvm.vmm.QmpSpec;
 import dev.jkvm.vmm.SerialBackend;
+import dev.jkvm.vmm.boot.BundledImages;
 import dev.jkvm.vmm.chardev.ChardevRegistry;
 import dev.jkvm.vmm.chardev.ChardevSpec;
 import dev.jkvm.vmm.cpu.CpuModels;
 import dev.jkvm.vmm.cpu.CpuOption;
 import dev.jkvm.vmm.cpu.SmpOption;
+import dev.jkvm.vmm.gdb.GdbEndpoint;
+import dev.jkvm.vmm.trace.TraceSpec;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.BiConsumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * QEMU's command-line dialect, parsed into one {@link MachineConfig}: options start with one dash
@@ -62,13 +69,13 @@ public final class CommandLine {
     static final String ACCEL_HELP = "Accelerators supported in jkvm:\nkvm\n";
 
     /** What may follow {@code -stats}: {@code json}, {@code table}, either with {@code ,file=PATH}, or {@code file=PATH}. */
-    private static final java.util.regex.Pattern STATS_ARGUMENT =
-            java.util.regex.Pattern.compile("(json|table)(,file=.+)?|file=.+");
+    private static final Pattern STATS_ARGUMENT =
+            Pattern.compile("(json|table)(,file=.+)?|file=.+");
 
     private static Map<String, Option> options() {
         Map<String, Option> options = new LinkedHashMap<>();
         options.put("bios", new Option("FILE", "boot the firmware ROM in FILE, or a bundled one by name"
-                + " (default hello; bundled: " + String.join(", ", dev.jkvm.vmm.boot.BundledImages.names(".rom")) + ")",
+                + " (default hello; bundled: " + String.join(", ", BundledImages.names(".rom")) + ")",
                 (b, v) -> b.firmware(BiosRom.resolve(v))));
         options.put("m", new Option("[size=]N[K|M|G|T]", "guest RAM; a bare number is MiB (default 128M)",
                 (b, v) -> b.memory(Sizes.parseMemory(v))));
@@ -98,14 +105,14 @@ public final class CommandLine {
         options.put("readconfig", new Option("FILE", "read [cpudef] CPU models from FILE",
                 (b, v) -> b.readConfig(Path.of(v))));
         options.put("kernel", new Option("FILE", "boot a Multiboot, Linux (bzImage) or PVH (vmlinux) kernel, or a bundled"
-                + " test kernel by name (" + String.join(", ", dev.jkvm.vmm.boot.BundledImages.names(".elf")) + ")",
+                + " test kernel by name (" + String.join(", ", BundledImages.names(".elf")) + ")",
                 MachineConfig.Builder::kernelImage));
         options.put("initrd", new Option("FILE", "the initial ramdisk (Multiboot: \"mod1 args,mod2\" modules)",
                 MachineConfig.Builder::initrd));
         options.put("append", new Option("CMDLINE", "the kernel command line", MachineConfig.Builder::append));
         options.put("gdb", new Option("tcp::PORT|tcp:HOST:PORT|unix:PATH", "wait for a GDB connection (loopback unless a host is given)",
-                (b, v) -> b.gdb(dev.jkvm.vmm.gdb.GdbEndpoint.parse(v).orElse(null))));
-        options.put("s", new Option(null, "shorthand for -gdb tcp::1234", (b, v) -> b.gdb(dev.jkvm.vmm.gdb.GdbEndpoint.DEFAULT)));
+                (b, v) -> b.gdb(GdbEndpoint.parse(v).orElse(null))));
+        options.put("s", new Option(null, "shorthand for -gdb tcp::1234", (b, v) -> b.gdb(GdbEndpoint.DEFAULT)));
         options.put("S", new Option(null, "do not start the vCPUs until the debugger or the monitor's cont says so",
                 (b, v) -> b.startPaused(true)));
         Option machine = new Option("[type=]pc[,kernel-irqchip=on|off][,accel=kvm]", "the machine type (only pc) and its options",
@@ -158,9 +165,9 @@ public final class CommandLine {
                 + " (-stats [table|json][,file=PATH]: as JSON, into PATH; file=/dev/stdout for stdout)",
                 (b, v) -> b.stats(MachineConfig.StatsFormat.TABLE)));
         options.put("exit-trace", new Option("FILE[,limit=N]", "write every exit as a Chrome trace (Perfetto, chrome://tracing);"
-                + " FILE.html: a timeline page (limit=N events; default " + dev.jkvm.vmm.trace.TraceSpec.DEFAULT_LIMIT
-                + ", for a page " + dev.jkvm.vmm.trace.TraceSpec.DEFAULT_HTML_LIMIT + ")",
-                (b, v) -> b.exitTrace(dev.jkvm.vmm.trace.TraceSpec.parse(v))));
+                + " FILE.html: a timeline page (limit=N events; default " + TraceSpec.DEFAULT_LIMIT
+                + ", for a page " + TraceSpec.DEFAULT_HTML_LIMIT + ")",
+                (b, v) -> b.exitTrace(TraceSpec.parse(v))));
         options.put("d", new Option("unimp|cpuid", "log the first access to each unhandled port or MMIO address (unimp);"
                 + " how KVM changed the CPUID feature words jkvm set (cpuid)", CommandLine::parseLog));
         options.put("incoming", new Option("file:PATH", "resume the machine a monitor's 'migrate file:PATH' saved"
@@ -180,7 +187,7 @@ public final class CommandLine {
     public static Invocation parse(String... args) {
         MachineConfig.Builder builder = MachineConfig.builder();
         Path incoming = null;
-        Parse parse = new Parse(builder, new ChardevRegistry(), new java.util.HashMap<>());
+        Parse parse = new Parse(builder, new ChardevRegistry(), new HashMap<>());
         if (definitions(args, parse) instanceof Invocation listing) {
             return listing;
         }
@@ -263,7 +270,7 @@ public final class CommandLine {
             return new Invocation.Listing(models.help());
         }
         CpuOption.parse(config.cpu(), models);
-        return new Invocation.Run(config, java.util.Optional.ofNullable(incoming), java.util.Optional.ofNullable(statsFile));
+        return new Invocation.Run(config, Optional.ofNullable(incoming), Optional.ofNullable(statsFile));
     }
 
     /** {@code -incoming file:PATH} (QEMU 8.2's file migration); QEMU's other transports are refused. */
@@ -493,8 +500,8 @@ public final class CommandLine {
      * version, the build's full version in parentheses.
      */
     public static String versionLine() {
-        String full = dev.jkvm.vmm.Main.version();
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(\\d+)\\.(\\d+)(?:\\.(\\d+))?").matcher(full);
+        String full = Main.version();
+        Matcher m = Pattern.compile("^(\\d+)\\.(\\d+)(?:\\.(\\d+))?").matcher(full);
         String numeric = m.find() ? m.group(1) + "." + m.group(2) + "." + (m.group(3) != null ? m.group(3) : "0") : "0.0.0";
         return "jkvm emulator version " + numeric + " (" + full + ")";
     }

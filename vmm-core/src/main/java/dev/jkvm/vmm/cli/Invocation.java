@@ -1,6 +1,8 @@
 package dev.jkvm.vmm.cli;
 
 import dev.jkvm.vmm.MachineConfig;
+import java.nio.file.Path;
+import java.util.Optional;
 
 /** What a command line asks jkvm to do. */
 public sealed interface Invocation {
@@ -11,14 +13,14 @@ public sealed interface Invocation {
      * @param incoming a snapshot to resume instead of booting ({@code -incoming file:PATH})
      * @param statsFile where {@code -stats ...,file=PATH} writes the statistics; empty: stderr
      */
-    record Run(MachineConfig config, java.util.Optional<java.nio.file.Path> incoming,
-               java.util.Optional<java.nio.file.Path> statsFile) implements Invocation {
-        public Run(MachineConfig config, java.util.Optional<java.nio.file.Path> incoming) {
-            this(config, incoming, java.util.Optional.empty());
+    record Run(MachineConfig config, Optional<Path> incoming,
+               Optional<Path> statsFile) implements Invocation {
+        public Run(MachineConfig config, Optional<Path> incoming) {
+            this(config, incoming, Optional.empty());
         }
 
         public Run(MachineConfig config) {
-            this(config, java.util.Optional.empty());
+            this(config, Optional.empty());
         }
     }
 

@@ -3,6 +3,7 @@ package dev.jkvm.vmm.cli;
 import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.memory.MemoryMap;
 import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.util.Locale;
 
 /** QEMU's size syntax: {@code N[K|M|G|T]} with an optional fraction; what a bare number means is the caller's. */
@@ -66,7 +67,7 @@ public final class Sizes {
             return -1;
         }
         try {
-            return new BigDecimal(number).multiply(BigDecimal.valueOf(unit)).setScale(0, java.math.RoundingMode.UP)
+            return new BigDecimal(number).multiply(BigDecimal.valueOf(unit)).setScale(0, RoundingMode.UP)
                     .longValueExact();
         } catch (ArithmeticException e) {
             return -1;

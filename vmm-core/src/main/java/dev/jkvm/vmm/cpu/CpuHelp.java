@@ -3,6 +3,8 @@ package dev.jkvm.vmm.cpu;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The text of {@code -cpu help}: the models as QEMU lists them ({@code x86 NAME  DESCRIPTION}),
@@ -23,8 +25,8 @@ final class CpuHelp {
     /** QEMU lists its base model, with no features, after the others. */
     static final String BASE_MODEL = "base";
 
-    static String text(List<CpuModel> models, java.util.Map<String, CpudefParser.Alias> aliases,
-            java.util.Map<String, String> notes, CpuFeatureTable table) {
+    static String text(List<CpuModel> models, Map<String, CpudefParser.Alias> aliases,
+            Map<String, String> notes, CpuFeatureTable table) {
         StringBuilder s = new StringBuilder("Available CPUs:\n");
         List<CpuModel> builtin = new ArrayList<>();
         List<CpuModel> fromHost = new ArrayList<>();
@@ -38,7 +40,7 @@ final class CpuHelp {
         }
         fromFiles.sort(Comparator.comparing(CpuModel::name));
         // Built-in models and aliases in one list sorted by name, as QEMU's (strcmp order), base last.
-        java.util.TreeMap<String, String> named = new java.util.TreeMap<>();
+        TreeMap<String, String> named = new TreeMap<>();
         CpuModel base = null;
         for (CpuModel m : builtin) {
             if (m.name().equals(BASE_MODEL)) {

@@ -1,14 +1,20 @@
 package dev.jkvm.vmm.cpu;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * Reads CPU models written in qemu-kvm 1.1's {@code [cpudef]} format (its
@@ -91,7 +97,7 @@ public final class CpudefParser {
     public record Definitions(List<CpuModel> models, Map<String, Alias> aliases, Map<String, String> notes) {
         public Definitions {
             models = List.copyOf(models);
-            aliases = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(aliases));
+            aliases = Collections.unmodifiableMap(new LinkedHashMap<>(aliases));
             notes = Map.copyOf(notes);
         }
     }
@@ -111,9 +117,9 @@ public final class CpudefParser {
     }
 
     /** The models and aliases of {@code file}; {@code base} may name a model {@code known} finds. */
-    public Definitions parseAll(Path file, java.util.function.Function<String, Optional<CpuModel>> known) {
+    public Definitions parseAll(Path file, Function<String, Optional<CpuModel>> known) {
         List<String> lines;
-        try (java.io.InputStream in = Files.newInputStream(file)) {
+        try (InputStream in = Files.newInputStream(file)) {
             // bounded: a device such as /dev/zero never ends
             byte[] bytes = in.readNBytes(MAX_FILE_BYTES + 1);
             if (bytes.length > MAX_FILE_BYTES) {
@@ -134,7 +140,7 @@ public final class CpudefParser {
 
     /** The models and aliases in {@code lines}; {@code base} names a model defined above or one {@code known} finds. */
     public Definitions parseAll(String source, List<String> lines, CpuModel.Kind kind,
-            java.util.function.Function<String, Optional<CpuModel>> known) {
+            Function<String, Optional<CpuModel>> known) {
         List<Group> groups = groups(source, lines);
         Map<String, CpuModel> models = new LinkedHashMap<>();
         Map<String, Alias> aliases = new LinkedHashMap<>();
@@ -204,7 +210,7 @@ public final class CpudefParser {
         private final String source;
         private final CpuModel.Kind kind;
         private final Map<String, Group> groups;
-        private final Map<String, CpuModel> parsed = new java.util.concurrent.ConcurrentHashMap<>();
+        private final Map<String, CpuModel> parsed = new ConcurrentHashMap<>();
         private final Map<String, Alias> aliases;
         private final Map<String, String> notes;
 
@@ -457,8 +463,8 @@ public final class CpudefParser {
     }
 
     private static String reason(IOException e) {
-        return e instanceof java.nio.file.NoSuchFileException ? "No such file or directory"
-                : e instanceof java.nio.file.AccessDeniedException ? "Permission denied"
+        return e instanceof NoSuchFileException ? "No such file or directory"
+                : e instanceof AccessDeniedException ? "Permission denied"
                 : String.valueOf(e.getMessage());
     }
 }

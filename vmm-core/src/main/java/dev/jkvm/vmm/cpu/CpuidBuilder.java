@@ -1,6 +1,7 @@
 package dev.jkvm.vmm.cpu;
 
 import dev.jkvm.kvm.CpuidEntry;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -307,7 +308,7 @@ public final class CpuidBuilder {
 
     /** Little-endian 32-bit words of {@code s} (ISO-8859-1), as CPUID returns strings. */
     static int[] words(String s) {
-        byte[] b = s.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        byte[] b = s.getBytes(StandardCharsets.ISO_8859_1);
         int[] w = new int[(b.length + 3) / 4];
         for (int i = 0; i < b.length; i++) {
             w[i / 4] |= (b[i] & 0xff) << 8 * (i % 4);

@@ -2,6 +2,7 @@ package dev.jkvm.vmm.cpu;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A set of CPUID feature bits, word by word: what a model asks for, what the host offers, what
@@ -65,7 +66,7 @@ public final class FeatureBits {
     }
 
     /** The words that have any bit set. */
-    public java.util.Set<FeatureWord> words() {
+    public Set<FeatureWord> words() {
         return words.keySet();
     }
 

@@ -11,6 +11,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -125,7 +126,7 @@ public record FirmwareTables(List<Placement> placements, long reservedBase, long
     }
 
     /** The RSDP's bytes, when there is ACPI (for a copy in the BIOS area, see {@link BiosAreaRsdp}). */
-    public java.util.Optional<byte[]> rsdpBytes() {
+    public Optional<byte[]> rsdpBytes() {
         return placements.stream().filter(p -> p.address() == RSDP_ADDRESS && rsdpAddress.isPresent())
                 .map(Placement::bytes).findFirst();
     }

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.gdb;
 
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.function.IntConsumer;
 
@@ -40,7 +41,7 @@ final class AllStopGate {
         this.kick = kick;
         this.state = new int[cpus];
         this.allowed = new boolean[cpus];
-        java.util.Arrays.fill(allowed, true);
+        Arrays.fill(allowed, true);
         this.pauseRequested = startPaused;
     }
 

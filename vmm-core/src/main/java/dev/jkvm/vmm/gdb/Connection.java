@@ -3,6 +3,10 @@ package dev.jkvm.vmm.gdb;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
 
 /**
  * One debugger connection: a byte stream each way. Closing it ends a blocked read.
@@ -24,20 +28,20 @@ interface Connection extends AutoCloseable {
     void close();
 
     /** {@code 127.0.0.1:40312}, {@code [::1]:40312} (no name lookup, no slash), or what a unix socket says. */
-    static String describe(java.net.SocketAddress remote) {
-        if (remote instanceof java.net.InetSocketAddress inet && inet.getAddress() != null) {
+    static String describe(SocketAddress remote) {
+        if (remote instanceof InetSocketAddress inet && inet.getAddress() != null) {
             String host = inet.getAddress().getHostAddress();
             return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
         }
         return remote == null || remote.toString().isEmpty() ? "a local socket" : remote.toString();
     }
 
-    static Connection of(java.nio.channels.SocketChannel channel) {
-        InputStream in = java.nio.channels.Channels.newInputStream(channel);
-        OutputStream out = java.nio.channels.Channels.newOutputStream(channel);
+    static Connection of(SocketChannel channel) {
+        InputStream in = Channels.newInputStream(channel);
+        OutputStream out = Channels.newOutputStream(channel);
         String peer;
         try {
-            java.net.SocketAddress remote = channel.getRemoteAddress();
+            SocketAddress remote = channel.getRemoteAddress();
             peer = describe(remote);
         } catch (IOException e) {
             peer = "an unknown peer";

@@ -2,6 +2,7 @@ package dev.jkvm.vmm.gdb;
 
 import dev.jkvm.kvm.Regs;
 import dev.jkvm.kvm.Sregs;
+import java.util.List;
 
 /**
  * What the gdb stub needs from a machine. The machine implements it over its vCPU descriptors
@@ -85,7 +86,7 @@ public interface DebugTarget {
      * What a debugger should know about this host as it attaches, one line each: e.g. that its KVM
      * ignores some of {@code KVM_SET_GUEST_DEBUG}. Logged by the stub at every attach.
      */
-    default java.util.List<String> attachNotes() {
-        return java.util.List.of();
+    default List<String> attachNotes() {
+        return List.of();
     }
 }

@@ -1,6 +1,7 @@
 package dev.jkvm.vmm.gdb;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * Outgoing packet framing of the remote serial protocol: {@code $payload#cs} with the checksum
@@ -69,7 +70,7 @@ final class Framing {
             }
             out[n++] = (byte) c;
         }
-        return java.util.Arrays.copyOf(out, n);
+        return Arrays.copyOf(out, n);
     }
 
     /**

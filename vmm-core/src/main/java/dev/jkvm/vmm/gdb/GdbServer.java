@@ -2,6 +2,7 @@ package dev.jkvm.vmm.gdb;
 
 import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.host.UnixSocketFile;
+import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -155,7 +156,7 @@ public final class GdbServer implements AutoCloseable {
         }
     }
 
-    private static void closeQuietly(java.io.Closeable c) {
+    private static void closeQuietly(Closeable c) {
         if (c != null) {
             try {
                 c.close();

@@ -8,6 +8,7 @@ import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Iterator;
+import java.util.concurrent.Semaphore;
 
 /**
  * One debugger connection, run on the session thread: acks and retransmission, the stopped /
@@ -55,7 +56,7 @@ final class GdbSession {
     private boolean toldGarbage;
     private boolean toldBadChecksum;
     private boolean toldBusy;
-    private final java.util.concurrent.Semaphore queueRoom = new java.util.concurrent.Semaphore(MAX_QUEUED_FRAMES);
+    private final Semaphore queueRoom = new Semaphore(MAX_QUEUED_FRAMES);
 
     GdbSession(GdbStub stub, Connection connection) {
         this.stub = stub;

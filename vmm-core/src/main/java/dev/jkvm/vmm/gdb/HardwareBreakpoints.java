@@ -1,6 +1,7 @@
 package dev.jkvm.vmm.gdb;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -66,7 +67,7 @@ final class HardwareBreakpoints {
     }
 
     void clear() {
-        java.util.Arrays.fill(slots, null);
+        Arrays.fill(slots, null);
     }
 
     boolean isEmpty() {

@@ -1,5 +1,7 @@
 package dev.jkvm.vmm.gdb;
 
+import java.nio.charset.StandardCharsets;
+
 /**
  * The hex spellings the remote protocol uses: bytes as two lowercase digits each, numbers as bare
  * big-endian digits, register values as little-endian bytes.
@@ -65,7 +67,7 @@ final class Hex {
 
     /** Text as the hex of its UTF-8 bytes, as qRcmd and O packets carry it. */
     static String text(String s) {
-        return bytes(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return bytes(s.getBytes(StandardCharsets.UTF_8));
     }
 
     private static int digit(char c) {

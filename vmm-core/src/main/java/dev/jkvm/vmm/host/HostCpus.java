@@ -2,6 +2,8 @@ package dev.jkvm.vmm.host;
 
 import dev.jkvm.kvm.Libc;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.BitSet;
@@ -35,8 +37,8 @@ public final class HostCpus {
 
     /** The first processor's {@code model name} in /proc/cpuinfo (its brand string, as Linux trims it); empty if none. */
     public static String modelName() {
-        try (java.io.InputStream in = Files.newInputStream(CPUINFO)) {
-            String head = new String(in.readNBytes(CPUINFO_HEAD), java.nio.charset.StandardCharsets.ISO_8859_1);
+        try (InputStream in = Files.newInputStream(CPUINFO)) {
+            String head = new String(in.readNBytes(CPUINFO_HEAD), StandardCharsets.ISO_8859_1);
             for (String line : head.lines().toList()) {
                 if (line.startsWith("model name")) {
                     return line.substring(line.indexOf(':') + 1).strip();

@@ -1,6 +1,7 @@
 package dev.jkvm.vmm.host;
 
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -70,7 +71,7 @@ public final class UnixSocketFile implements AutoCloseable {
         try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             probe.connect(UnixDomainSocketAddress.of(path));
             throw new IOException(path + " is a socket another process listens on");
-        } catch (java.net.ConnectException | NoSuchFileException e) {
+        } catch (ConnectException | NoSuchFileException e) {
             // nobody listens (ECONNREFUSED): stale, from an earlier run
         }
         Files.deleteIfExists(path);

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.monitor;
 
+import dev.jkvm.kvm.Libc;
 import dev.jkvm.kvm.Regs;
 import dev.jkvm.kvm.Sregs;
 import dev.jkvm.kvm.abi.KvmConstants;
@@ -12,6 +13,7 @@ import dev.jkvm.vmm.host.KvmModule;
 import dev.jkvm.vmm.stats.StatsFormatter;
 import dev.jkvm.vmm.vcpu.Vcpu;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -103,7 +105,7 @@ public final class Monitor {
             return "unknown command: '" + words[0] + "'\n";
         }
         try {
-            return c.action().apply(java.util.Arrays.copyOfRange(words, 1, words.length));
+            return c.action().apply(Arrays.copyOfRange(words, 1, words.length));
         } catch (RuntimeException e) {
             return "Error: " + e.getMessage() + "\n";
         } catch (Throwable e) {
@@ -128,7 +130,7 @@ public final class Monitor {
         if (c == null) {
             return "unknown info subcommand: '" + args[0] + "' (try 'info')\n";
         }
-        return c.action().apply(java.util.Arrays.copyOfRange(args, 1, args.length));
+        return c.action().apply(Arrays.copyOfRange(args, 1, args.length));
     }
 
     private String infoKvm() {
@@ -169,7 +171,7 @@ public final class Monitor {
                 halted = " (not answering)";
             }
             int cpu = v.lastHostCpu();
-            BitSet pin = v.tid() == 0 ? null : dev.jkvm.kvm.Libc.schedGetaffinity(v.tid());
+            BitSet pin = v.tid() == 0 ? null : Libc.schedGetaffinity(v.tid());
             sb.append(String.format(Locale.ROOT, "%c CPU #%d: thread_id=%d%s%s%s%n", v.index() == 0 ? '*' : ' ', v.index(),
                     v.tid(), halted, cpu >= 0 ? " host_cpu=" + cpu : "", pin != null ? " affinity=" + CpuList.format(pin) : ""));
         }

@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -70,7 +71,7 @@ public final class MonitorServer {
         sessions.decrementAndGet();
         try (ch) {
             ch.configureBlocking(false); // one line at most, never wait on a client that does not read
-            ch.write(java.nio.ByteBuffer.wrap(("Error: the monitor already serves " + MAX_SESSIONS
+            ch.write(ByteBuffer.wrap(("Error: the monitor already serves " + MAX_SESSIONS
                     + " sessions\n").getBytes(StandardCharsets.UTF_8)));
         } catch (IOException e) {
             // gone already

@@ -1,6 +1,7 @@
 package dev.jkvm.vmm.qmp;
 
 import java.io.ByteArrayOutputStream;
+import java.util.function.Consumer;
 
 /**
  * Splits a client's byte stream into top-level JSON texts, as QEMU's JSON streamer does: a text
@@ -43,14 +44,14 @@ final class JsonFraming {
     }
 
     /** Takes one byte; hands {@code out} the frames it completes (two when it ends a bare scalar and is itself one). */
-    void push(int b, java.util.function.Consumer<Frame> out) {
+    void push(int b, Consumer<Frame> out) {
         Frame f = step(b & 0xff, out);
         if (f != null) {
             out.accept(f);
         }
     }
 
-    private Frame step(int b, java.util.function.Consumer<Frame> out) {
+    private Frame step(int b, Consumer<Frame> out) {
         if (quote != 0) {
             if (escape) {
                 escape = false;

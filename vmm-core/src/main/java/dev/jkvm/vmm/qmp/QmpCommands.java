@@ -5,24 +5,34 @@ import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.vmm.Machine;
 import dev.jkvm.vmm.Main;
 import dev.jkvm.vmm.RunResult;
+import dev.jkvm.vmm.SharedKvm;
 import dev.jkvm.vmm.cpu.CpuModel;
+import dev.jkvm.vmm.cpu.CpuModels;
 import dev.jkvm.vmm.cpu.CpuOption;
 import dev.jkvm.vmm.cpu.CpuidPlan;
 import dev.jkvm.vmm.cpu.Topology;
 import dev.jkvm.vmm.monitor.Monitor;
 import dev.jkvm.vmm.qmp.Arguments.Param;
 import dev.jkvm.vmm.qmp.Arguments.Type;
+import dev.jkvm.vmm.snapshot.Snapshot;
 import dev.jkvm.vmm.stats.VcpuReport;
 import dev.jkvm.vmm.vcpu.Vcpu;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -261,7 +271,7 @@ final class QmpCommands {
     private synchronized Object queryCpuDefinitions() {
         if (cpuDefinitions == null) {
             List<Object> out = new ArrayList<>();
-            dev.jkvm.vmm.cpu.CpuModels models = machine.config().cpuModels();
+            CpuModels models = machine.config().cpuModels();
             for (CpuModel m : models.all()) {
                 out.add(definition(m.name(), m.kind(), null));
             }
@@ -288,7 +298,7 @@ final class QmpCommands {
     private List<Object> unavailable(String name) {
         try {
             CpuidPlan plan = CpuidPlan.create(CpuOption.parse(name), machine.config().cpuModels(), Topology.SINGLE,
-                    dev.jkvm.vmm.SharedKvm.get().supportedCpuid());
+                    SharedKvm.get().supportedCpuid());
             List<Object> out = new ArrayList<>();
             for (String w : plan.warnings()) {
                 Matcher mm = MISSING_FEATURE.matcher(w);
@@ -341,16 +351,16 @@ final class QmpCommands {
             return machine.readPhysical(gpa, n);
         } catch (RuntimeException e) {
             byte[] ones = new byte[n];
-            java.util.Arrays.fill(ones, (byte) 0xff);
+            Arrays.fill(ones, (byte) 0xff);
             return ones;
         }
     }
 
     private static String ioReason(IOException e) {
         return switch (e) {
-            case java.nio.file.NoSuchFileException x -> "No such file or directory";
-            case java.nio.file.AccessDeniedException x -> "Permission denied";
-            case java.nio.file.FileSystemException x when x.getReason() != null -> x.getReason();
+            case NoSuchFileException x -> "No such file or directory";
+            case AccessDeniedException x -> "Permission denied";
+            case FileSystemException x when x.getReason() != null -> x.getReason();
             default -> String.valueOf(e.getMessage());
         };
     }
@@ -374,7 +384,7 @@ final class QmpCommands {
                 throw QmpError.generic("not every vCPU stopped in time");
             }
             long stopped = System.nanoTime();
-            dev.jkvm.vmm.snapshot.Snapshot snap = machine.snapshot();
+            Snapshot snap = machine.snapshot();
             long bytes = snap.save(Path.of(uri.substring(5)));
             long end = System.nanoTime();
             migrated = true;
@@ -396,8 +406,8 @@ final class QmpCommands {
         String target = a.string("target");
         boolean kvm = true;
         boolean jkvm = true;
-        java.util.Set<String> kvmNames = null;
-        java.util.Set<String> jkvmNames = null;
+        Set<String> kvmNames = null;
+        Set<String> jkvmNames = null;
         if (a.has("providers")) {
             kvm = false;
             jkvm = false;
@@ -409,9 +419,9 @@ final class QmpCommands {
                 if (!(provider instanceof String)) {
                     throw QmpError.generic("Parameter 'provider' is missing");
                 }
-                java.util.Set<String> names = null;
+                Set<String> names = null;
                 if (p.get("names") instanceof List<?> l) {
-                    names = new java.util.HashSet<>();
+                    names = new HashSet<>();
                     for (Object n : l) {
                         names.add(String.valueOf(n));
                     }
@@ -439,7 +449,7 @@ final class QmpCommands {
             }
             return out;
         }
-        java.util.Set<Object> wanted = a.has("vcpus") ? new java.util.HashSet<>(a.optionalList("vcpus").orElseThrow()) : null;
+        Set<Object> wanted = a.has("vcpus") ? new HashSet<>(a.optionalList("vcpus").orElseThrow()) : null;
         List<VcpuReport> reports = jkvm ? machine.reports() : List.of();
         List<Vcpu> vcpus = new ArrayList<>(machine.vcpus());
         Collections.reverse(vcpus); // QEMU lists the last vCPU first
@@ -462,7 +472,7 @@ final class QmpCommands {
     }
 
     /** KVM's counters as QEMU gives them: last descriptor first, booleans as booleans, histograms as lists. */
-    private static List<Object> kvmValues(KvmStats st, java.util.Set<String> names) {
+    private static List<Object> kvmValues(KvmStats st, Set<String> names) {
         List<Object> out = new ArrayList<>();
         synchronized (st) {
             try {
@@ -488,14 +498,14 @@ final class QmpCommands {
     }
 
     /** jkvm's own three-mode counters of one vCPU, in query-stats' shape. */
-    private static List<Object> jkvmValues(VcpuReport r, java.util.Set<String> names) {
+    private static List<Object> jkvmValues(VcpuReport r, Set<String> names) {
         Map<String, Long> all = new LinkedHashMap<>();
         all.put("user_exits", r.user().total());
         all.put("kernel_exits", r.kernelModeExits());
         all.put("kvm_run_ns", r.user().nanosInKvmRun());
         all.put("outside_kvm_run_ns", r.user().nanosOutside());
         all.put("kicks", r.user().interruptions());
-        r.user().reasons().forEach(br -> all.put("user_exits_" + br.name().toLowerCase(java.util.Locale.ROOT), br.count()));
+        r.user().reasons().forEach(br -> all.put("user_exits_" + br.name().toLowerCase(Locale.ROOT), br.count()));
         if (r.times() != null) {
             all.put("thread_user_ns", r.times().userNanos());
             all.put("thread_system_ns", r.times().systemNanos());

@@ -18,6 +18,7 @@ import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
+import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
@@ -198,7 +199,7 @@ public final class QmpServer implements Closeable {
     private void forward(MachineEvent e) {
         QmpSession s = current.get();
         if (s != null) {
-            java.time.Instant t = java.time.Instant.now();
+            Instant t = Instant.now();
             s.event(event(e, t.getEpochSecond() * 1_000_000 + t.getNano() / 1000));
         }
     }

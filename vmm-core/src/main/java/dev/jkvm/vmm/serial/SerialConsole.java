@@ -4,7 +4,9 @@ import dev.jkvm.devices.Uart16550;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -138,7 +140,7 @@ public final class SerialConsole {
                     endLine(); // no newline for LINE_LIMIT bytes: keep it as a line of its own
                     splitLines++;
                 } else {
-                    partial = java.util.Arrays.copyOf(partial, Math.min(LINE_LIMIT, partial.length * 2));
+                    partial = Arrays.copyOf(partial, Math.min(LINE_LIMIT, partial.length * 2));
                 }
             }
             partial[partialLength++] = b;
@@ -162,7 +164,7 @@ public final class SerialConsole {
      * dropped.
      */
     public void send(byte[] data, int off, int len) {
-        java.util.Objects.checkFromIndexSize(off, len, data.length);
+        Objects.checkFromIndexSize(off, len, data.length);
         while (len > 0) {
             int n;
             synchronized (inputLock) {

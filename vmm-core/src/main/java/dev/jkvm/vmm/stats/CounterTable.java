@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.stats;
 
+import java.util.Arrays;
 import java.util.function.LongConsumer;
 
 /**
@@ -38,7 +39,7 @@ public final class CounterTable {
         counts = new long[size];
         nanos = new long[size];
         mask = size - 1;
-        java.util.Arrays.fill(keys, EMPTY);
+        Arrays.fill(keys, EMPTY);
     }
 
     /** Counts one event of {@code key} that took {@code elapsedNanos}. */

@@ -1,5 +1,9 @@
 package dev.jkvm.vmm.stats;
 
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
 /**
  * What one vCPU's run loop counts, in user mode, per exit: preallocated arrays written only by the
  * vCPU thread, so the exit path neither allocates nor locks. Other threads read them for
@@ -56,22 +60,22 @@ public final class VcpuCounters {
 
     /** A consistent-enough copy for display (values may lag the vCPU by an exit). */
     public UserModeStats snapshot() {
-        java.util.List<UserModeStats.ByReason> reasons = new java.util.ArrayList<>();
+        List<UserModeStats.ByReason> reasons = new ArrayList<>();
         for (int r = 0; r < REASONS; r++) {
             if (exits[r] > 0) {
                 reasons.add(new UserModeStats.ByReason(r, exits[r], exitNanos[r]));
             }
         }
-        java.util.List<UserModeStats.ByPort> byPort = new java.util.ArrayList<>();
+        List<UserModeStats.ByPort> byPort = new ArrayList<>();
         ports.forEachKey(k -> byPort.add(k == CounterTable.OVERFLOW
                 ? new UserModeStats.ByPort(-1, false, ports.count(k), ports.nanos(k))
                 : new UserModeStats.ByPort((int) (k >>> 1), (k & 1) != 0, ports.count(k), ports.nanos(k))));
-        byPort.sort(java.util.Comparator.comparingInt(UserModeStats.ByPort::port).thenComparing(UserModeStats.ByPort::out));
-        java.util.List<UserModeStats.ByPage> byPage = new java.util.ArrayList<>();
+        byPort.sort(Comparator.comparingInt(UserModeStats.ByPort::port).thenComparing(UserModeStats.ByPort::out));
+        List<UserModeStats.ByPage> byPage = new ArrayList<>();
         mmio.forEachKey(k -> byPage.add(k == CounterTable.OVERFLOW
                 ? new UserModeStats.ByPage(-1, false, mmio.count(k), mmio.nanos(k))
                 : new UserModeStats.ByPage((k >>> 1) << 12, (k & 1) != 0, mmio.count(k), mmio.nanos(k))));
-        byPage.sort(java.util.Comparator.comparingLong(UserModeStats.ByPage::page).thenComparing(UserModeStats.ByPage::write));
+        byPage.sort(Comparator.comparingLong(UserModeStats.ByPage::page).thenComparing(UserModeStats.ByPage::write));
         return new UserModeStats(reasons, byPort, byPage, nanosInKvmRun, nanosOutside, interruptions);
     }
 }

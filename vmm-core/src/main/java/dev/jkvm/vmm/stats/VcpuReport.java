@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.stats;
 
+import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.vmm.host.ThreadTimes;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -50,12 +51,12 @@ public record VcpuReport(int index, String threadName, int tid, UserModeStats us
     /** KVM's {@code io_exits} less the port-I/O exits that reached jkvm: port I/O KVM emulated itself (PIT, PIC, ...). */
     public long kernelModeIoExits() {
         long io = kvmCounter("io_exits");
-        return io < 0 ? -1 : Math.max(0, io - user.count(dev.jkvm.kvm.abi.KvmConstants.KVM_EXIT_IO));
+        return io < 0 ? -1 : Math.max(0, io - user.count(KvmConstants.KVM_EXIT_IO));
     }
 
     /** KVM's {@code mmio_exits} less the MMIO exits that reached jkvm (the APICs, in the kernel). */
     public long kernelModeMmioExits() {
         long mmio = kvmCounter("mmio_exits");
-        return mmio < 0 ? -1 : Math.max(0, mmio - user.count(dev.jkvm.kvm.abi.KvmConstants.KVM_EXIT_MMIO));
+        return mmio < 0 ? -1 : Math.max(0, mmio - user.count(KvmConstants.KVM_EXIT_MMIO));
     }
 }

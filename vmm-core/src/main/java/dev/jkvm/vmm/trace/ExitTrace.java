@@ -2,6 +2,7 @@ package dev.jkvm.vmm.trace;
 
 import dev.jkvm.devices.MmioBus;
 import dev.jkvm.devices.PortBus;
+import dev.jkvm.kvm.KvmStats;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -229,7 +230,7 @@ public final class ExitTrace {
     }
 
     /** The writer's view of the counters: whatever the current power-on's vCPUs have. */
-    private boolean sample(int vcpu, Consumer<dev.jkvm.kvm.KvmStats> reader) {
+    private boolean sample(int vcpu, Consumer<KvmStats> reader) {
         return enabled && counters.read(vcpu, reader);
     }
 

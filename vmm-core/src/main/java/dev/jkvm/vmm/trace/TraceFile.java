@@ -7,6 +7,8 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.function.Supplier;
 
 /**
  * The trace's file: a head, the events (JSON objects separated by commas), and a tail that closes
@@ -25,13 +27,13 @@ final class TraceFile implements AutoCloseable {
 
     private final Path path;
     private final FileChannel channel;
-    private final java.util.function.Supplier<String> tail;
+    private final Supplier<String> tail;
     private byte[] buf;
     private int len;
     private long events;
     private long written;
 
-    private TraceFile(Path path, FileChannel channel, java.util.function.Supplier<String> tail, int bufferSize) {
+    private TraceFile(Path path, FileChannel channel, Supplier<String> tail, int bufferSize) {
         this.path = path;
         this.channel = channel;
         this.tail = tail;
@@ -42,7 +44,7 @@ final class TraceFile implements AutoCloseable {
      * Creates (or truncates) {@code path} and buffers {@code head}; {@code tail} gives the closing
      * text each time it is written (on the writer's thread).
      */
-    static TraceFile create(Path path, String head, java.util.function.Supplier<String> tail, int bufferSize) throws IOException {
+    static TraceFile create(Path path, String head, Supplier<String> tail, int bufferSize) throws IOException {
         FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING);
         TraceFile f = new TraceFile(path, ch, tail, bufferSize);
@@ -196,7 +198,7 @@ final class TraceFile implements AutoCloseable {
     /** Room for {@code n} more bytes: the buffer grows rather than being written in the middle of an event. */
     private void ensure(int n) {
         if (len + n > buf.length) {
-            buf = java.util.Arrays.copyOf(buf, Math.max(len + n, buf.length * 2));
+            buf = Arrays.copyOf(buf, Math.max(len + n, buf.length * 2));
         }
     }
 

@@ -10,6 +10,7 @@ import dev.jkvm.kvm.VmFd;
 import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.vmm.RunResult;
 import dev.jkvm.vmm.cpu.CpuidPlan;
+import dev.jkvm.vmm.host.HostCpus;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.stats.VcpuCounters;
 import java.time.Duration;
@@ -19,7 +20,9 @@ import java.util.BitSet;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * One power-on of the machine: a KVM VM with its in-kernel interrupt controllers and PIT (unless
@@ -140,7 +143,7 @@ public final class VmSession implements AutoCloseable {
      * Refreshes vCPU {@code index}'s statistics, if something opened them already, and hands them
      * to {@code reader} while the session cannot close them; false when there are none.
      */
-    public synchronized boolean readOpenStats(int index, java.util.function.Consumer<KvmStats> reader) {
+    public synchronized boolean readOpenStats(int index, Consumer<KvmStats> reader) {
         KvmStats s = closing ? null : stats.get(index);
         if (s == null) {
             return false;
@@ -164,7 +167,7 @@ public final class VmSession implements AutoCloseable {
         if (vmStats == null) {
             try {
                 vmStats = own(vm.stats());
-            } catch (dev.jkvm.kvm.KvmException e) {
+            } catch (KvmException e) {
                 noStats = true;
             }
         }
@@ -221,7 +224,7 @@ public final class VmSession implements AutoCloseable {
         // mishandle interrupts around such exits.
         for (Vcpu v : vcpus) {
             int tid = v.tid();
-            if (tid == 0 || !dev.jkvm.vmm.host.HostCpus.asleep(tid)) {
+            if (tid == 0 || !HostCpus.asleep(tid)) {
                 return false;
             }
         }
@@ -241,11 +244,11 @@ public final class VmSession implements AutoCloseable {
      * Waits, at most {@code timeout} in all, for every vCPU thread to end (after the run ended: each
      * has been kicked out of the guest); returns those still running, so no caller waits for ever.
      */
-    public List<Vcpu> joinVcpus(java.time.Duration timeout) throws InterruptedException {
+    public List<Vcpu> joinVcpus(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        List<Vcpu> stuck = new java.util.ArrayList<>();
+        List<Vcpu> stuck = new ArrayList<>();
         for (Vcpu v : vcpus) {
-            long left = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
             if (!v.join(left)) {
                 stuck.add(v);
             }

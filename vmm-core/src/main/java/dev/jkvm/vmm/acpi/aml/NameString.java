@@ -1,6 +1,7 @@
 package dev.jkvm.vmm.acpi.aml;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -59,7 +60,7 @@ public final class NameString {
             }
         }
         for (String s : segments) {
-            out.writeBytes(s.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.writeBytes(s.getBytes(StandardCharsets.US_ASCII));
         }
         return out.toByteArray();
     }
