@@ -480,7 +480,7 @@ public final class Bench {
         double[] size = new double[fileReps];
         double[] save = new double[fileReps];
         double[] resume = new double[fileReps];
-        Path dir = java.nio.file.Files.createTempDirectory("jkvm-bench-snap");
+        Path dir = Files.createTempDirectory("jkvm-bench-snap");
         try {
             for (int rep = 0; rep < fileReps; rep++) {
                 progress("snapshot: save to a file and resume, repetition " + (rep + 1) + " of " + fileReps);
@@ -490,7 +490,7 @@ public final class Bench {
                 resume[rep] = f.resumeMs();
             }
         } finally {
-            java.nio.file.Files.deleteIfExists(dir);
+            Files.deleteIfExists(dir);
         }
         rows.add(new Row("snapshot", "file of a 128 MiB guest that touched 2 MiB", "MiB", samples(size), Samples.NONE, "",
                 Target.valueAtMost(3), "", "zero and untouched pages are not written"));

@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
 
 /**
  * The contract with {@code guest-images/src/bench-exits/bench-exits.s} and {@code bench-smp.s}:
@@ -85,6 +86,6 @@ public final class BenchGuest {
     }
 
     static int le32(byte[] b) {
-        return (int) (le64(java.util.Arrays.copyOf(b, 8)) & 0xffff_ffffL);
+        return (int) (le64(Arrays.copyOf(b, 8)) & 0xffff_ffffL);
     }
 }

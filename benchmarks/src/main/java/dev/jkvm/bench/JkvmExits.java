@@ -5,7 +5,9 @@ import dev.jkvm.vmm.Machine;
 import dev.jkvm.vmm.MachineConfig;
 import dev.jkvm.vmm.RunResult;
 import dev.jkvm.vmm.SerialBackend;
+import dev.jkvm.vmm.host.ThreadTimes;
 import dev.jkvm.vmm.memory.MemoryMap;
+import dev.jkvm.vmm.trace.TraceSpec;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -40,7 +42,7 @@ public final class JkvmExits {
     /** The same machine with {@code -exit-trace trace} (null: none). */
     static MachineConfig config(Path rom, boolean irqchip, Path trace) {
         MachineConfig c = config(rom, irqchip);
-        return trace == null ? c : c.toBuilder().exitTrace(dev.jkvm.vmm.trace.TraceSpec.of(trace)).build();
+        return trace == null ? c : c.toBuilder().exitTrace(TraceSpec.of(trace)).build();
     }
 
     /** Writes the case and N where the guest reads them. */
@@ -76,7 +78,7 @@ public final class JkvmExits {
             long t0 = System.nanoTime();
             RunResult r = m.run(RUN_LIMIT);
             ExitRun run = finish(m, r, kase, n, System.nanoTime() - t0);
-            dev.jkvm.vmm.host.ThreadTimes times = r.vcpus().isEmpty() ? null : r.vcpus().get(0).times();
+            ThreadTimes times = r.vcpus().isEmpty() ? null : r.vcpus().get(0).times();
             double cpu = times == null || run.exits() <= 0 ? Double.NaN
                     : (double) (times.userNanos() + times.systemNanos()) / run.exits();
             return new double[] {run.microsPerIteration(tscKhz), cpu};

@@ -7,6 +7,7 @@ import dev.jkvm.vmm.SerialBackend;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -71,7 +72,7 @@ public final class Overcommit {
         for (Machine m : machines) {
             byte[] b = m.readPhysical(BenchGuest.SMP_PROGRESS, vcpusEach * BenchGuest.SMP_STRIDE);
             for (int i = 0; i < vcpusEach; i++) {
-                sum += BenchGuest.le32(java.util.Arrays.copyOfRange(b, i * BenchGuest.SMP_STRIDE, i * BenchGuest.SMP_STRIDE + 4)) & 0xffff_ffffL;
+                sum += BenchGuest.le32(Arrays.copyOfRange(b, i * BenchGuest.SMP_STRIDE, i * BenchGuest.SMP_STRIDE + 4)) & 0xffff_ffffL;
             }
         }
         return sum;

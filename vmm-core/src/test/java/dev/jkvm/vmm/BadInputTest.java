@@ -78,7 +78,7 @@ class BadInputTest {
     void optionsThatContradictEachOther() {
         assertEquals("jkvm: kernel-irqchip=off: a machine without interrupt controllers has one vCPU"
                 + " (application processors need INIT/SIPI), not 2", fails("-smp", "2", "-machine", "kernel-irqchip=off"));
-        assertEquals("jkvm: -vcpu-affinity: vCPU 1 does not exist (the guest has 1)", fails("-vcpu-affinity", "1@0"));
+        assertEquals("jkvm: -vcpu-affinity: vCPU 1 does not exist (the guest has 1)", fails("-vcpu-affinity", "1@[0]"));
     }
 
     @Test

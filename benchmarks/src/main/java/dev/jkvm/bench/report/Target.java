@@ -1,5 +1,8 @@
 package dev.jkvm.bench.report;
 
+import java.math.BigDecimal;
+import java.util.Locale;
+
 /**
  * What a row of the report should reach: jkvm/baseline at most some ratio, or jkvm's own value at
  * most some limit. Targets are reported, never asserted: a benchmark on a shared host is evidence,
@@ -49,7 +52,7 @@ public record Target(Kind kind, double limit) {
 
     /** A limit as written: {@code 60}, {@code 1.05}, {@code 0.3}. */
     static String plain(double v) {
-        return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
+        return BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
     }
 
     /** {@code ok}, {@code MISS +x%} (by how much the limit was passed), {@code n/a} or empty. */
@@ -67,6 +70,6 @@ public record Target(Kind kind, double limit) {
         if (limit == 0) {
             return "MISS";
         }
-        return String.format(java.util.Locale.ROOT, "MISS +%.1f%%", (v / limit - 1) * 100);
+        return String.format(Locale.ROOT, "MISS +%.1f%%", (v / limit - 1) * 100);
     }
 }
