@@ -1,22 +1,16 @@
 package dev.jkvm.bench;
 
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
-
 import dev.jkvm.kvm.Kvm;
+import dev.jkvm.kvm.VcpuExit;
 import dev.jkvm.kvm.VcpuFd;
 import dev.jkvm.kvm.VmFd;
 import dev.jkvm.kvm.abi.KvmConstants;
-import dev.jkvm.kvm.abi.KvmRun;
 import dev.jkvm.vmm.SharedKvm;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.MemoryMap;
 import dev.jkvm.vmm.vcpu.VmSession;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -70,7 +64,7 @@ public final class BindingsLoop {
 
     /** Runs until the guest writes to port 0xf4; HLT resumes, unclaimed reads return all ones. */
     private static long loop(VcpuFd cpu) {
-        MemorySegment run = cpu.kvmRun();
+        VcpuExit exit = cpu.exit();
         long exits = 0;
         while (true) {
             int reason = cpu.run();
@@ -80,20 +74,20 @@ public final class BindingsLoop {
             exits++;
             switch (reason) {
                 case KvmConstants.KVM_EXIT_IO -> {
-                    boolean out = run.get(JAVA_BYTE, KvmRun.IO_DIRECTION) == KvmConstants.KVM_EXIT_IO_OUT;
-                    int port = Short.toUnsignedInt(run.get(JAVA_SHORT, KvmRun.IO_PORT));
-                    if (out && port == 0xf4) {
+                    VcpuExit.Io io = exit.io();
+                    boolean out = io.out();
+                    if (out && io.port() == 0xf4) {
                         return exits;
                     }
                     if (!out) {
-                        long at = run.get(JAVA_LONG, KvmRun.IO_DATA_OFFSET);
-                        int bytes = run.get(JAVA_BYTE, KvmRun.IO_SIZE) * run.get(JAVA_INT, KvmRun.IO_COUNT);
-                        run.asSlice(at, bytes).fill((byte) 0xff);
+                        for (int i = 0, n = io.count(); i < n; i++) {
+                            io.setData(i, -1);
+                        }
                     }
                 }
                 case KvmConstants.KVM_EXIT_MMIO -> {
-                    if (run.get(JAVA_BYTE, KvmRun.MMIO_IS_WRITE) == 0) {
-                        run.set(JAVA_LONG, KvmRun.MMIO_DATA, -1L);
+                    if (!exit.mmio().write()) {
+                        exit.mmio().setData(-1L);
                     }
                 }
                 case KvmConstants.KVM_EXIT_HLT -> {

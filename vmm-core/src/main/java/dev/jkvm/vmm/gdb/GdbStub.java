@@ -1,11 +1,7 @@
 package dev.jkvm.vmm.gdb;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-
-import dev.jkvm.kvm.abi.KvmRun;
+import dev.jkvm.kvm.VcpuExit;
 import dev.jkvm.vmm.vcpu.DebugHook;
-import java.lang.foreign.MemorySegment;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -28,7 +24,7 @@ import java.util.function.Consumer;
  * while (!control.stopping()) {
  *     stub.checkpoint(index);
  *     int reason = fd.run();
- *     if (reason == KVM_EXIT_DEBUG) stub.debugExit(index, fd.kvmRun());
+ *     if (reason == KVM_EXIT_DEBUG) stub.debugExit(index, fd.exit().debug());
  *     ...
  * }
  * stub.finished(index);
@@ -133,11 +129,10 @@ public final class GdbStub implements DebugHook {
         inputs.add(new SessionInput.Stopped(new StopEvent(cpu, why)));
     }
 
-    /** {@link #debugExit(int, int, long, long)} with the fields read from the vCPU's {@code kvm_run}. */
+    /** {@link #debugExit(int, int, long, long)} with the fields of the vCPU's debug exit. */
     @Override
-    public boolean debugExit(int cpu, MemorySegment kvmRun) {
-        return debugExit(cpu, kvmRun.get(JAVA_INT, KvmRun.DEBUG_ARCH_EXCEPTION),
-                kvmRun.get(JAVA_LONG, KvmRun.DEBUG_ARCH_PC), kvmRun.get(JAVA_LONG, KvmRun.DEBUG_ARCH_DR6));
+    public boolean debugExit(int cpu, VcpuExit.Debug exit) {
+        return debugExit(cpu, exit.exception(), exit.pc(), exit.dr6());
     }
 
     /** vCPU thread, when it leaves its run loop for good (in a finally). */

@@ -1,6 +1,6 @@
 package dev.jkvm.vmm.vcpu;
 
-import java.lang.foreign.MemorySegment;
+import dev.jkvm.kvm.VcpuExit;
 
 /**
  * What a debugger needs from a vCPU's run loop (the GDB stub implements it): a point before every
@@ -14,7 +14,7 @@ public interface DebugHook {
     void checkpoint(int vcpu);
 
     /** On {@code KVM_EXIT_DEBUG}; returns whether the debugger took it. */
-    boolean debugExit(int vcpu, MemorySegment kvmRun);
+    boolean debugExit(int vcpu, VcpuExit.Debug exit);
 
     /** On an emulation failure at {@code linearRip}; true when it is the debugger's breakpoint (the loop goes on). */
     boolean emulationFailure(int vcpu, long linearRip);

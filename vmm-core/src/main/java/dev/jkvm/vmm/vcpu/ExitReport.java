@@ -1,14 +1,12 @@
 package dev.jkvm.vmm.vcpu;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-
 import dev.jkvm.kvm.Regs;
 import dev.jkvm.kvm.Segment;
 import dev.jkvm.kvm.Sregs;
+import dev.jkvm.kvm.VcpuExit;
+import dev.jkvm.kvm.VcpuFd;
 import dev.jkvm.kvm.abi.KvmConstants;
-import dev.jkvm.kvm.abi.KvmRun;
-import java.lang.foreign.MemorySegment;
+import dev.jkvm.vmm.memory.GuestMemory;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -16,11 +14,12 @@ import java.util.Locale;
 
 /**
  * What a user needs when the guest dies: the exit, its sub-reason, where the vCPU was (mode,
- * CS:RIP), every register, and the instruction bytes at RIP. Built from the {@code kvm_run} area
- * and the registers, with no KVM call of its own, so tests can fill a {@code kvm_run} by hand.
+ * CS:RIP), every register, and the instruction bytes at RIP. {@link #gather} asks the vCPU for
+ * them; {@link #of} builds the report from the exit view and registers with no KVM call, so tests
+ * can fill a {@code kvm_run} by hand.
  *
  * <pre>{@code
- * ExitReport r = ExitReport.of(0, KVM_EXIT_SHUTDOWN, kvmRun, regs, sregs, codeAddress, code);
+ * ExitReport r = ExitReport.gather(0, KVM_EXIT_SHUTDOWN, fd, memory); // on the vCPU thread
  * System.err.print(r.format());
  * }</pre>
  *
@@ -47,23 +46,60 @@ public record ExitReport(int vcpu, int exitReason, long rip, String headline, Li
         };
     }
 
+    /** How many bytes at RIP a report shows: the longest x86 instruction is 15. */
+    private static final int CODE_BYTES = 16;
+
+    /**
+     * Gathers the report of the exit {@code fd} just returned, on the vCPU thread (off the hot
+     * path: two ioctls, perhaps a translation, and a read of the code at CS:RIP).
+     */
+    public static ExitReport gather(int vcpu, int exitReason, VcpuFd fd, GuestMemory memory) {
+        Regs regs = fd.regs();
+        Sregs sregs = fd.sregs();
+        long codeAddress = codeAddress(fd, regs, sregs);
+        byte[] code = new byte[0];
+        if (codeAddress >= 0) {
+            int n = CODE_BYTES;
+            while (n > 0 && !memory.isBacked(codeAddress, n)) {
+                n--;
+            }
+            code = n > 0 ? memory.read(codeAddress, n) : code;
+        }
+        return of(vcpu, exitReason, fd.exit(), regs, sregs, codeAddress, code);
+    }
+
+    /** The guest-physical address of CS:RIP, or -1 if the page tables do not map it. */
+    private static long codeAddress(VcpuFd fd, Regs regs, Sregs sregs) {
+        boolean protectedMode = (sregs.cr0() & 1) != 0;
+        long linear = sregs.cs().base() + (protectedMode ? regs.rip() : regs.rip() & 0xffff);
+        if ((sregs.cr0() & (1L << 31)) == 0) {
+            return linear & 0xffff_ffffL;
+        }
+        try {
+            return fd.translate(linear);
+        } catch (RuntimeException e) {
+            return -1;
+        }
+    }
+
     /**
      * Builds the report.
      *
      * @param codeAddress the guest-physical address the code bytes were read from, or -1 if RIP is not mapped
      * @param code the bytes at RIP (may be empty)
      */
-    public static ExitReport of(int vcpu, int exitReason, MemorySegment kvmRun, Regs regs, Sregs sregs,
+    public static ExitReport of(int vcpu, int exitReason, VcpuExit exit, Regs regs, Sregs sregs,
                                 long codeAddress, byte[] code) {
         List<String> details = new ArrayList<>();
         String headline = switch (exitReason) {
             case KvmConstants.KVM_EXIT_SHUTDOWN -> "triple fault (KVM_EXIT_SHUTDOWN): the CPU shut down";
             case KvmConstants.KVM_EXIT_INTERNAL_ERROR -> {
-                int suberror = kvmRun.get(JAVA_INT, KvmRun.INTERNAL_SUBERROR);
-                int ndata = kvmRun.get(JAVA_INT, KvmRun.INTERNAL_NDATA);
+                VcpuExit.Internal internal = exit.internal();
+                int suberror = internal.suberror();
+                int ndata = internal.ndata();
                 StringBuilder data = new StringBuilder("internal error data:");
                 for (int i = 0; i < Math.min(ndata, 16); i++) {
-                    data.append(String.format(" %016x", kvmRun.get(JAVA_LONG, KvmRun.INTERNAL_DATA + 8L * i)));
+                    data.append(String.format(" %016x", internal.data(i)));
                 }
                 if (ndata > 0) {
                     details.add(data.toString());
@@ -71,10 +107,8 @@ public record ExitReport(int vcpu, int exitReason, long rip, String headline, Li
                 yield "KVM internal error (KVM_EXIT_INTERNAL_ERROR, suberror " + suberror + "): " + internalSuberror(suberror);
             }
             case KvmConstants.KVM_EXIT_FAIL_ENTRY -> {
-                long reason = kvmRun.get(JAVA_LONG, KvmRun.FAIL_ENTRY_HARDWARE_ENTRY_FAILURE_REASON);
-                int cpu = kvmRun.get(JAVA_INT, KvmRun.FAIL_ENTRY_CPU);
                 yield String.format("VM entry failed (KVM_EXIT_FAIL_ENTRY): hardware entry failure reason 0x%x on host CPU %d",
-                        reason, cpu);
+                        exit.failEntry().hardwareReason(), exit.failEntry().cpu());
             }
             default -> "unexpected exit " + KvmConstants.exitReasonName(exitReason) + " (" + exitReason + ")";
         };

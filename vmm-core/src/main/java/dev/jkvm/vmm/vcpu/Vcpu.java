@@ -1,21 +1,13 @@
 package dev.jkvm.vmm.vcpu;
 
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
-
 import dev.jkvm.devices.MmioBus;
 import dev.jkvm.devices.PortBus;
 import dev.jkvm.kvm.Libc;
 import dev.jkvm.kvm.Regs;
 import dev.jkvm.kvm.Sregs;
+import dev.jkvm.kvm.VcpuExit;
 import dev.jkvm.kvm.VcpuFd;
 import dev.jkvm.kvm.abi.KvmConstants;
-import dev.jkvm.kvm.abi.KvmRun;
 import dev.jkvm.kvm.abi.LibcConstants;
 import dev.jkvm.vmm.RunResult;
 import dev.jkvm.vmm.host.HostCpus;
@@ -23,7 +15,6 @@ import dev.jkvm.vmm.host.ThreadTimes;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.stats.VcpuCounters;
 import dev.jkvm.vmm.trace.TraceRing;
-import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.BitSet;
 import java.util.concurrent.CompletableFuture;
@@ -71,7 +62,7 @@ public final class Vcpu implements Runnable {
     private final int index;
     private final int apicId;
     private final VcpuFd fd;
-    private final MemorySegment run;
+    private final VcpuExit exit;
     private final PortBus ports;
     private final MmioBus mmio;
     private final GuestMemory memory;
@@ -115,7 +106,7 @@ public final class Vcpu implements Runnable {
         this.index = index;
         this.apicId = apicId;
         this.fd = fd;
-        this.run = fd.kvmRun();
+        this.exit = fd.exit();
         this.ports = ports;
         this.mmio = mmio;
         this.memory = memory;
@@ -330,25 +321,21 @@ public final class Vcpu implements Runnable {
 
     /**
      * One trace record for the KVM_RUN that ran from {@code t0} to {@code t1} and the handling up to
-     * {@code t2}; the exit's details are still in {@code kvm_run}.
+     * {@code t2}; the exit's details are still in the exit view.
      */
     private void record(TraceRing ring, int reason, long t0, long t1, long t2) {
         long user = t2 - t1;
         switch (reason) {
             case VcpuFd.INTERRUPTED -> ring.put(TraceRing.head(TraceRing.KICK, 0, 0, 0, user), t0, t1, 0);
             case KvmConstants.KVM_EXIT_IO -> {
-                boolean out = run.get(JAVA_BYTE, KvmRun.IO_DIRECTION) == KvmConstants.KVM_EXIT_IO_OUT;
-                int size = run.get(JAVA_BYTE, KvmRun.IO_SIZE);
-                int port = Short.toUnsignedInt(run.get(JAVA_SHORT, KvmRun.IO_PORT));
-                int count = run.get(JAVA_INT, KvmRun.IO_COUNT);
-                ring.put(TraceRing.head(TraceRing.EXIT, reason, out ? TraceRing.FLAG_OUT : 0, size, user), t0, t1,
-                        (long) count << 16 | port);
+                VcpuExit.Io io = exit.io();
+                ring.put(TraceRing.head(TraceRing.EXIT, reason, io.out() ? TraceRing.FLAG_OUT : 0, io.size(), user), t0, t1,
+                        (long) io.count() << 16 | io.port());
             }
             case KvmConstants.KVM_EXIT_MMIO -> {
-                boolean write = run.get(JAVA_BYTE, KvmRun.MMIO_IS_WRITE) != 0;
-                int len = run.get(JAVA_INT, KvmRun.MMIO_LEN);
-                ring.put(TraceRing.head(TraceRing.EXIT, reason, write ? TraceRing.FLAG_OUT : 0, len, user), t0, t1,
-                        run.get(JAVA_LONG, KvmRun.MMIO_PHYS_ADDR));
+                VcpuExit.Mmio m = exit.mmio();
+                ring.put(TraceRing.head(TraceRing.EXIT, reason, m.write() ? TraceRing.FLAG_OUT : 0, m.length(), user), t0, t1,
+                        m.address());
             }
             default -> ring.put(TraceRing.head(TraceRing.EXIT, reason, 0, 0, user), t0, t1, 0);
         }
@@ -377,7 +364,7 @@ public final class Vcpu implements Runnable {
                     control.end(RunResult.of(RunResult.Reason.HALTED, 0, "CPU " + index + " halted"));
             case KvmConstants.KVM_EXIT_SHUTDOWN -> control.end(RunResult.crash(RunResult.Reason.TRIPLE_FAULT, report(reason)));
             case KvmConstants.KVM_EXIT_INTERNAL_ERROR -> {
-                if (debug == null || run.get(JAVA_INT, KvmRun.INTERNAL_SUBERROR) != KvmConstants.KVM_INTERNAL_ERROR_EMULATION
+                if (debug == null || exit.internal().suberror() != KvmConstants.KVM_INTERNAL_ERROR_EMULATION
                         || !debug.emulationFailure(index, linearRip())) {
                     control.end(RunResult.crash(RunResult.Reason.INTERNAL_ERROR, report(reason)));
                 }
@@ -386,7 +373,7 @@ public final class Vcpu implements Runnable {
                 if (debug == null) {
                     control.end(RunResult.crash(RunResult.Reason.UNHANDLED_EXIT, report(reason)));
                 } else {
-                    debug.debugExit(index, run);
+                    debug.debugExit(index, exit.debug());
                 }
             }
             case KvmConstants.KVM_EXIT_FAIL_ENTRY -> control.end(RunResult.crash(RunResult.Reason.FAIL_ENTRY, report(reason)));
@@ -403,17 +390,17 @@ public final class Vcpu implements Runnable {
     }
 
     private void handleIo(long t1) {
-        boolean out = run.get(JAVA_BYTE, KvmRun.IO_DIRECTION) == KvmConstants.KVM_EXIT_IO_OUT;
-        int size = run.get(JAVA_BYTE, KvmRun.IO_SIZE);
-        int port = Short.toUnsignedInt(run.get(JAVA_SHORT, KvmRun.IO_PORT));
-        int count = run.get(JAVA_INT, KvmRun.IO_COUNT);
-        long at = run.get(JAVA_LONG, KvmRun.IO_DATA_OFFSET);
+        VcpuExit.Io io = exit.io();
+        boolean out = io.out();
+        int size = io.size();
+        int port = io.port();
+        int count = io.count();
         // A string instruction (rep outsb/insb) hands over count items in one exit.
-        for (int i = 0; i < count; i++, at += size) {
+        for (int i = 0; i < count; i++) {
             if (out) {
-                ports.write(port, size, readData(at, size));
+                ports.write(port, size, io.data(i));
             } else {
-                writeData(at, size, ports.read(port, size));
+                io.setData(i, ports.read(port, size));
             }
         }
         long nanos = System.nanoTime() - t1;
@@ -421,31 +408,15 @@ public final class Vcpu implements Runnable {
         counters.exit(KvmConstants.KVM_EXIT_IO, nanos);
     }
 
-    private int readData(long at, int size) {
-        return switch (size) {
-            case 1 -> Byte.toUnsignedInt(run.get(JAVA_BYTE, at));
-            case 2 -> Short.toUnsignedInt(run.get(JAVA_SHORT_UNALIGNED, at));
-            default -> run.get(JAVA_INT_UNALIGNED, at);
-        };
-    }
-
-    private void writeData(long at, int size, int value) {
-        switch (size) {
-            case 1 -> run.set(JAVA_BYTE, at, (byte) value);
-            case 2 -> run.set(JAVA_SHORT_UNALIGNED, at, (short) value);
-            default -> run.set(JAVA_INT_UNALIGNED, at, value);
-        }
-    }
-
     private void handleMmio(long t1) {
-        long address = run.get(JAVA_LONG, KvmRun.MMIO_PHYS_ADDR);
-        int len = run.get(JAVA_INT, KvmRun.MMIO_LEN);
-        boolean write = run.get(JAVA_BYTE, KvmRun.MMIO_IS_WRITE) != 0;
-        long mask = len >= 8 ? -1L : (1L << (8 * len)) - 1;
+        VcpuExit.Mmio m = exit.mmio();
+        long address = m.address();
+        int len = m.length();
+        boolean write = m.write();
         if (write) {
-            mmio.write(address, len, run.get(JAVA_LONG_UNALIGNED, KvmRun.MMIO_DATA) & mask);
+            mmio.write(address, len, m.data());
         } else {
-            run.set(JAVA_LONG_UNALIGNED, KvmRun.MMIO_DATA, mmio.read(address, len) & mask);
+            m.setData(mmio.read(address, len));
         }
         long nanos = System.nanoTime() - t1;
         counters.mmioExit(address, write, nanos);
@@ -453,7 +424,7 @@ public final class Vcpu implements Runnable {
     }
 
     private void handleSystemEvent() {
-        int type = run.get(JAVA_INT, KvmRun.SYSTEM_EVENT_TYPE);
+        int type = exit.systemEvent().type();
         switch (type) {
             case KvmConstants.KVM_SYSTEM_EVENT_SHUTDOWN ->
                     control.end(RunResult.of(RunResult.Reason.POWER_OFF, 0, "the guest powered off"));
@@ -476,7 +447,7 @@ public final class Vcpu implements Runnable {
             }
             code = n > 0 ? memory.read(codeAddress, n) : code;
         }
-        return ExitReport.of(index, reason, run, regs, sregs, codeAddress, code);
+        return ExitReport.of(index, reason, exit, regs, sregs, codeAddress, code);
     }
 
     /** CS base + RIP (off the hot path: two ioctls). */

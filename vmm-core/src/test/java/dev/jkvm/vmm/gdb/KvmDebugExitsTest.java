@@ -1,7 +1,6 @@
 package dev.jkvm.vmm.gdb;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,10 +12,10 @@ import dev.jkvm.kvm.Libc;
 import dev.jkvm.kvm.Regs;
 import dev.jkvm.kvm.Segment;
 import dev.jkvm.kvm.Sregs;
+import dev.jkvm.kvm.VcpuExit;
 import dev.jkvm.kvm.VcpuFd;
 import dev.jkvm.kvm.VmFd;
 import dev.jkvm.kvm.abi.KvmConstants;
-import dev.jkvm.kvm.abi.KvmRun;
 import dev.jkvm.kvm.abi.LibcConstants;
 import dev.jkvm.kvm.testing.RequiresKvm;
 import java.lang.foreign.MemorySegment;
@@ -129,7 +128,7 @@ class KvmDebugExitsTest {
 
     private String exitDescription(int reason) {
         return "exit " + KvmConstants.exitReasonName(reason) + " (suberror "
-                + cpu.kvmRun().get(JAVA_INT, KvmRun.INTERNAL_SUBERROR) + ") at rip " + Long.toHexString(cpu.regs().rip());
+                + cpu.exit().internal().suberror() + ") at rip " + Long.toHexString(cpu.regs().rip());
     }
 
     /** Runs with what the stub would arm; returns the classification of the debug exit. */
@@ -137,9 +136,8 @@ class KvmDebugExitsTest {
         GuestDebug debug = arm(stepping);
         int reason = cpu.run();
         assertEquals(KvmConstants.KVM_EXIT_DEBUG, reason, exitDescription(reason));
-        MemorySegment run = cpu.kvmRun();
-        return armed(debug).classify(0, run.get(JAVA_INT, KvmRun.DEBUG_ARCH_EXCEPTION), run.get(JAVA_LONG, KvmRun.DEBUG_ARCH_PC),
-                run.get(JAVA_LONG, KvmRun.DEBUG_ARCH_DR6));
+        VcpuExit.Debug exit = cpu.exit().debug();
+        return armed(debug).classify(0, exit.exception(), exit.pc(), exit.dr6());
     }
 
     /**
@@ -150,14 +148,14 @@ class KvmDebugExitsTest {
         GuestDebug debug = arm(false);
         int reason = cpu.run();
         ArmedState armed = armed(debug);
-        MemorySegment run = cpu.kvmRun();
+        VcpuExit exit = cpu.exit();
         if (NATIVE) {
             assertEquals(KvmConstants.KVM_EXIT_DEBUG, reason, exitDescription(reason));
-            assertEquals(GuestDebug.ExceptionVector.BP, run.get(JAVA_INT, KvmRun.DEBUG_ARCH_EXCEPTION));
-            return armed.classify(0, GuestDebug.ExceptionVector.BP, run.get(JAVA_LONG, KvmRun.DEBUG_ARCH_PC), 0);
+            assertEquals(GuestDebug.ExceptionVector.BP, exit.debug().exception());
+            return armed.classify(0, GuestDebug.ExceptionVector.BP, exit.debug().pc(), 0);
         }
         assertEquals(KvmConstants.KVM_EXIT_INTERNAL_ERROR, reason, exitDescription(reason));
-        assertEquals(KvmConstants.KVM_INTERNAL_ERROR_EMULATION, run.get(JAVA_INT, KvmRun.INTERNAL_SUBERROR));
+        assertEquals(KvmConstants.KVM_INTERNAL_ERROR_EMULATION, exit.internal().suberror());
         GdbStub stub = new GdbStub(target, false, line -> { });
         stub.arm(armed);
         boolean taken = stub.emulationFailure(0, cpu.regs().rip());

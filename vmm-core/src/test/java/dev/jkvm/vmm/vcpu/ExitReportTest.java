@@ -9,6 +9,7 @@ import dev.jkvm.kvm.DescriptorTable;
 import dev.jkvm.kvm.Regs;
 import dev.jkvm.kvm.Segment;
 import dev.jkvm.kvm.Sregs;
+import dev.jkvm.kvm.VcpuExit;
 import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.kvm.abi.KvmRun;
 import java.lang.foreign.Arena;
@@ -43,7 +44,7 @@ class ExitReportTest {
             run.set(JAVA_LONG, KvmRun.INTERNAL_DATA, 0xdeadbeefL);
             run.set(JAVA_LONG, KvmRun.INTERNAL_DATA + 8, 0x42L);
             byte[] code = {(byte) 0xf0, 0x48, 0x0f, (byte) 0xc7, 0x0e}; // lock cmpxchg16b (%rsi)
-            ExitReport r = ExitReport.of(1, KvmConstants.KVM_EXIT_INTERNAL_ERROR, run, REGS, LONG_MODE, 0x100abc, code);
+            ExitReport r = ExitReport.of(1, KvmConstants.KVM_EXIT_INTERNAL_ERROR, new VcpuExit(run), REGS, LONG_MODE, 0x100abc, code);
 
             assertEquals("KVM internal error (KVM_EXIT_INTERNAL_ERROR, suberror 1): emulation failure:"
                     + " KVM's instruction emulator could not run the instruction", r.headline());
@@ -68,7 +69,7 @@ class ExitReportTest {
             Sregs real = new Sregs(new Segment(0xffff0000L, 0xffff, 0xf000, 11, true, 0, false, true, false, false, false, false),
                     data(), data(), data(), data(), data(), data(), data(),
                     new DescriptorTable(0, 0xffff), new DescriptorTable(0, 0xffff), 0x60000010L, 0, 0, 0, 0, 0, 0);
-            ExitReport r = ExitReport.of(0, KvmConstants.KVM_EXIT_FAIL_ENTRY, run, REGS.withRip(0xfff0), real, 0xfffffff0L,
+            ExitReport r = ExitReport.of(0, KvmConstants.KVM_EXIT_FAIL_ENTRY, new VcpuExit(run), REGS.withRip(0xfff0), real, 0xfffffff0L,
                     new byte[] {(byte) 0xea, 0, 0, 0, (byte) 0xf0});
             assertEquals("VM entry failed (KVM_EXIT_FAIL_ENTRY): hardware entry failure reason 0x80000021 on host CPU 3",
                     r.headline());
@@ -81,7 +82,7 @@ class ExitReportTest {
     void unmappedRipIsSaidSo() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment run = arena.allocate(KvmRun.SIZEOF, 8);
-            ExitReport r = ExitReport.of(0, KvmConstants.KVM_EXIT_SHUTDOWN, run, REGS, LONG_MODE, -1, new byte[0]);
+            ExitReport r = ExitReport.of(0, KvmConstants.KVM_EXIT_SHUTDOWN, new VcpuExit(run), REGS, LONG_MODE, -1, new byte[0]);
             assertTrue(r.headline().contains("KVM_EXIT_SHUTDOWN"));
             assertTrue(r.details().contains("code: RIP is not mapped to guest memory"), r.details().toString());
         }
