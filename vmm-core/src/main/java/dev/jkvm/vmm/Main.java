@@ -127,7 +127,7 @@ public final class Main {
                 case MachineConfig.MonitorSpec.Stdio s -> sessions.add(MonitorServer.serve(monitor, System.in, System.out));
                 case MachineConfig.MonitorSpec.Unix u -> sessions.add(listen(monitor, u));
                 case MachineConfig.MonitorSpec.Chardev c -> sessions.add(ChardevEndpoint.open(c.spec(),
-                        "-mon chardev=" + c.spec().id(), (in, o) -> MonitorServer.session(monitor, in, o), err::println));
+                        c.spec().id().equals("compat_monitor0") ? "-monitor" : "-mon chardev=" + c.spec().id(), (in, o) -> MonitorServer.session(monitor, in, o), err::println));
                 case MachineConfig.MonitorSpec.None n -> {
                 }
             }

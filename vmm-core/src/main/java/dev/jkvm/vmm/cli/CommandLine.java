@@ -288,20 +288,8 @@ public final class CommandLine {
         if (v.equals("none")) {
             return new MachineConfig.MonitorSpec.None();
         }
-        if (v.startsWith("unix:")) {
-            String[] parts = v.substring(5).split(",");
-            for (int i = 1; i < parts.length; i++) {
-                if (!parts[i].equals("server") && !parts[i].equals("nowait") && !parts[i].equals("wait=off")
-                        && !parts[i].equals("server=on")) {
-                    throw new JkvmException("-monitor " + v + ": unsupported option '" + parts[i] + "' (server,nowait)");
-                }
-            }
-            if (parts[0].isEmpty()) {
-                throw new JkvmException("-monitor " + v + ": a socket path is needed");
-            }
-            return new MachineConfig.MonitorSpec.Unix(Path.of(parts[0]));
-        }
-        throw new JkvmException("-monitor " + v + ": unsupported (stdio, unix:PATH,server,nowait, none)");
+        // The rest is a chardev, as in QEMU: a server without nowait holds the start until its first client.
+        return chardevMonitor(ChardevSpec.legacy(v, "compat_monitor0", "-monitor"));
     }
 
     /**

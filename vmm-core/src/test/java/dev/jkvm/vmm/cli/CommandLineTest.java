@@ -1,6 +1,7 @@
 package dev.jkvm.vmm.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,8 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.jkvm.vmm.BiosRom;
 import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.MachineConfig;
+import dev.jkvm.vmm.chardev.ChardevSpec;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class CommandLineTest {
@@ -177,6 +180,20 @@ class CommandLineTest {
         assertEquals(0xe9, config("-debugcon", "file:/tmp/d").peripherals().debugcons().getFirst().iobase());
         assertEquals(0x403, config("-global", "isa-debugcon.iobase=0x403", "-debugcon", "null").peripherals().debugcons()
                 .getFirst().iobase());
+    }
+
+    @Test
+    void monitorSocketsAreChardevsThatWaitForTheirClientUnlessTold() {
+        for (String v : List.of("unix:/tmp/m.sock,server", "unix:/tmp/m.sock,server=on,wait=on", "tcp::4444,server")) {
+            MachineConfig.MonitorSpec.Chardev c = assertInstanceOf(MachineConfig.MonitorSpec.Chardev.class, config("-monitor", v).monitor());
+            assertTrue(assertInstanceOf(ChardevSpec.Socket.class, c.spec()).waitForClient(), v);
+        }
+        for (String v : List.of("unix:/tmp/m.sock,server,nowait", "unix:/tmp/m.sock,server=on,wait=off")) {
+            MachineConfig.MonitorSpec.Chardev c = assertInstanceOf(MachineConfig.MonitorSpec.Chardev.class, config("-monitor", v).monitor());
+            assertFalse(assertInstanceOf(ChardevSpec.Socket.class, c.spec()).waitForClient(), v);
+        }
+        assertEquals("-monitor unix:/tmp/m.sock,bogus: unsupported option 'bogus' (server, wait=on|off)",
+                assertThrows(JkvmException.class, () -> config("-monitor", "unix:/tmp/m.sock,bogus")).getMessage());
     }
 
     @Test
