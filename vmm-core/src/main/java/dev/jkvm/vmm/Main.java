@@ -11,6 +11,7 @@ import dev.jkvm.vmm.host.HostCpus;
 import dev.jkvm.vmm.host.StartupPhases;
 import dev.jkvm.vmm.monitor.Monitor;
 import dev.jkvm.vmm.monitor.MonitorServer;
+import dev.jkvm.vmm.serial.SinkWriter;
 import dev.jkvm.vmm.snapshot.Snapshot;
 import dev.jkvm.vmm.stats.StatsFormatter;
 import java.io.Closeable;
@@ -96,8 +97,28 @@ public final class Main {
         }
     }
 
-    private static int boot(MachineConfig config, Optional<Path> incoming, StatsSink stats,
-                            PrintStream err) {
+    /** How long the end of a run waits for stderr while it takes bytes (one nobody reads is not waited for). */
+    private static final long LOG_DRAIN_MILLIS = 100;
+
+    /**
+     * Runs the machine with stderr behind a bounded writer: the vCPUs log on their own threads
+     * ({@code -d unimp}, crash reports), and a stderr pipe nobody reads must never make them wait.
+     */
+    private static int boot(MachineConfig config, Optional<Path> incoming, StatsSink stats, PrintStream stderr) {
+        SinkWriter log = SinkWriter.start("stderr", stderr);
+        PrintStream err = new PrintStream(log.stream(), true, stderr.charset());
+        try {
+            return run(config, incoming, stats, err);
+        } finally {
+            if (log.drain(LOG_DRAIN_MILLIS) && log.dropped() > 0) {
+                err.println("jkvm: " + log.dropped() + " bytes of log dropped: stderr did not keep up");
+                log.drain(LOG_DRAIN_MILLIS);
+            }
+            log.close();
+        }
+    }
+
+    private static int run(MachineConfig config, Optional<Path> incoming, StatsSink stats, PrintStream err) {
         startupNotes(config, err);
         List<Closeable> sessions = new ArrayList<>();
         Snapshot snapshot = null;

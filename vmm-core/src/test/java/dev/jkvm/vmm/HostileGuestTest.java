@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.kvm.testing.RequiresKvm;
 import dev.jkvm.vmm.monitor.Monitor;
+import dev.jkvm.vmm.serial.SinkWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -89,6 +90,27 @@ class HostileGuestTest {
         Run r = jkvm("-bios", "hostile-ports", "-serial", "stdio");
         assertEquals(33, r.status(), r.err());
         assertTrue(r.out().contains("hostile-ports ok\r\n"), r.out());
+    }
+
+    @Test
+    void aStderrNobodyReadsNeverStopsTheVcpuThatLogs() throws Exception {
+        // -d unimp logs 4096 lines (300 KB) from the vCPU thread; the pipe holds 64 KiB and is read only at the end.
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path out = Files.createTempFile("jkvm-hostile", ".out");
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1", "-cp",
+                SignalTest.jkvmClassPath(), Main.class.getName(), "-bios", "hostile-ports", "-serial", "stdio", "-d", "unimp")
+                .redirectOutput(out.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        boolean ended = p.waitFor(WALL.toSeconds(), TimeUnit.SECONDS);
+        if (!ended) {
+            p.destroyForcibly();
+        }
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(ended, "jkvm waited for a stderr nobody read");
+        assertEquals(33, p.exitValue(), err.substring(Math.max(0, err.length() - 500)));
+        assertTrue(Files.readString(out).contains("hostile-ports ok\r\n"));
+        assertTrue(err.startsWith("jkvm: ") && err.contains("jkvm: unimplemented port 0x"), err.substring(0, Math.min(300, err.length())));
+        // What the pipe held when jkvm gave up waiting for it (100 ms without a read): the rest was dropped.
+        assertTrue(err.length() <= 2 * SinkWriter.CAPACITY + 64 * 1024, err.length() + " bytes");
     }
 
     @Test

@@ -334,8 +334,8 @@ class SerialFloodTest {
             String e = err.toString(StandardCharsets.UTF_8);
             assertEquals(1, status, e);
             String last = e.lines().reduce((a, b) -> b).orElse("");
-            assertEquals("jkvm: " + args[args.length - 2] + " unix:" + file + ": cannot listen: " + file + " exists and is not a socket",
-                    last);
+            assertTrue(last.startsWith("jkvm: " + args[args.length - 2]), last);
+            assertTrue(last.endsWith(": cannot listen: " + file + " exists and is not a socket"), last);
             assertEquals("precious", Files.readString(file));
         }
     }

@@ -103,7 +103,11 @@ public final class ChardevEndpoint implements Closeable {
         UnixSocketFile file = null;
         switch (s.address()) {
             case ChardevSpec.Address.Unix u -> {
-                file = UnixSocketFile.bind(u.path()); // a stale socket is replaced, any other file refused
+                try {
+                    file = UnixSocketFile.bind(u.path()); // a stale socket is replaced, any other file refused
+                } catch (IOException e) {
+                    throw new IOException("cannot listen: " + e.getMessage(), e);
+                }
                 server = file.channel();
             }
             case ChardevSpec.Address.Tcp t -> {

@@ -45,7 +45,7 @@ public final class SinkWriter implements AutoCloseable {
 
     private SinkWriter(String name, OutputStream sink) {
         this.sink = sink;
-        this.thread = Thread.ofPlatform().name("jkvm serial out " + name).daemon(true).unstarted(this::run);
+        this.thread = Thread.ofPlatform().name("jkvm out " + name).daemon(true).unstarted(this::run);
     }
 
     /** Starts the writer thread for {@code sink} (which it writes and flushes, never closes). */
@@ -142,6 +142,23 @@ public final class SinkWriter implements AutoCloseable {
             }
             return true;
         }
+    }
+
+    /** This writer as a stream: a write queues its bytes (or drops them) and returns at once; flush and close do nothing. */
+    public OutputStream stream() {
+        return new OutputStream() {
+            @Override
+            public void write(int b) {
+                put((byte) b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                for (int i = 0; i < len; i++) {
+                    put(b[off + i]);
+                }
+            }
+        };
     }
 
     /** Bytes dropped because the ring was full (the sink did not keep up). */
