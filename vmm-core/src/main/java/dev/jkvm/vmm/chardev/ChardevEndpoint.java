@@ -2,6 +2,7 @@ package dev.jkvm.vmm.chardev;
 
 import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.host.UnixSocketFile;
+import dev.jkvm.vmm.serial.SinkWriter;
 import java.io.Closeable;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -20,7 +21,7 @@ import java.util.function.Consumer;
 
 /**
  * An opened {@link ChardevSpec}: a frontend's output goes into {@link #sink()} (never blocking: see
- * {@link BoundedWriter}), and each connection's input goes to the frontend's {@link Session}.
+ * {@link SinkWriter}), and each connection's input goes to the frontend's {@link Session}.
  * A socket server accepts one client at a time (the next waits in the backlog, as in QEMU); with
  * {@code wait=on}, {@link #open} returns only once the first client is there. A client socket
  * connects once, at open. Files and {@code null} have no input.
@@ -40,7 +41,7 @@ public final class ChardevEndpoint implements Closeable {
     }
 
     private final ChardevSpec spec;
-    private final BoundedWriter writer;
+    private final SinkWriter writer;
     private final OutputStream sink;
     private volatile Closeable resource = () -> { };
     /** The Unix socket file this endpoint listens on (removed on close while still ours), or null. */
@@ -50,19 +51,9 @@ public final class ChardevEndpoint implements Closeable {
 
     private ChardevEndpoint(ChardevSpec spec, OutputStream initialTarget, UnixSocketFile socketFile) {
         this.spec = spec;
-        this.writer = new BoundedWriter("jkvm chardev " + spec.id(), initialTarget);
+        this.writer = SinkWriter.start("chardev " + spec.id(), initialTarget);
         this.socketFile = socketFile;
-        this.sink = new OutputStream() {
-            @Override
-            public void write(int b) {
-                writer.write(b);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) {
-                writer.write(b, off, len);
-            }
-        };
+        this.sink = writer.stream();
     }
 
     /**
@@ -216,7 +207,8 @@ public final class ChardevEndpoint implements Closeable {
     /** Lets queued output out (up to 100 ms), then closes the file or socket. */
     @Override
     public void close() throws IOException {
-        writer.close(100); // a client that stopped reading is not waited for longer: close is a stop path
+        writer.drain(100); // a client that stopped reading is not waited for longer: close is a stop path
+        writer.close();
         resource.close();
         SocketChannel client = current;
         if (client != null) {

@@ -5,8 +5,9 @@ import java.io.OutputStream;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Carries a serial port's output to a sink that may stop reading (a pipe nobody drains, a terminal
- * paused with Ctrl-S, a socket client that never reads) without ever blocking the vCPU: the vCPU puts
+ * Carries output (a serial port's, a chardev's, the log's) to a sink that may stop reading (a pipe
+ * nobody drains, a terminal paused with Ctrl-S, a socket client that never reads, or none yet:
+ * {@link #retarget}) without ever blocking the vCPU: the vCPU puts
  * each byte into a bounded ring ({@link #CAPACITY}) and returns at once; a daemon thread of its own
  * writes the ring out. While the ring is full, new bytes are dropped and counted ({@link #dropped()}):
  * the guest keeps running and the stop paths keep working, whatever the sink does.
@@ -30,9 +31,10 @@ public final class SinkWriter implements AutoCloseable {
 
     private final Object lock = new Object();
     private final byte[] ring = new byte[CAPACITY];
-    private final OutputStream sink;
     private final Thread thread;
     // guarded by lock
+    /** Where bytes go; null while nobody is connected (bytes are dropped). */
+    private OutputStream sink;
     private int head;
     private int count;
     private long dropped;
@@ -55,10 +57,10 @@ public final class SinkWriter implements AutoCloseable {
         return w;
     }
 
-    /** Queues one byte for the sink, or drops it when {@link #CAPACITY} bytes wait already. Never blocks. */
+    /** Queues one byte for the sink, or drops it when {@link #CAPACITY} bytes wait already or there is no sink. Never blocks. */
     public void put(byte b) {
         synchronized (lock) {
-            if (count == CAPACITY || closed) {
+            if (count == CAPACITY || closed || sink == null) {
                 dropped++;
                 return;
             }
@@ -69,10 +71,26 @@ public final class SinkWriter implements AutoCloseable {
         }
     }
 
+    /**
+     * Where bytes go from now on (a socket's next client); {@code null} drops them, and what is
+     * queued for the old sink.
+     */
+    public void retarget(OutputStream newSink) {
+        synchronized (lock) {
+            sink = newSink;
+            if (newSink == null) {
+                head = (head + count) % CAPACITY;
+                count = 0;
+            }
+            lock.notifyAll();
+        }
+    }
+
     private void run() {
         byte[] chunk = new byte[CHUNK];
         while (true) {
             int n;
+            OutputStream out;
             synchronized (lock) {
                 writing = false;
                 lock.notifyAll(); // drain() waiters look again
@@ -86,6 +104,7 @@ public final class SinkWriter implements AutoCloseable {
                 if (count == 0) {
                     return; // closed and nothing left
                 }
+                out = sink;
                 n = Math.min(Math.min(count, CHUNK), CAPACITY - head); // contiguous part
                 System.arraycopy(ring, head, chunk, 0, n);
                 head = (head + n) % CAPACITY;
@@ -95,8 +114,8 @@ public final class SinkWriter implements AutoCloseable {
             }
             boolean ok;
             try {
-                sink.write(chunk, 0, n);
-                sink.flush();
+                out.write(chunk, 0, n);
+                out.flush();
                 ok = true;
             } catch (IOException e) {
                 ok = false; // a closed pipe or a client gone: these bytes are in the transcript only
@@ -106,6 +125,11 @@ public final class SinkWriter implements AutoCloseable {
                     written += n;
                 } else {
                     writeErrors += n;
+                    if (sink == out) { // gone for good: what follows is dropped until a retarget
+                        sink = null;
+                        head = (head + count) % CAPACITY;
+                        count = 0;
+                    }
                 }
                 lastActivity = System.nanoTime();
             }
@@ -125,7 +149,7 @@ public final class SinkWriter implements AutoCloseable {
             if (!writing) {
                 lastActivity = System.nanoTime(); // an idle writer about to pick up the queue
             }
-            while (count > 0 || writing) {
+            while ((count > 0 && sink != null) || writing) {
                 if (!thread.isAlive()) {
                     return false;
                 }
