@@ -15,6 +15,7 @@ import dev.jkvm.vmm.boot.BootRequest;
 import dev.jkvm.vmm.boot.KernelImage;
 import dev.jkvm.vmm.boot.KernelLoader;
 import dev.jkvm.vmm.boot.KernelSymbols;
+import dev.jkvm.vmm.boot.KernelVariables;
 import dev.jkvm.vmm.boot.RomImage;
 import dev.jkvm.vmm.memory.E820;
 import dev.jkvm.vmm.cpu.CpuModels;
@@ -26,9 +27,12 @@ import dev.jkvm.vmm.firmware.BiosDataArea;
 import dev.jkvm.vmm.firmware.FirmwareTables;
 import dev.jkvm.vmm.gdb.GdbServer;
 import dev.jkvm.vmm.gdb.GdbStub;
+import dev.jkvm.vmm.gdb.MachineDebugTarget;
 import dev.jkvm.vmm.host.StartupPhases;
 import dev.jkvm.vmm.firmware.PlatformDescription;
 import dev.jkvm.vmm.memory.GuestMemory;
+import dev.jkvm.vmm.memory.GuestMemoryException;
+import dev.jkvm.vmm.memory.GuestView;
 import dev.jkvm.vmm.memory.MemoryMap;
 import dev.jkvm.vmm.serial.SerialConsole;
 import dev.jkvm.vmm.snapshot.MachineSnapshots;
@@ -97,7 +101,8 @@ public final class Machine implements AutoCloseable {
     private final java.util.OptionalLong biosRsdp;
     private final E820 e820;
     private final KernelImage kernel;
-    private KernelSymbols symbols;
+    private KernelVariables variables;
+    private volatile GuestView guest;
     private CpuidReadback cpuidReadback = new CpuidReadback(List.of());
     private CpuOption cpuOption;
     private final GdbStub gdbStub;
@@ -678,48 +683,52 @@ public final class Machine implements AutoCloseable {
         return irqLine(irq);
     }
 
-    /** Copies guest-physical memory out (RAM or ROM). */
+    /**
+     * Guest memory as the embedding API, the monitor and QMP read it: guest-physical, and
+     * guest-virtual through a vCPU's page tables (its registers asked of its thread).
+     */
+    public GuestView guest() {
+        GuestView g = guest;
+        if (g == null) { // two threads may both build one: they are the same view
+            g = new GuestView(memory, cpu -> vcpus().get(cpu).call(fd -> fd.sregs(), VCPU_ANSWER_TIMEOUT));
+            guest = g;
+        }
+        return g;
+    }
+
+    private synchronized KernelVariables variables() {
+        if (variables == null) {
+            variables = new KernelVariables(Optional.ofNullable(kernel).map(KernelImage::path), guest());
+        }
+        return variables;
+    }
+
+    /** Copies guest-physical memory out (RAM or ROM). @throws GuestMemoryException where it is not memory */
     public byte[] readPhysical(long gpa, int length) {
-        return memory.read(gpa, length);
+        return guest().readPhysical(gpa, length);
     }
 
     /** Copies bytes into guest-physical memory. */
     public void writePhysical(long gpa, byte[] data) {
-        memory.write(gpa, data);
+        guest().writePhysical(gpa, data);
     }
 
     /**
      * Reads guest-virtual memory through the page tables vCPU {@code vcpu} uses now (jkvm walks
      * them itself); page by page, so a range may cross pages mapped anywhere.
      *
-     * @throws IllegalArgumentException when a page of the range is not mapped
+     * @throws GuestMemoryException (an {@link IllegalArgumentException}) when a page of the range is not mapped
      */
     public byte[] readVirtual(int vcpu, long gva, int length) {
-        dev.jkvm.kvm.Sregs s = vcpus().get(vcpu).call(fd -> fd.sregs(), VCPU_ANSWER_TIMEOUT);
-        dev.jkvm.vmm.memory.PageWalker walker =
-                new dev.jkvm.vmm.memory.PageWalker(memory, s.cr0(), s.cr3(), s.cr4(), s.efer());
-        byte[] out = new byte[length];
-        int done = 0;
-        while (done < length) {
-            long va = gva + done;
-            long gpa = walker.walk(va).gpa().orElseThrow(
-                    () -> new IllegalArgumentException(String.format("guest-virtual 0x%x is not mapped", va)));
-            int chunk = (int) Math.min(length - done, 4096 - (va & 0xfff));
-            System.arraycopy(memory.read(gpa, chunk), 0, out, done, chunk);
-            done += chunk;
-        }
-        return out;
+        return guest().readVirtual(vcpu, gva, length);
     }
 
     /**
      * The symbol table of the {@code -kernel} ELF file, read on first use; empty without a kernel,
      * for a flat image or for a stripped kernel.
      */
-    public synchronized KernelSymbols symbols() {
-        if (symbols == null) {
-            symbols = kernel == null ? KernelSymbols.none() : KernelSymbols.read(kernel.path());
-        }
-        return symbols;
+    public KernelSymbols symbols() {
+        return variables().symbols();
     }
 
     /**
@@ -728,10 +737,7 @@ public final class Machine implements AutoCloseable {
      * @throws IllegalArgumentException when the kernel has no such symbol
      */
     public KernelSymbols.Symbol symbol(String name) {
-        KernelSymbols table = symbols();
-        return table.find(name).orElseThrow(() -> new IllegalArgumentException(table.size() == 0
-                ? "no symbol " + name + ": " + (kernel == null ? "the machine has no -kernel" : "the kernel has no symbol table")
-                : "no symbol " + name + " in " + table.file().getFileName()));
+        return variables().symbol(name);
     }
 
     /**
@@ -741,18 +747,12 @@ public final class Machine implements AutoCloseable {
      * @throws IllegalArgumentException when there is no such symbol or its size is unknown (0)
      */
     public byte[] readSymbol(String name) {
-        KernelSymbols.Symbol s = symbol(name);
-        if (s.size() <= 0 || s.size() > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("symbol " + name + " has size " + s.size() + ": give a length");
-        }
-        return readSymbol(name, (int) s.size());
+        return variables().read(name);
     }
 
     /** {@code length} bytes from the kernel symbol {@code name}'s address (see {@link #readSymbol(String)}). */
     public byte[] readSymbol(String name, int length) {
-        KernelSymbols.Symbol s = symbol(name);
-        java.util.OptionalLong gpa = symbols().physicalAddress(s.address());
-        return gpa.isPresent() ? readPhysical(gpa.getAsLong(), length) : readVirtual(0, s.address(), length);
+        return variables().read(name, length);
     }
 
     /**
@@ -760,15 +760,7 @@ public final class Machine implements AutoCloseable {
      * (1, 2, 4 or 8 bytes). Example: {@code machine.readSymbolValue("ap_finished")}.
      */
     public long readSymbolValue(String name) {
-        byte[] b = readSymbol(name);
-        if (b.length != 1 && b.length != 2 && b.length != 4 && b.length != 8) {
-            throw new IllegalArgumentException("symbol " + name + " is " + b.length + " bytes, not an integer: use readSymbol");
-        }
-        long v = 0;
-        for (int i = b.length - 1; i >= 0; i--) {
-            v = (v << 8) | (b[i] & 0xff);
-        }
-        return v;
+        return variables().value(name);
     }
 
     /**
@@ -778,10 +770,7 @@ public final class Machine implements AutoCloseable {
      * @throws IllegalArgumentException when there is no such symbol or it lies in no loaded segment
      */
     public void writeSymbol(String name, byte[] data) {
-        KernelSymbols.Symbol s = symbol(name);
-        long gpa = symbols().physicalAddress(s.address()).orElseThrow(() -> new IllegalArgumentException(
-                String.format("symbol %s at 0x%x lies in no loaded segment of the kernel", name, s.address())));
-        writePhysical(gpa, data);
+        variables().write(name, data);
     }
 
     /** The general registers of vCPU {@code vcpu} (asked of its thread when it runs). */

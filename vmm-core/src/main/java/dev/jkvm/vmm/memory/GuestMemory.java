@@ -6,8 +6,10 @@ import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.kvm.abi.LibcConstants;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The host memory behind a {@link MemoryMap}: one anonymous mapping per RAM region and one for the
@@ -101,9 +103,14 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     private MemorySegment sliceForReading(long gpa, long length) {
+        Backing b = backing(gpa, length);
+        return b.host().asSlice(gpa - b.region().base(), length);
+    }
+
+    private Backing backing(long gpa, long length) {
         for (Backing b : backings) {
             if (b.region().contains(gpa, length)) {
-                return b.host().asSlice(gpa - b.region().base(), length);
+                return b;
             }
         }
         throw new GuestMemoryException(gpa, length);
@@ -149,6 +156,143 @@ public final class GuestMemory implements AutoCloseable {
     /** Copies bytes into guest-physical memory (the VMM may write ROM; the guest may not). */
     public void write(long gpa, byte[] data) {
         MemorySegment.copy(data, 0, slice(gpa, data.length), ValueLayout.JAVA_BYTE, 0, data.length);
+    }
+
+    private static final ValueLayout.OfShort LE_U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt LE_U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LE_U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** The byte at {@code gpa}, unsigned. @throws GuestMemoryException outside guest memory */
+    public int readU8(long gpa) {
+        return (int) readUnsigned(gpa, 1);
+    }
+
+    /** The little-endian 16-bit word at {@code gpa}, unsigned. */
+    public int readU16(long gpa) {
+        return (int) readUnsigned(gpa, 2);
+    }
+
+    /** The little-endian 32-bit word at {@code gpa}, unsigned. */
+    public long readU32(long gpa) {
+        return readUnsigned(gpa, 4);
+    }
+
+    /** The little-endian 64-bit word at {@code gpa}. */
+    public long readU64(long gpa) {
+        return readUnsigned(gpa, 8);
+    }
+
+    /** The unsigned little-endian integer of {@code size} (1, 2, 4 or 8) bytes at {@code gpa}. */
+    public long readUnsigned(long gpa, int size) {
+        Backing b = backing(gpa, size);
+        return unsigned(b.host(), gpa - b.region().base(), size);
+    }
+
+    /** The unsigned little-endian integer {@code bytes} hold (1, 2, 4 or 8 of them). */
+    public static long littleEndian(byte[] bytes) {
+        return unsigned(MemorySegment.ofArray(bytes), 0, bytes.length);
+    }
+
+    private static long unsigned(MemorySegment m, long offset, int size) {
+        return switch (size) {
+            case 1 -> Byte.toUnsignedLong(m.get(ValueLayout.JAVA_BYTE, offset));
+            case 2 -> Short.toUnsignedLong(m.get(LE_U16, offset));
+            case 4 -> Integer.toUnsignedLong(m.get(LE_U32, offset));
+            case 8 -> m.get(LE_U64, offset);
+            default -> throw new IllegalArgumentException("an integer is 1, 2, 4 or 8 bytes, not " + size);
+        };
+    }
+
+    /** Writes the little-endian 32-bit word {@code value} at {@code gpa}. */
+    public void writeU32(long gpa, int value) {
+        Backing b = backing(gpa, 4);
+        hostWrites = true;
+        b.host().set(LE_U32, gpa - b.region().base(), value);
+    }
+
+    /** Writes the little-endian 64-bit word {@code value} at {@code gpa}. */
+    public void writeU64(long gpa, long value) {
+        Backing b = backing(gpa, 8);
+        hostWrites = true;
+        b.host().set(LE_U64, gpa - b.region().base(), value);
+    }
+
+    /**
+     * How many bytes from {@code gpa} on, at most {@code length}, are memory: across adjacent
+     * regions (the ISA BIOS alias ends where RAM from 1 MiB starts), up to the first byte that is not.
+     */
+    public long backedLength(long gpa, long length) {
+        long done = 0;
+        while (done < length) {
+            Region r = map.regionOf(gpa + done, 1).orElse(null);
+            if (r == null) {
+                break;
+            }
+            done += Math.min(length - done, r.end() - (gpa + done));
+        }
+        return done;
+    }
+
+    /**
+     * Copies {@code [gpa, gpa + length)} into {@code into} at {@code offset}, all or nothing.
+     *
+     * @throws GuestMemoryException when some byte of the range is not memory
+     */
+    public void read(long gpa, byte[] into, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, into.length);
+        if (backedLength(gpa, length) < length) {
+            throw new GuestMemoryException(gpa, length);
+        }
+        copy(gpa, into, offset, length, false);
+    }
+
+    /** Copies {@code length} bytes of {@code from} at {@code offset} to {@code gpa}, all or nothing (ROM too). */
+    public void write(long gpa, byte[] from, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, from.length);
+        if (backedLength(gpa, length) < length) {
+            throw new GuestMemoryException(gpa, length);
+        }
+        copy(gpa, from, offset, length, true);
+    }
+
+    /**
+     * Copies out as much of {@code [gpa, gpa + into.length)} as is memory from {@code gpa} on and
+     * returns its length (0 when the first byte is not).
+     */
+    public int readPrefix(long gpa, byte[] into) {
+        int n = (int) backedLength(gpa, into.length);
+        copy(gpa, into, 0, n, false);
+        return n;
+    }
+
+    /** Writes like {@link #readPrefix} reads (ROM too: the VMM may write it); returns the bytes written. */
+    public int writePrefix(long gpa, byte[] from) {
+        int n = (int) backedLength(gpa, from.length);
+        copy(gpa, from, 0, n, true);
+        return n;
+    }
+
+    /** Moves a range that {@link #backedLength} found backed, region by region. */
+    private void copy(long gpa, byte[] buf, int offset, int length, boolean write) {
+        int done = 0;
+        while (done < length) {
+            long at = gpa + done;
+            Backing b = backing(at, 1);
+            int n = (int) Math.min(length - done, b.region().end() - at);
+            MemorySegment host = b.host().asSlice(at - b.region().base(), n);
+            if (write) {
+                hostWrites = true;
+                MemorySegment.copy(buf, offset + done, host, ValueLayout.JAVA_BYTE, 0, n);
+            } else {
+                MemorySegment.copy(host, ValueLayout.JAVA_BYTE, 0, buf, offset + done, n);
+            }
+            done += n;
+        }
+    }
+
+    /** The bytes of guest memory (RAM and ROM, a ROM alias counted once): no read of the guest's can be longer. */
+    public long size() {
+        return saved().stream().mapToLong(b -> b.region().size()).sum();
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.memory;
 
+import dev.jkvm.kvm.Sregs;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -12,7 +13,7 @@ import java.util.Optional;
  * walk as a fault, never a read elsewhere.
  *
  * <pre>{@code
- * PageWalker w = new PageWalker(memory, sregs.cr0(), sregs.cr3(), sregs.cr4(), sregs.efer());
+ * PageWalker w = PageWalker.of(memory, vcpuFd.sregs());
  * w.walk(0xffffffff81000000L).gpa();     // OptionalLong of the guest-physical address
  * }</pre>
  */
@@ -81,6 +82,11 @@ public final class PageWalker {
             mode = Mode.TWO_LEVEL;
         }
         this.pse = (cr4 & CR4_PSE) != 0;
+    }
+
+    /** The walk the control registers {@code sregs} select (CR0, CR3, CR4, EFER). */
+    public static PageWalker of(GuestMemory memory, Sregs sregs) {
+        return new PageWalker(memory, sregs.cr0(), sregs.cr3(), sregs.cr4(), sregs.efer());
     }
 
     /** The paging mode. */
@@ -152,13 +158,7 @@ public final class PageWalker {
 
     /** Reads one entry; an entry outside guest memory reads as not present (0). */
     private long step(List<Step> steps, String level, long address, int size) {
-        long v = 0;
-        if (memory.isBacked(address, size)) {
-            byte[] b = memory.read(address, size);
-            for (int i = size - 1; i >= 0; i--) {
-                v = v << 8 | (b[i] & 0xff);
-            }
-        }
+        long v = memory.isBacked(address, size) ? memory.readUnsigned(address, size) : 0;
         steps.add(new Step(level, address, v));
         return v;
     }

@@ -1,9 +1,10 @@
 package dev.jkvm.vmm.monitor;
 
-import dev.jkvm.kvm.Sregs;
 import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.Machine;
 import dev.jkvm.vmm.memory.GuestMemory;
+import dev.jkvm.vmm.memory.GuestMemoryException;
+import dev.jkvm.vmm.memory.GuestView;
 import dev.jkvm.vmm.memory.HostPages;
 import dev.jkvm.vmm.memory.PageWalker;
 import dev.jkvm.vmm.memory.Region;
@@ -11,7 +12,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -50,9 +50,9 @@ final class MemoryCommands {
     /** What QEMU's info mem and info tlb say while the guest runs without paging. */
     static final String PAGING_OFF = "PG disabled\n";
 
+    /** vCPU 0's page tables now (its registers asked of its thread). */
     private PageWalker walker() {
-        Sregs s = machine.vcpus().get(0).call(fd -> fd.sregs(), ANSWER);
-        return new PageWalker(machine.memory(), s.cr0(), s.cr3(), s.cr4(), s.efer());
+        return machine.guest().walker(0);
     }
 
     static long parseAddress(String text) {
@@ -117,7 +117,8 @@ final class MemoryCommands {
         }
         long start = parseAddress(addr);
         PageWalker walker = physical ? null : walker();
-        GuestMemory memory = machine.memory();
+        GuestView guest = machine.guest();
+        GuestMemory memory = guest.memory();
         StringBuilder sb = new StringBuilder();
         int perLine = Math.max(1, 16 / size);
         for (int n = 0; n < count; n++) {
@@ -128,23 +129,14 @@ final class MemoryCommands {
                 }
                 sb.append(String.format(Locale.ROOT, "%016x:", a));
             }
-            long gpa = a;
-            if (!physical) {
-                Optional<Long> t = walker.walk(a).gpa();
-                if (t.isEmpty()) {
-                    sb.append("\nCannot access memory\n");
-                    return sb.toString();
-                }
-                gpa = t.get();
-            }
-            if (!memory.isBacked(gpa, size)) {
-                sb.append(String.format(Locale.ROOT, "\nCannot access memory at 0x%x (not backed by guest RAM or ROM)\n", gpa));
+            long v;
+            try {
+                // a virtual unit may lie on two pages: each byte through its own page's entry
+                v = physical ? memory.readUnsigned(a, size) : guest.readVirtualUnsigned(walker, a, size);
+            } catch (GuestMemoryException e) {
+                sb.append(e.virtual() ? "\nCannot access memory\n" : String.format(Locale.ROOT,
+                        "\nCannot access memory at 0x%x (not backed by guest RAM or ROM)\n", e.address()));
                 return sb.toString();
-            }
-            byte[] b = memory.read(gpa, size);
-            long v = 0;
-            for (int k = size - 1; k >= 0; k--) {
-                v = v << 8 | (b[k] & 0xff);
             }
             sb.append(switch (format) {
                 case 'd' -> String.format(Locale.ROOT, " %d", size == 8 ? v : (v << (64 - 8 * size)) >> (64 - 8 * size));
