@@ -7,6 +7,8 @@ import dev.jkvm.devices.SystemControl;
 import dev.jkvm.kvm.Kvm;
 import dev.jkvm.kvm.KvmException;
 import dev.jkvm.kvm.KvmStats;
+import dev.jkvm.kvm.Regs;
+import dev.jkvm.kvm.Sregs;
 import dev.jkvm.vmm.board.PcDevices;
 import dev.jkvm.vmm.board.UnimplementedLog;
 import dev.jkvm.kvm.VcpuFd;
@@ -683,103 +685,76 @@ public final class Machine implements AutoCloseable {
         return irqLine(irq);
     }
 
-    /**
-     * Guest memory as the embedding API, the monitor and QMP read it: guest-physical, and
-     * guest-virtual through a vCPU's page tables (its registers asked of its thread).
-     */
+    /** Guest memory as the embedding API, the monitor and QMP see it (vCPU registers asked of their threads). */
     public GuestView guest() {
         GuestView g = guest;
-        if (g == null) { // two threads may both build one: they are the same view
+        if (g == null) { // two threads may both build one: the views are the same
             g = new GuestView(memory, cpu -> vcpus().get(cpu).call(fd -> fd.sregs(), VCPU_ANSWER_TIMEOUT));
             guest = g;
         }
         return g;
     }
 
-    private synchronized KernelVariables variables() {
+    /** The {@code -kernel}'s variables by name (its symbol table read on first use). */
+    public synchronized KernelVariables variables() {
         if (variables == null) {
             variables = new KernelVariables(Optional.ofNullable(kernel).map(KernelImage::path), guest());
         }
         return variables;
     }
 
-    /** Copies guest-physical memory out (RAM or ROM). @throws GuestMemoryException where it is not memory */
+    /** {@link GuestView#readPhysical}: RAM or ROM, else a {@link GuestMemoryException}. */
     public byte[] readPhysical(long gpa, int length) {
         return guest().readPhysical(gpa, length);
     }
 
-    /** Copies bytes into guest-physical memory. */
+    /** {@link GuestView#writePhysical}. */
     public void writePhysical(long gpa, byte[] data) {
         guest().writePhysical(gpa, data);
     }
 
-    /**
-     * Reads guest-virtual memory through the page tables vCPU {@code vcpu} uses now (jkvm walks
-     * them itself); page by page, so a range may cross pages mapped anywhere.
-     *
-     * @throws GuestMemoryException (an {@link IllegalArgumentException}) when a page of the range is not mapped
-     */
+    /** {@link GuestView#readVirtual}: through vCPU {@code vcpu}'s page tables now, page by page. */
     public byte[] readVirtual(int vcpu, long gva, int length) {
         return guest().readVirtual(vcpu, gva, length);
     }
 
-    /**
-     * The symbol table of the {@code -kernel} ELF file, read on first use; empty without a kernel,
-     * for a flat image or for a stripped kernel.
-     */
+    /** {@link KernelVariables#symbols}: empty without a kernel, for a flat image or a stripped kernel. */
     public KernelSymbols symbols() {
         return variables().symbols();
     }
 
-    /**
-     * The kernel's symbol called {@code name}: its link-time address, size and kind.
-     *
-     * @throws IllegalArgumentException when the kernel has no such symbol
-     */
+    /** {@link KernelVariables#symbol}: its link-time address, size and kind. */
     public KernelSymbols.Symbol symbol(String name) {
         return variables().symbol(name);
     }
 
-    /**
-     * The bytes of the kernel variable {@code name}, as many as its symbol's size: where the loader
-     * put it, or through vCPU 0's page tables when it lies in no loaded segment.
-     *
-     * @throws IllegalArgumentException when there is no such symbol or its size is unknown (0)
-     */
+    /** {@link KernelVariables#read(String)}: as many bytes as the symbol's size. */
     public byte[] readSymbol(String name) {
         return variables().read(name);
     }
 
-    /** {@code length} bytes from the kernel symbol {@code name}'s address (see {@link #readSymbol(String)}). */
+    /** {@link KernelVariables#read(String, int)}. */
     public byte[] readSymbol(String name, int length) {
         return variables().read(name, length);
     }
 
-    /**
-     * The kernel variable {@code name} as an unsigned little-endian integer of its symbol's size
-     * (1, 2, 4 or 8 bytes). Example: {@code machine.readSymbolValue("ap_finished")}.
-     */
+    /** {@link KernelVariables#value}, e.g. {@code machine.readSymbolValue("ap_finished")}. */
     public long readSymbolValue(String name) {
         return variables().value(name);
     }
 
-    /**
-     * Writes {@code data} at the kernel symbol {@code name}'s address, in the segment the loader put
-     * it in.
-     *
-     * @throws IllegalArgumentException when there is no such symbol or it lies in no loaded segment
-     */
+    /** {@link KernelVariables#write}: in the segment the loader put the symbol in. */
     public void writeSymbol(String name, byte[] data) {
         variables().write(name, data);
     }
 
     /** The general registers of vCPU {@code vcpu} (asked of its thread when it runs). */
-    public dev.jkvm.kvm.Regs registers(int vcpu) {
+    public Regs registers(int vcpu) {
         return vcpus().get(vcpu).call(fd -> fd.regs(), VCPU_ANSWER_TIMEOUT);
     }
 
     /** The special registers (segments, control registers, EFER) of vCPU {@code vcpu}. */
-    public dev.jkvm.kvm.Sregs specialRegisters(int vcpu) {
+    public Sregs specialRegisters(int vcpu) {
         return vcpus().get(vcpu).call(fd -> fd.sregs(), VCPU_ANSWER_TIMEOUT);
     }
 
