@@ -8,7 +8,6 @@ import dev.jkvm.kvm.Kvm;
 import dev.jkvm.kvm.KvmException;
 import dev.jkvm.kvm.KvmStats;
 import dev.jkvm.kvm.Regs;
-import dev.jkvm.kvm.Sregs;
 import dev.jkvm.vmm.board.PcDevices;
 import dev.jkvm.vmm.board.UnimplementedLog;
 import dev.jkvm.kvm.VcpuFd;
@@ -751,11 +750,6 @@ public final class Machine implements AutoCloseable {
     /** The general registers of vCPU {@code vcpu} (asked of its thread when it runs). */
     public Regs registers(int vcpu) {
         return vcpus().get(vcpu).call(fd -> fd.regs(), VCPU_ANSWER_TIMEOUT);
-    }
-
-    /** The special registers (segments, control registers, EFER) of vCPU {@code vcpu}. */
-    public Sregs specialRegisters(int vcpu) {
-        return vcpus().get(vcpu).call(fd -> fd.sregs(), VCPU_ANSWER_TIMEOUT);
     }
 
     /** The vCPUs of the current power-on, in index order. */

@@ -44,7 +44,7 @@ public interface DebugTarget {
 
     /**
      * Reads guest memory at a virtual address as {@code cpu} sees it: through its page tables
-     * when paging is on ({@code KVM_TRANSLATE} page by page), else physical. Fills a prefix of
+     * when paging is on (jkvm walks them page by page: {@code GuestView}), else physical. Fills a prefix of
      * {@code into} and returns its length: less than {@code into.length} where the range runs
      * into an unmapped page or unbacked memory, 0 when the first byte is.
      */

@@ -11,6 +11,7 @@ import dev.jkvm.vmm.cpu.CpuModels;
 import dev.jkvm.vmm.cpu.CpuOption;
 import dev.jkvm.vmm.cpu.CpuidPlan;
 import dev.jkvm.vmm.cpu.Topology;
+import dev.jkvm.vmm.memory.PageWalker;
 import dev.jkvm.vmm.monitor.Monitor;
 import dev.jkvm.vmm.qmp.Arguments.Param;
 import dev.jkvm.vmm.qmp.Arguments.Type;
@@ -317,8 +318,10 @@ final class QmpCommands {
         long size = a.integer("size");
         Path file = Path.of(a.string("filename"));
         Vcpu cpu = virtual ? vcpu(a.optionalInteger("cpu-index").orElse(0L)) : null;
+        // One walker for the whole range: the vCPU's registers asked once, not once per chunk.
+        PageWalker walker = virtual ? machine.guest().walker(cpu.index()) : null;
         // Outside long mode a linear address has 32 bits: beyond them nothing is there (QEMU refuses it too).
-        boolean longMode = virtual && (machine.specialRegisters(cpu.index()).efer() & (1L << 10)) != 0;
+        boolean longMode = virtual && (walker.mode() == PageWalker.Mode.FOUR_LEVEL || walker.mode() == PageWalker.Mode.FIVE_LEVEL);
         if (virtual && !longMode && (addr < 0 || size > 0 && (addr > 0xffff_ffffL || size - 1 > 0xffff_ffffL - addr))) {
             throw QmpError.generic(String.format("Invalid addr 0x%016x/size %d specified", addr, size));
         }
@@ -329,8 +332,8 @@ final class QmpCommands {
                 byte[] chunk;
                 if (virtual) {
                     try {
-                        chunk = machine.readVirtual(cpu.index(), addr + done, n);
-                    } catch (IllegalArgumentException | IllegalStateException e) {
+                        chunk = machine.guest().readVirtual(walker, addr + done, n);
+                    } catch (IllegalArgumentException e) {
                         throw QmpError.generic(String.format("Invalid addr 0x%016x/size %d specified", addr, size));
                     }
                 } else {
