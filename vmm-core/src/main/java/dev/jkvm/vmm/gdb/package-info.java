@@ -29,9 +29,9 @@
  *     its checkpoint before {@code KVM_RUN}; {@link dev.jkvm.vmm.gdb.ArmedState} (frozen at each
  *     resume) tells the debugger's #BP/#DB exits and emulation failures from the guest's own;
  *     {@link dev.jkvm.vmm.gdb.GuestDebug} is what {@code KVM_SET_GUEST_DEBUG} gets.
- *     {@link dev.jkvm.vmm.gdb.DebugTarget} is all the stub asks of a machine (the machine's
- *     {@code MachineDebugTarget} implements it over the vCPU descriptors and guest memory, tests
- *     over arrays); {@link dev.jkvm.vmm.gdb.GuestDebugProbe} measures once what this host's KVM
+ *     {@link dev.jkvm.vmm.gdb.DebugTarget} is all the stub asks of a machine
+ *     ({@link dev.jkvm.vmm.gdb.MachineDebugTarget} implements it over the vCPU descriptors and the
+ *     machine's {@link dev.jkvm.vmm.memory.GuestView}, tests over arrays); {@link dev.jkvm.vmm.gdb.GuestDebugProbe} measures once what this host's KVM
  *     really stops on, for the notes a debugger gets at attach.</li>
  * </ol>
  *
