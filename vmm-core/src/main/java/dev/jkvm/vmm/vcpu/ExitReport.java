@@ -8,6 +8,7 @@ import dev.jkvm.kvm.VcpuFd;
 import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.vmm.memory.GuestMemory;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -59,11 +60,8 @@ public record ExitReport(int vcpu, int exitReason, long rip, String headline, Li
         long codeAddress = codeAddress(fd, regs, sregs);
         byte[] code = new byte[0];
         if (codeAddress >= 0) {
-            int n = CODE_BYTES;
-            while (n > 0 && !memory.isBacked(codeAddress, n)) {
-                n--;
-            }
-            code = n > 0 ? memory.read(codeAddress, n) : code;
+            byte[] at = new byte[CODE_BYTES];
+            code = Arrays.copyOf(at, memory.readPrefix(codeAddress, at)); // what of it is memory
         }
         return of(vcpu, exitReason, fd.exit(), regs, sregs, codeAddress, code);
     }
