@@ -2,62 +2,34 @@ package dev.jkvm.vmm.vcpu;
 
 import dev.jkvm.devices.MmioBus;
 import dev.jkvm.devices.PortBus;
-import dev.jkvm.kvm.Libc;
-import dev.jkvm.kvm.Regs;
 import dev.jkvm.kvm.Sregs;
 import dev.jkvm.kvm.VcpuExit;
 import dev.jkvm.kvm.VcpuFd;
 import dev.jkvm.kvm.abi.KvmConstants;
-import dev.jkvm.kvm.abi.LibcConstants;
 import dev.jkvm.vmm.RunResult;
-import dev.jkvm.vmm.host.HostCpus;
+import dev.jkvm.vmm.RunResult.Reason;
 import dev.jkvm.vmm.host.ThreadTimes;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.stats.VcpuCounters;
 import dev.jkvm.vmm.trace.TraceRing;
 import java.time.Duration;
 import java.util.BitSet;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 /**
- * One vCPU and its run loop: enter the guest with {@code KVM_RUN}, dispatch the exit to the
- * port-I/O or MMIO bus, or end the run with a report. Runs on its own platform thread, named as
- * QEMU names it ({@code CPU 0/KVM}).
+ * One vCPU and its run loop, kvmtool's {@code kvm_cpu__start}: enter the guest with
+ * {@code KVM_RUN}, dispatch the exit ({@link VcpuExit}) to the port-I/O or MMIO bus, or end the
+ * run with a report. Runs on its own platform thread ({@link VcpuThread}), named as QEMU names it
+ * ({@code CPU 0/KVM}).
  *
  * <p>The loop allocates nothing and takes no lock per exit; counters are plain arrays owned by
- * this thread. Another thread stops it with {@link #kick()}: {@code immediate_exit} plus a signal
- * that is blocked in this thread except inside {@code KVM_RUN} (QEMU's and kvmtool's technique),
- * so it interrupts the guest without ever running a handler.
- *
- * <p>Only this thread may issue ioctls on the vCPU while it runs (KVM serialises them on the
- * vCPU, so another thread's {@code KVM_GET_REGS} would wait for as long as the guest stays in).
- * Other threads therefore {@link #call} a function, which the vCPU thread runs the next time it is
- * outside the guest, kicking it out if need be.
+ * this thread. Other threads get it out of the guest with {@link #kick()} ({@link VcpuKick}) and
+ * have their ioctls run on it with {@link #call} ({@link VcpuMailbox}).
  */
 public final class Vcpu implements Runnable {
 
-    /** The signal that kicks a vCPU out of the guest: a real-time one, which the JVM does not use. */
-    static final int KICK_SIGNAL = LibcConstants.SIGRTMIN + 4;
-
-    /** RFLAGS.IF. */
-    private static final long RFLAGS_IF = 1L << 9;
-
-    /** Once per process, before any vCPU thread runs: a stray kick is dropped, never fatal. */
-    static {
-        Libc.ignoreSignal(KICK_SIGNAL);
-    }
-
     /** Where the thread is in its life. */
     public enum State { NEW, RUNNING, EXITED }
-
-    /** A function to run on the vCPU thread, and where its result goes. */
-    private record Request(Function<VcpuFd, ?> function, CompletableFuture<Object> done) {
-    }
 
     private final int index;
     private final int apicId;
@@ -68,20 +40,10 @@ public final class Vcpu implements Runnable {
     private final GuestMemory memory;
     private final RunControl control;
     private final VcpuCounters counters;
-    private final AtomicReference<Request> mailbox = new AtomicReference<>();
-    private final BitSet affinity;
     private final DebugHook debug;
-    private final Object stateLock = new Object();
-    private State state = State.NEW;
-    private Thread thread;
-    private volatile int tid;
-    private volatile int lastTid;
-    private volatile long kickedAt;
-    private volatile long lastKickLatencyNanos = -1;
-    private volatile boolean deadHalt;
-    /** Set while the debugger holds this vCPU before KVM_RUN: its descriptor is free for other threads then. */
-    private volatile boolean heldByDebugger;
-    private volatile ThreadTimes finalTimes;
+    private final VcpuThread thread;
+    private final VcpuKick kick;
+    private final VcpuMailbox mailbox;
     /** The last KVM_RUN returned an exit whose instruction KVM completes at the next KVM_RUN. */
     private boolean exitInFlight;
     /** Parked by a pause with no exit in flight: the descriptor is idle until the machine resumes. */
@@ -92,17 +54,10 @@ public final class Vcpu implements Runnable {
     /**
      * @param apicId the vCPU's APIC ID (also its KVM vCPU id)
      * @param affinity host CPUs to pin the thread to before it first enters the guest, or null
+     * @param debug the debugger's hook into the run loop, or null
      */
     public Vcpu(int index, int apicId, VcpuFd fd, PortBus ports, MmioBus mmio, GuestMemory memory,
-                RunControl control, VcpuCounters counters, BitSet affinity) {
-        this(index, apicId, fd, ports, mmio, memory, control, counters, affinity, null);
-    }
-
-    /** @param debug the debugger's hook into the run loop, or null */
-    public Vcpu(int index, int apicId, VcpuFd fd, PortBus ports, MmioBus mmio, GuestMemory memory,
                 RunControl control, VcpuCounters counters, BitSet affinity, DebugHook debug) {
-        this.debug = debug;
-        this.counters = counters;
         this.index = index;
         this.apicId = apicId;
         this.fd = fd;
@@ -111,143 +66,35 @@ public final class Vcpu implements Runnable {
         this.mmio = mmio;
         this.memory = memory;
         this.control = control;
-        this.affinity = affinity == null ? null : (BitSet) affinity.clone();
+        this.counters = counters;
+        this.debug = debug;
+        this.thread = new VcpuThread(threadName(), affinity);
+        this.kick = new VcpuKick(fd, thread);
+        this.mailbox = new VcpuMailbox(index, fd, thread, kick, control);
         control.attach(this);
-    }
-
-    /** The vCPU index (0 is the bootstrap processor). */
-    public int index() {
-        return index;
-    }
-
-    /** The APIC ID. */
-    public int apicId() {
-        return apicId;
-    }
-
-    /** The thread name QEMU gives this vCPU. */
-    public String threadName() {
-        return "CPU " + index + "/KVM";
-    }
-
-    /** The Linux thread id the vCPU thread had (also after it ended); 0 before it started. */
-    public int threadId() {
-        return lastTid;
-    }
-
-    /** The Linux thread id of the vCPU thread; 0 before it started and after it ended. */
-    public int tid() {
-        return tid;
-    }
-
-    /** The thread's life stage. */
-    public State state() {
-        synchronized (stateLock) {
-            return state;
-        }
-    }
-
-    /** The host CPUs it was pinned to at start, or null. */
-    public BitSet affinity() {
-        return affinity == null ? null : (BitSet) affinity.clone();
-    }
-
-    /** The CPU times the host accounted to the thread: live while it runs, as it ended afterwards. */
-    public ThreadTimes times() {
-        int t = tid;
-        ThreadTimes live = t != 0 ? ThreadTimes.of(t) : null;
-        return live != null ? live : finalTimes;
-    }
-
-    /** The host CPU the thread last ran on, or -1. */
-    public int lastHostCpu() {
-        int t = tid;
-        return t == 0 ? -1 : HostCpus.lastCpuOf(t);
-    }
-
-    /** The user-mode exit counters. */
-    public VcpuCounters counters() {
-        return counters;
-    }
-
-    /** Records every exit, kick and pause into {@code ring} from the next one on; null stops that. */
-    public void traceInto(TraceRing ring) {
-        this.trace = ring;
-    }
-
-    /** Nanoseconds from the last {@link #kick()} to the vCPU being out of {@code KVM_RUN}, or -1. */
-    public long lastKickLatencyNanos() {
-        return lastKickLatencyNanos;
-    }
-
-    /**
-     * Whether the last look found the vCPU halted with interrupts disabled (or never started by
-     * INIT/SIPI): nothing but another processor can wake it.
-     */
-    public boolean deadHalt() {
-        return deadHalt;
     }
 
     /** Starts the vCPU's platform thread (once). */
     public void start() {
-        synchronized (stateLock) {
-            if (state != State.NEW) {
-                return;
-            }
-            state = State.RUNNING;
-            thread = Thread.ofPlatform().name(threadName()).daemon(true).unstarted(this);
-            thread.start();
-        }
-    }
-
-    /** Waits up to {@code millis} (at least 1) for the thread to end; true when it has (or never started). */
-    public boolean join(long millis) throws InterruptedException {
-        Thread t;
-        synchronized (stateLock) {
-            t = thread;
-        }
-        if (t == null) {
-            return true;
-        }
-        t.join(Math.max(1, millis));
-        return !t.isAlive();
-    }
-
-    /** Waits for the thread to end. */
-    public void join() throws InterruptedException {
-        Thread t;
-        synchronized (stateLock) {
-            t = thread;
-        }
-        if (t != null) {
-            t.join();
-        }
+        thread.start(this);
     }
 
     @Override
     public void run() {
         try {
-            if (affinity != null) {
-                Libc.schedSetaffinity(0, affinity);
-            }
-            fd.setSignalMask(Libc.blockSignalForKvmRun(KICK_SIGNAL));
-            lastTid = Libc.gettid();
-            tid = lastTid; // published only once the kick is blocked here
+            thread.pin();
+            kick.blockOutsideKvmRun();
+            thread.entered(); // the thread id is published only once the kick is blocked here
             loop();
         } catch (InterruptedException e) {
-            control.end(RunResult.of(RunResult.Reason.CLOSED, 1, "CPU " + index + " interrupted"));
+            control.end(RunResult.of(Reason.CLOSED, 1, "CPU " + index + " interrupted"));
         } catch (RuntimeException | Error e) {
-            control.end(RunResult.of(RunResult.Reason.ERROR, 1, "CPU " + index + ": " + e));
+            control.end(RunResult.of(Reason.ERROR, 1, "CPU " + index + ": " + e));
         } finally {
             if (debug != null) {
                 debug.finished(index);
             }
-            finalTimes = ThreadTimes.of(tid);
-            tid = 0;
-            synchronized (stateLock) {
-                state = State.EXITED;
-                serveRequests(); // a caller that raced with the end still gets its answer
-            }
+            thread.exited(mailbox::serve); // a caller that raced with the end still gets its answer
         }
     }
 
@@ -255,57 +102,25 @@ public final class Vcpu implements Runnable {
         long t = System.nanoTime();
         while (true) {
             if (control.stopping()) {
-                kickSeen(System.nanoTime());
+                kick.seen(System.nanoTime());
                 return;
             }
             if (control.pauseRequested()) {
-                long parked = System.nanoTime();
-                kickSeen(parked);
-                parkedIdle = !exitInFlight;
-                try {
-                    control.park(this);
-                } finally {
-                    parkedIdle = false;
-                }
-                if (!control.stopping()) {
-                    fd.setImmediateExit(false);
-                }
-                long now = System.nanoTime();
-                counters.outside(now - t);
-                TraceRing ring = trace;
-                if (ring != null) {
-                    ring.put(TraceRing.head(TraceRing.PAUSE, 0, 0, 0, 0), parked, now, 0);
-                }
-                t = now;
+                t = park(t);
                 continue;
             }
             if (debug != null) {
-                heldByDebugger = true;
-                try {
-                    debug.checkpoint(index);
-                } finally {
-                    heldByDebugger = false;
-                }
+                t = holdForDebugger(t);
                 if (control.stopping()) {
                     continue;
                 }
-                // Time the debugger held the vCPU is outside KVM_RUN, not in it (counters and trace).
-                long now = System.nanoTime();
-                counters.outside(now - t);
-                t = now;
             }
             int reason = fd.run();
             exitInFlight = reason != VcpuFd.INTERRUPTED;
             long t1 = System.nanoTime();
             counters.inKvmRun(t1 - t);
             if (reason == VcpuFd.INTERRUPTED) {
-                kickSeen(t1);
-                counters.interrupted();
-                Libc.consumePendingSignal(KICK_SIGNAL);
-                if (!control.stopping() && !control.pauseRequested()) {
-                    fd.setImmediateExit(false); // a kick that asked for nothing more than a look outside
-                }
-                serveRequests();
+                kicked(t1);
             } else {
                 dispatch(reason, t1);
             }
@@ -314,39 +129,8 @@ public final class Vcpu implements Runnable {
             counters.outside(t - t1);
             TraceRing ring = trace;
             if (ring != null) {
-                record(ring, reason, t0, t1, t);
+                VcpuTraceRecords.exit(ring, exit, reason, t0, t1, t);
             }
-        }
-    }
-
-    /**
-     * One trace record for the KVM_RUN that ran from {@code t0} to {@code t1} and the handling up to
-     * {@code t2}; the exit's details are still in the exit view.
-     */
-    private void record(TraceRing ring, int reason, long t0, long t1, long t2) {
-        long user = t2 - t1;
-        switch (reason) {
-            case VcpuFd.INTERRUPTED -> ring.put(TraceRing.head(TraceRing.KICK, 0, 0, 0, user), t0, t1, 0);
-            case KvmConstants.KVM_EXIT_IO -> {
-                VcpuExit.Io io = exit.io();
-                ring.put(TraceRing.head(TraceRing.EXIT, reason, io.out() ? TraceRing.FLAG_OUT : 0, io.size(), user), t0, t1,
-                        (long) io.count() << 16 | io.port());
-            }
-            case KvmConstants.KVM_EXIT_MMIO -> {
-                VcpuExit.Mmio m = exit.mmio();
-                ring.put(TraceRing.head(TraceRing.EXIT, reason, m.write() ? TraceRing.FLAG_OUT : 0, m.length(), user), t0, t1,
-                        m.address());
-            }
-            default -> ring.put(TraceRing.head(TraceRing.EXIT, reason, 0, 0, user), t0, t1, 0);
-        }
-    }
-
-    /** The vCPU is out of the guest after a {@link #kick()}: how long that took. */
-    private void kickSeen(long now) {
-        long k = kickedAt;
-        if (k != 0) {
-            lastKickLatencyNanos = now - k;
-            kickedAt = 0;
         }
     }
 
@@ -360,31 +144,27 @@ public final class Vcpu implements Runnable {
                 handleMmio(t1);
                 return;
             }
-            case KvmConstants.KVM_EXIT_HLT ->
-                    control.end(RunResult.of(RunResult.Reason.HALTED, 0, "CPU " + index + " halted"));
-            case KvmConstants.KVM_EXIT_SHUTDOWN -> control.end(RunResult.crash(RunResult.Reason.TRIPLE_FAULT, report(reason)));
+            case KvmConstants.KVM_EXIT_HLT -> control.end(RunResult.of(Reason.HALTED, 0, "CPU " + index + " halted"));
+            case KvmConstants.KVM_EXIT_SHUTDOWN -> crash(Reason.TRIPLE_FAULT, reason);
             case KvmConstants.KVM_EXIT_INTERNAL_ERROR -> {
                 if (debug == null || exit.internal().suberror() != KvmConstants.KVM_INTERNAL_ERROR_EMULATION
                         || !debug.emulationFailure(index, linearRip())) {
-                    control.end(RunResult.crash(RunResult.Reason.INTERNAL_ERROR, report(reason)));
+                    crash(Reason.INTERNAL_ERROR, reason);
                 }
             }
             case KvmConstants.KVM_EXIT_DEBUG -> {
                 if (debug == null) {
-                    control.end(RunResult.crash(RunResult.Reason.UNHANDLED_EXIT, report(reason)));
+                    crash(Reason.UNHANDLED_EXIT, reason);
                 } else {
                     debug.debugExit(index, exit.debug());
                 }
             }
-            case KvmConstants.KVM_EXIT_FAIL_ENTRY -> control.end(RunResult.crash(RunResult.Reason.FAIL_ENTRY, report(reason)));
+            case KvmConstants.KVM_EXIT_FAIL_ENTRY -> crash(Reason.FAIL_ENTRY, reason);
             case KvmConstants.KVM_EXIT_SYSTEM_EVENT -> handleSystemEvent();
-            case KvmConstants.KVM_EXIT_INTR -> {
-                // A signal arrived during KVM_RUN that was not our kick: just go back in.
+            case KvmConstants.KVM_EXIT_INTR, KvmConstants.KVM_EXIT_IRQ_WINDOW_OPEN -> {
+                // A signal that was not our kick, or a window only userspace irqchips ask for: go back in.
             }
-            case KvmConstants.KVM_EXIT_IRQ_WINDOW_OPEN -> {
-                // Only requested by userspace irqchips; harmless.
-            }
-            default -> control.end(RunResult.crash(RunResult.Reason.UNHANDLED_EXIT, report(reason)));
+            default -> crash(Reason.UNHANDLED_EXIT, reason);
         }
         counters.exit(reason, System.nanoTime() - t1);
     }
@@ -424,30 +204,16 @@ public final class Vcpu implements Runnable {
     }
 
     private void handleSystemEvent() {
-        int type = exit.systemEvent().type();
-        switch (type) {
-            case KvmConstants.KVM_SYSTEM_EVENT_SHUTDOWN ->
-                    control.end(RunResult.of(RunResult.Reason.POWER_OFF, 0, "the guest powered off"));
-            case KvmConstants.KVM_SYSTEM_EVENT_RESET ->
-                    control.end(RunResult.of(RunResult.Reason.RESET, 0, "the guest reset the machine"));
-            default -> control.end(RunResult.crash(RunResult.Reason.UNHANDLED_EXIT, report(KvmConstants.KVM_EXIT_SYSTEM_EVENT)));
+        switch (exit.systemEvent().type()) {
+            case KvmConstants.KVM_SYSTEM_EVENT_SHUTDOWN -> control.end(RunResult.of(Reason.POWER_OFF, 0, "the guest powered off"));
+            case KvmConstants.KVM_SYSTEM_EVENT_RESET -> control.end(RunResult.of(Reason.RESET, 0, "the guest reset the machine"));
+            default -> crash(Reason.UNHANDLED_EXIT, KvmConstants.KVM_EXIT_SYSTEM_EVENT);
         }
     }
 
-    /** Gathers the registers and the code at RIP for a crash report (off the hot path). */
-    private ExitReport report(int reason) {
-        Regs regs = fd.regs();
-        Sregs sregs = fd.sregs();
-        long codeAddress = codeAddress(regs, sregs);
-        byte[] code = new byte[0];
-        if (codeAddress >= 0) {
-            int n = 16;
-            while (n > 0 && !memory.isBacked(codeAddress, n)) {
-                n--;
-            }
-            code = n > 0 ? memory.read(codeAddress, n) : code;
-        }
-        return ExitReport.of(index, reason, exit, regs, sregs, codeAddress, code);
+    /** Ends the run with the registers and the code at RIP (off the hot path). */
+    private void crash(Reason why, int reason) {
+        control.end(RunResult.crash(why, ExitReport.gather(index, reason, fd, memory)));
     }
 
     /** CS base + RIP (off the hot path: two ioctls). */
@@ -457,136 +223,172 @@ public final class Vcpu implements Runnable {
         return (sregs.cs().l() ? 0 : sregs.cs().base()) + rip;
     }
 
-    /** The guest-physical address of CS:RIP, or -1 if the page tables do not map it. */
-    private long codeAddress(Regs regs, Sregs sregs) {
-        boolean protectedMode = (sregs.cr0() & 1) != 0;
-        long linear = sregs.cs().base() + (protectedMode ? regs.rip() : regs.rip() & 0xffff);
-        if ((sregs.cr0() & (1L << 31)) == 0) {
-            return linear & 0xffff_ffffL;
+    /** KVM_RUN returned early for a kick: serve what it asked for and, unless told to stay out, go back in. */
+    private void kicked(long now) {
+        kick.seen(now);
+        counters.interrupted();
+        kick.consume();
+        if (!control.stopping() && !control.pauseRequested()) {
+            fd.setImmediateExit(false); // a kick that asked for nothing more than a look outside
         }
-        try {
-            return fd.translate(linear);
-        } catch (RuntimeException e) {
-            return -1;
-        }
+        mailbox.serve();
     }
 
-    /**
-     * Makes the vCPU leave the guest soon: sets {@code immediate_exit} (covers the window before
-     * the next KVM_RUN) and signals the thread (interrupts a KVM_RUN in progress). Any thread.
-     */
+    /** Parks the vCPU while the machine is paused (serving calls meanwhile); returns the time it went on. */
+    private long park(long t) throws InterruptedException {
+        long parked = System.nanoTime();
+        kick.seen(parked);
+        parkedIdle = !exitInFlight;
+        try {
+            control.park(this);
+        } finally {
+            parkedIdle = false;
+        }
+        if (!control.stopping()) {
+            fd.setImmediateExit(false);
+        }
+        long now = System.nanoTime();
+        counters.outside(now - t);
+        TraceRing ring = trace;
+        if (ring != null) {
+            VcpuTraceRecords.pause(ring, parked, now);
+        }
+        return now;
+    }
+
+    /** Lets the debugger hold the vCPU before KVM_RUN; its time counts as outside KVM_RUN (counters and trace). */
+    private long holdForDebugger(long t) throws InterruptedException {
+        mailbox.callerMayRun(true);
+        try {
+            debug.checkpoint(index);
+        } finally {
+            mailbox.callerMayRun(false);
+        }
+        if (control.stopping()) {
+            return t;
+        }
+        long now = System.nanoTime();
+        counters.outside(now - t);
+        return now;
+    }
+
+    // ---- for other threads
+
+    /** Makes the vCPU leave the guest soon (any thread); see {@link VcpuKick}. */
     public void kick() {
-        if (kickedAt == 0) {
-            kickedAt = System.nanoTime();
-        }
-        fd.setImmediateExit(true);
-        int t = tid;
-        if (t != 0 && Thread.currentThread() != thread) {
-            try {
-                Libc.tgkill(t, KICK_SIGNAL);
-            } catch (RuntimeException e) {
-                // The thread has already exited: nothing to interrupt.
-            }
-        }
+        kick.kick();
     }
 
     /**
-     * Runs {@code function} with this vCPU's descriptor on the vCPU thread (or on the caller's,
-     * when the thread is not running), waiting up to {@code timeout}. For the monitor, the
-     * debugger and assertions in tests: registers, MP state, debug registers.
-     *
-     * @throws IllegalStateException when the vCPU did not answer in time
+     * Runs {@code function} with the vCPU's descriptor on its thread (see {@link VcpuMailbox}),
+     * waiting up to {@code timeout}: registers, MP state, debug registers for the monitor, the
+     * debugger and tests. Throws {@code IllegalStateException} when the vCPU did not answer in time.
      */
-    @SuppressWarnings("unchecked")
     public <T> T call(Function<VcpuFd, T> function, Duration timeout) {
-        synchronized (stateLock) {
-            if (state != State.RUNNING || heldByDebugger || Thread.currentThread() == thread) {
-                return function.apply(fd); // not in (and not about to enter) KVM_RUN, or asked by the vCPU itself
-            }
-        }
-        Request request = new Request(function, new CompletableFuture<>());
-        while (!mailbox.compareAndSet(null, request)) {
-            Thread.onSpinWait(); // another caller's request is being served
-        }
-        synchronized (stateLock) {
-            // The thread serves its mailbox one last time as it exits; if that was before we
-            // posted, take the request back and run it here.
-            if (state == State.EXITED && mailbox.compareAndSet(request, null)) {
-                return function.apply(fd);
-            }
-        }
-        control.wakeParked();
-        kickForRequest();
-        try {
-            return (T) request.done().get(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            mailbox.compareAndSet(request, null);
-            throw new IllegalStateException("CPU " + index + " did not answer within " + timeout.toMillis() + " ms");
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw new IllegalStateException(e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted");
-        }
+        return mailbox.call(function, timeout);
     }
 
-    /** A kick that only asks the vCPU to look outside (it goes back in afterwards). */
-    private void kickForRequest() {
-        fd.setImmediateExit(true);
-        int t = tid;
-        if (t != 0) {
-            try {
-                Libc.tgkill(t, KICK_SIGNAL);
-            } catch (RuntimeException e) {
-                // exited meanwhile; run() serves the request on its way out
-            }
-        }
-    }
-
-    /** Runs a posted request, if any; on the vCPU thread only. */
+    /** Runs a posted call, if any; on the vCPU thread only (while it is parked). */
     void serveRequests() {
-        Request r = mailbox.getAndSet(null);
-        if (r == null) {
-            return;
-        }
-        try {
-            r.done().complete(r.function().apply(fd));
-        } catch (RuntimeException | Error e) {
-            r.done().completeExceptionally(e);
-        }
+        mailbox.serve();
     }
 
     /**
-     * Looks at the vCPU (on its thread, via {@link #call}): MP state and RFLAGS.IF, and records
-     * whether it sits in a halt nothing but another processor can end.
+     * Whether the vCPU sits in a halt nothing but another processor can end: halted with
+     * interrupts disabled, or never started by INIT/SIPI. Asked on its thread (via {@link #call}).
      */
     public boolean probeDeadHalt(Duration timeout) {
-        boolean dead = call(cpu -> {
+        return call(cpu -> {
             int mp = cpu.mpState();
             if (mp == KvmConstants.KVM_MP_STATE_UNINITIALIZED || mp == KvmConstants.KVM_MP_STATE_INIT_RECEIVED) {
                 return true;
             }
-            return mp == KvmConstants.KVM_MP_STATE_HALTED && (cpu.regs().rflags() & RFLAGS_IF) == 0;
+            return mp == KvmConstants.KVM_MP_STATE_HALTED && (cpu.regs().rflags() & 1L << 9) == 0; // RFLAGS.IF
         }, timeout);
-        deadHalt = dead;
-        return dead;
     }
 
     /**
-     * Whether the vCPU sits parked by a pause with its last instruction complete: its descriptor
-     * is idle until the machine resumes, so a snapshot or restore may issue the vCPU's ioctls from
-     * its own thread instead of handing them to this one with {@link #call} (KVM serialises them
-     * against a KVM_RUN that a concurrent resume would start).
+     * Whether the vCPU sits parked by a pause with its last instruction complete: its descriptor is
+     * idle until the machine resumes, so a snapshot may issue its ioctls without {@link #call}.
      */
     public boolean parkedIdle() {
         return parkedIdle && control.pauseRequested();
     }
 
+    /** Waits up to {@code millis} (at least 1) for the thread to end; true when it has (or never started). */
+    public boolean join(long millis) throws InterruptedException {
+        return thread.join(millis);
+    }
+
+    /** Waits for the thread to end. */
+    public void join() throws InterruptedException {
+        thread.join();
+    }
+
+    /** Records every exit, kick and pause into {@code ring} from the next one on; null stops that. */
+    public void traceInto(TraceRing ring) {
+        this.trace = ring;
+    }
+
+    // ---- what it is
+
+    /** The vCPU index (0 is the bootstrap processor). */
+    public int index() {
+        return index;
+    }
+
+    /** The APIC ID. */
+    public int apicId() {
+        return apicId;
+    }
+
+    /** The thread name QEMU gives this vCPU. */
+    public String threadName() {
+        return "CPU " + index + "/KVM";
+    }
+
     /** The vCPU's descriptor, for the machine's setup before the thread starts. */
     public VcpuFd fd() {
         return fd;
+    }
+
+    /** The host CPUs it was pinned to at start, or null. */
+    public BitSet affinity() {
+        return thread.affinity();
+    }
+
+    /** The user-mode exit counters. */
+    public VcpuCounters counters() {
+        return counters;
+    }
+
+    /** The thread's life stage. */
+    public State state() {
+        return thread.state();
+    }
+
+    /** The Linux thread id of the vCPU thread; 0 before it started and after it ended. */
+    public int tid() {
+        return thread.tid();
+    }
+
+    /** The Linux thread id the vCPU thread had (also after it ended); 0 before it started. */
+    public int threadId() {
+        return thread.lastTid();
+    }
+
+    /** The CPU times the host accounted to the thread: live while it runs, as it ended afterwards. */
+    public ThreadTimes times() {
+        return thread.times();
+    }
+
+    /** The host CPU the thread last ran on, or -1. */
+    public int lastHostCpu() {
+        return thread.lastHostCpu();
+    }
+
+    /** Nanoseconds from the last {@link #kick()} to the vCPU being out of {@code KVM_RUN}, or -1. */
+    public long lastKickLatencyNanos() {
+        return kick.lastLatencyNanos();
     }
 }

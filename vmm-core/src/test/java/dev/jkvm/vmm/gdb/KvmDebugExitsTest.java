@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import dev.jkvm.kvm.DescriptorTable;
 import dev.jkvm.kvm.Kvm;
 import dev.jkvm.kvm.Libc;
 import dev.jkvm.kvm.Regs;
@@ -18,7 +19,11 @@ import dev.jkvm.kvm.VmFd;
 import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.kvm.abi.LibcConstants;
 import dev.jkvm.kvm.testing.RequiresKvm;
+import dev.jkvm.vmm.SharedKvm;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -67,7 +72,7 @@ class KvmDebugExitsTest {
         Segment code = new Segment(0, 0xffffffff, 8, 11, true, 0, false, true, true, true, false, false);
         Segment data = new Segment(0, 0xffffffff, 16, 3, true, 0, true, true, false, true, false, false);
         cpu.setSregs(new Sregs(code, data, data, data, data, data, s.tr(), s.ldt(), s.gdt(),
-                new dev.jkvm.kvm.DescriptorTable(0x13000, 0xfff),
+                new DescriptorTable(0x13000, 0xfff),
                 0x80050033L, 0, 0x10000, 0x20, 0, 0x500, s.apicBase()));
         cpu.setRegs(new Regs(0, 0, 0, 0, 0, 0, 0x8000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x1000, 0x2));
         target = new PhysicalTarget();
@@ -89,9 +94,9 @@ class KvmDebugExitsTest {
     /** Whether guest code runs natively (VMX/SVM) rather than in KVM's instruction emulator (PVM). */
     private static boolean hostRunsGuestsNatively() {
         try {
-            String flags = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
+            String flags = Files.readString(Path.of("/proc/cpuinfo"));
             return flags.contains(" vmx") || flags.contains(" svm");
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return true;
         }
     }
@@ -103,7 +108,7 @@ class KvmDebugExitsTest {
      * delivers no debug intercept): where a feature is missing, each test checks that nothing
      * stops the guest, which is what the stub tells a debugger at attach.
      */
-    private static final GuestDebugProbe DEBUG = GuestDebugProbe.run(dev.jkvm.vmm.SharedKvm.get());
+    private static final GuestDebugProbe DEBUG = GuestDebugProbe.run(SharedKvm.get());
 
     /** Runs armed and checks the guest was not stopped for the debugger (the feature is missing here). */
     private void assertNotStopped(boolean stepping) {
