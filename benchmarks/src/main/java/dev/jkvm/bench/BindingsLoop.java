@@ -6,9 +6,9 @@ import dev.jkvm.kvm.VcpuFd;
 import dev.jkvm.kvm.VmFd;
 import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.vmm.SharedKvm;
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.MemoryMap;
-import dev.jkvm.vmm.vcpu.VmSession;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -42,9 +42,9 @@ public final class BindingsLoop {
         Kvm kvm = SharedKvm.get();
         MemoryMap map = MemoryMap.pc(JkvmExits.MEMORY, image.length);
         try (GuestMemory memory = new GuestMemory(map, image); VmFd vm = kvm.createVm()) {
-            vm.setTssAddr(VmSession.TSS_ADDRESS);
+            vm.setTssAddr(Layout.TSS);
             if (vm.checkExtension(KvmConstants.KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
-                vm.setIdentityMapAddr(VmSession.IDENTITY_MAP_ADDRESS);
+                vm.setIdentityMapAddr(Layout.IDENTITY_MAP);
             }
             memory.register(vm);
             try (VcpuFd cpu = vm.createVcpu(0)) {
@@ -76,7 +76,7 @@ public final class BindingsLoop {
                 case KvmConstants.KVM_EXIT_IO -> {
                     VcpuExit.Io io = exit.io();
                     boolean out = io.out();
-                    if (out && io.port() == 0xf4) {
+                    if (out && io.port() == Layout.DEBUG_EXIT) {
                         return exits;
                     }
                     if (!out) {

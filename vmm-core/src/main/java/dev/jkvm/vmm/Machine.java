@@ -8,6 +8,7 @@ import dev.jkvm.kvm.Kvm;
 import dev.jkvm.kvm.KvmException;
 import dev.jkvm.kvm.KvmStats;
 import dev.jkvm.kvm.Regs;
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.board.PcDevices;
 import dev.jkvm.vmm.board.UnimplementedLog;
 import dev.jkvm.kvm.VcpuFd;
@@ -222,13 +223,12 @@ public final class Machine implements AutoCloseable {
                 mmio.setUnhandledAccessListener(unimp::mmio);
             }
             platform = PlatformDescription.pc(config.topology(), map).withS3(config.s3())
-                    .withSerialPorts(List.of(dev.jkvm.vmm.firmware.SerialPort.COM1, dev.jkvm.vmm.firmware.SerialPort.COM2,
-                            dev.jkvm.vmm.firmware.SerialPort.COM3, dev.jkvm.vmm.firmware.SerialPort.COM4)
-                            .subList(0, config.serials().size()));
+                    .withSerialPorts(java.util.stream.IntStream.range(0, config.serials().size())
+                            .mapToObj(dev.jkvm.vmm.firmware.SerialPort::com).toList());
             tables = FirmwareTables.layOut(platform, config.acpi(), true);
             e820 = E820.of(map, List.of(
-                    E820.Entry.reserved(tables.reservedBase(), E820.EBDA_START - tables.reservedBase()),
-                    E820.Entry.reserved(VmSession.IDENTITY_MAP_ADDRESS, 0x4000)));
+                    E820.Entry.reserved(tables.reservedBase(), Layout.EBDA_START - tables.reservedBase()),
+                    E820.Entry.reserved(Layout.IDENTITY_MAP, Layout.KVM_PRIVATE_SIZE)));
             devices.fwCfg().addFile("etc/e820", e820.fwCfg());
             StartupPhases.mark("  firmware tables and e820 laid out");
             gdbStub = config.gdb().isPresent()
@@ -346,7 +346,7 @@ public final class Machine implements AutoCloseable {
                 PciTestdev testdev = new PciTestdev(ports, mmio);
                 pciTestdev = testdev;
                 devices.pci().attach(2, 0, testdev);
-                testdev.assignAsFirmware(PciTestdev.DEFAULT_MMIO_BASE, PciTestdev.DEFAULT_IO_BASE);
+                testdev.assignAsFirmware(Layout.PCI_TESTDEV_BAR0, Layout.PCI_TESTDEV_BAR1);
             }
         } catch (IllegalArgumentException e) {
             throw new JkvmException("-device: " + e.getMessage());
@@ -487,7 +487,7 @@ public final class Machine implements AutoCloseable {
 
     private IrqLine irqLine(int irq) {
         return level -> {
-            if (suspended && level && irq == PlatformDescription.RTC_IRQ) {
+            if (suspended && level && irq == Layout.RTC_IRQ) {
                 if (devices.pm().rtcWakeEnabled()) {
                     devices.pm().rtcAlarm();
                     wakeup(); // the alarm the guest armed, and enabled as a wake event, before it suspended

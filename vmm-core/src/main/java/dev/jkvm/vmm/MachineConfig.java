@@ -1,5 +1,6 @@
 package dev.jkvm.vmm;
 
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.chardev.ChardevSpec;
 import dev.jkvm.vmm.cpu.SmpOption;
 import dev.jkvm.vmm.cpu.Topology;
@@ -100,7 +101,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         Objects.requireNonNull(exitTrace, "exitTrace");
         Objects.requireNonNull(peripherals, "peripherals");
         Objects.requireNonNull(stats, "stats");
-        if (memoryBytes <= MemoryMap.HIGH_RAM_START || memoryBytes % MemoryMap.PAGE != 0) {
+        if (memoryBytes <= Layout.HIGH_RAM_START || memoryBytes % MemoryMap.PAGE != 0) {
             throw new JkvmException("memory must be a multiple of 4 KiB above 1 MiB: " + memoryBytes);
         }
         TreeMap<Integer, BitSet> copy = new TreeMap<>();

@@ -2,6 +2,7 @@ package dev.jkvm.vmm.acpi;
 
 import dev.jkvm.vmm.acpi.aml.Aml;
 import dev.jkvm.vmm.acpi.aml.ResourceTemplate;
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.cpu.Topology;
 import dev.jkvm.vmm.firmware.ByteWriter;
 import dev.jkvm.vmm.firmware.PlatformDescription;
@@ -72,13 +73,14 @@ final class Dsdt {
         }
         sb.add(Aml.device("RTC_",
                 Aml.name("_HID", Aml.eisaId("PNP0B00")),
-                Aml.name("_CRS", new ResourceTemplate().io(0x70, 0x70, 0x01, 0x02)
-                        .irqNoFlags(PlatformDescription.RTC_IRQ).toAml())));
+                Aml.name("_CRS", new ResourceTemplate().io(Layout.CMOS, Layout.CMOS, 0x01, Layout.CMOS_PORTS)
+                        .irqNoFlags(Layout.RTC_IRQ).toAml())));
         if (p.i8042()) {
             sb.add(Aml.device("KBD_",
                     Aml.name("_HID", Aml.eisaId("PNP0303")),
-                    Aml.name("_CRS", new ResourceTemplate().io(0x60, 0x60, 0x01, 0x01).io(0x64, 0x64, 0x01, 0x01)
-                            .irqNoFlags(PlatformDescription.KEYBOARD_IRQ).toAml())));
+                    Aml.name("_CRS", new ResourceTemplate().io(Layout.I8042_DATA, Layout.I8042_DATA, 0x01, 0x01)
+                            .io(Layout.I8042_COMMAND, Layout.I8042_COMMAND, 0x01, 0x01)
+                            .irqNoFlags(Layout.KEYBOARD_IRQ).toAml())));
         }
         root.add(Aml.scope("\\_SB", sb));
         return Aml.of(root);
@@ -120,19 +122,16 @@ final class Dsdt {
                         .irqNoFlags(port.irq()).toAml()));
     }
 
-    /** Below the I/O APIC: the 32-bit PCI hole ends there. */
-    static final long PCI_HOLE_END = 0xFEC0_0000L;
-
     static Aml pciHostBridge(MemoryMap memory) {
         long holeStart = memory.ramBelow4g();
         ResourceTemplate crs = new ResourceTemplate()
                 .wordBusNumber(0x00, 0xFF)
-                .io(0xcf8, 0xcf8, 0x01, 0x08)
-                .wordIo(0x0000, 0x0cf7)
-                .wordIo(0x0d00, 0xffff)
-                .dwordMemory(true, true, 0xA0000, 0xBFFFF);
-        if (holeStart < PCI_HOLE_END) {
-            crs.dwordMemory(false, true, holeStart, PCI_HOLE_END - 1);
+                .io(Layout.PCI_CONFIG_ADDRESS, Layout.PCI_CONFIG_ADDRESS, 0x01, 0x08)
+                .wordIo(0x0000, Layout.PCI_CONFIG_ADDRESS - 1)
+                .wordIo(Layout.PCI_CONFIG_ADDRESS + 8, 0xffff)
+                .dwordMemory(true, true, Layout.VGA_START, Layout.VGA_END - 1);
+        if (holeStart < Layout.PCI_HOLE_END) {
+            crs.dwordMemory(false, true, holeStart, Layout.PCI_HOLE_END - 1);
         }
         return Aml.device("PCI0",
                 Aml.name("_HID", Aml.eisaId("PNP0A03")),

@@ -17,7 +17,6 @@ import dev.jkvm.devices.SystemControl;
 import dev.jkvm.devices.SystemControlPortA;
 import dev.jkvm.devices.Uart16550;
 import dev.jkvm.vmm.cpu.Topology;
-import dev.jkvm.vmm.firmware.PlatformDescription;
 import dev.jkvm.vmm.memory.MemoryMap;
 import java.io.OutputStream;
 import java.util.ArrayList;
@@ -26,21 +25,14 @@ import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
 
 /**
- * The PC's legacy devices, as jkvm puts them on the port bus: COM1-COM4 at 0x3f8/0x2f8/0x3e8/0x2e8
- * (IRQ 4/3/4/3), the CMOS
- * RTC at 0x70 (IRQ 8), the i8042 at 0x60/0x64 (IRQ 1/12), fw_cfg at 0x510, PCI configuration
- * mechanism #1 at 0xcf8/0xcfc with an i440FX host bridge, the reset registers (0x92, 0xcf9),
- * POST codes at 0x80, QEMU's isa-debug-exit at 0xf4, and the ACPI PM block at 0x600 (SCI on
- * IRQ 9). The interrupt controllers and the PIT are KVM's. They live as long as the machine;
- * a reset resets them, and a new VM behind them keeps them.
+ * The PC's legacy devices, as jkvm puts them on the port bus where {@link Layout} says: COM1-COM4,
+ * the CMOS RTC, the i8042, fw_cfg, PCI configuration mechanism #1 with an i440FX host bridge, the
+ * reset registers (0x92, 0xcf9), POST codes, QEMU's isa-debug-exit and the ACPI PM block. The
+ * interrupt controllers and the PIT are KVM's. They live as long as the machine; a reset resets
+ * them, and a new VM behind them keeps them.
  */
 public final class PcDevices implements AutoCloseable {
 
-    /** COM1 to COM4: their ports and ISA interrupts, as on a PC. */
-    public static final int[] COM_BASES = {0x3f8, 0x2f8, 0x3e8, 0x2e8};
-    public static final int[] COM_IRQS = {4, 3, 4, 3};
-    /** QEMU's isa-debug-exit default iobase. */
-    public static final int DEBUG_EXIT_PORT = 0xf4;
     /**
      * The PM block as jkvm's FADT describes it: a 32-bit timer, and ACPI always on (no SMI_CMD),
      * so SCI_EN reads 1 from reset.
@@ -70,32 +62,32 @@ public final class PcDevices implements AutoCloseable {
     public PcDevices(PortBus bus, IntFunction<IrqLine> irqs, SystemControl control, List<OutputStream> comSinks,
                      MemoryMap memory, Topology topology, IntConsumer debugExit) {
         for (int i = 0; i < comSinks.size(); i++) {
-            coms.add(new Uart16550("COM" + (i + 1), comSinks.get(i), irqs.apply(COM_IRQS[i])));
+            coms.add(new Uart16550("COM" + (i + 1), comSinks.get(i), irqs.apply(Layout.comIrq(i))));
         }
         cmos = new CmosRtc(new CmosMachineInfo(memory.ramBelow4g(), memory.ramAbove4g(), topology.cpus()), scheduler,
-                irqs.apply(PlatformDescription.RTC_IRQ));
+                irqs.apply(Layout.RTC_IRQ));
         fwCfg = new FwCfg(memory.ramSize(), topology.cpus(), topology.maxCpus());
-        i8042 = new I8042(control, irqs.apply(PlatformDescription.KEYBOARD_IRQ), irqs.apply(12));
+        i8042 = new I8042(control, irqs.apply(Layout.KEYBOARD_IRQ), irqs.apply(Layout.MOUSE_IRQ));
         pci = new PciHostBridge();
         portA = new SystemControlPortA(control);
         cf9 = new ResetControlRegister(control);
-        pm = new AcpiPmBlock(PM_CONFIG, control, irqs.apply(PlatformDescription.SCI_IRQ), System::nanoTime, scheduler);
+        pm = new AcpiPmBlock(PM_CONFIG, control, irqs.apply(Layout.SCI_IRQ), System::nanoTime, scheduler);
 
         for (int i = 0; i < coms.size(); i++) {
-            add(bus, COM_BASES[i], 8, COM_IRQS[i], coms.get(i));
+            add(bus, Layout.comBase(i), Layout.COM_PORTS, Layout.comIrq(i), coms.get(i));
         }
-        add(bus, 0x70, 2, PlatformDescription.RTC_IRQ, cmos);
+        add(bus, Layout.CMOS, Layout.CMOS_PORTS, Layout.RTC_IRQ, cmos);
         i8042.registerOn(bus);
-        listed.add(new Listed("0x60,0x64", PlatformDescription.KEYBOARD_IRQ, i8042.dataPort()));
-        add(bus, 0x510, 2, -1, fwCfg);
+        listed.add(new Listed(String.format("0x%x,0x%x", Layout.I8042_DATA, Layout.I8042_COMMAND), Layout.KEYBOARD_IRQ, i8042.dataPort()));
+        add(bus, Layout.FW_CFG, Layout.FW_CFG_PORTS, -1, fwCfg);
         pci.registerOn(bus);
-        listed.add(new Listed("0xcf8-0xcff", -1, pci.dataPort()));
-        add(bus, 0x92, 1, -1, portA);
-        add(bus, 0xcf9, 1, -1, cf9);
-        add(bus, PostCodePort.PORT, 1, -1, post);
-        add(bus, DEBUG_EXIT_PORT, 1, -1, new DebugExitPort(debugExit::accept));
-        pm.registerOn(bus, AcpiPmBlock.Ports.QEMU_PIIX4);
-        listed.add(new Listed("0x600-0x60b,0xafe0", PlatformDescription.SCI_IRQ, pm.pm1ControlBlock()));
+        listed.add(new Listed(String.format("0x%x-0x%x", Layout.PCI_CONFIG_ADDRESS, Layout.PCI_CONFIG_DATA + 3), -1, pci.dataPort()));
+        add(bus, Layout.PORT_A, 1, -1, portA);
+        add(bus, Layout.RESET_CONTROL, 1, -1, cf9);
+        add(bus, Layout.POST, 1, -1, post);
+        add(bus, Layout.DEBUG_EXIT, 1, -1, new DebugExitPort(debugExit::accept));
+        pm.registerOn(bus, Layout.PM_PORTS);
+        listed.add(new Listed(String.format("0x%x-0x%x,0x%x", Layout.PM1A_EVENT, Layout.PM_TIMER + Layout.PM_TIMER_LENGTH - 1, Layout.GPE0), Layout.SCI_IRQ, pm.pm1ControlBlock()));
     }
 
     private void add(PortBus bus, int base, int length, int irq, PortIoDevice device) {
@@ -201,10 +193,12 @@ public final class PcDevices implements AutoCloseable {
         for (Listed l : listed) {
             sb.append(String.format("%-20s %-8s %s%n", l.ports(), l.irq() >= 0 ? "irq " + l.irq() : "", l.device().describe()));
         }
-        sb.append(String.format("%-20s %-8s %s%n", "0x20,0xa0", "", "i8259 PICs (in KVM)"));
-        sb.append(String.format("%-20s %-8s %s%n", "0x40-0x43", "irq 0", "i8254 PIT (in KVM)"));
-        sb.append(String.format("%-20s %-8s %s%n", "mmio 0xfec00000", "", "I/O APIC (in KVM)"));
-        sb.append(String.format("%-20s %-8s %s%n", "mmio 0xfee00000", "", "local APICs (in KVM)"));
+        sb.append(String.format("%-20s %-8s %s%n", String.format("0x%x,0x%x", Layout.PIC_MASTER, Layout.PIC_SLAVE), "",
+                "i8259 PICs (in KVM)"));
+        sb.append(String.format("%-20s %-8s %s%n", String.format("0x%x-0x%x", Layout.PIT, Layout.PIT + Layout.PIT_PORTS - 1),
+                "irq " + Layout.PIT_IRQ, "i8254 PIT (in KVM)"));
+        sb.append(String.format("%-20s %-8s %s%n", String.format("mmio 0x%x", Layout.IO_APIC), "", "I/O APIC (in KVM)"));
+        sb.append(String.format("%-20s %-8s %s%n", String.format("mmio 0x%x", Layout.LOCAL_APIC), "", "local APICs (in KVM)"));
         return sb.toString();
     }
 

@@ -4,6 +4,7 @@ import dev.jkvm.kvm.DescriptorTable;
 import dev.jkvm.kvm.Regs;
 import dev.jkvm.kvm.Segment;
 import dev.jkvm.kvm.Sregs;
+import dev.jkvm.vmm.board.Layout;
 import java.util.List;
 
 /**
@@ -91,17 +92,17 @@ public record BootEntry(String format, Mode mode, long rip, long rsp, long rax, 
         }
     }
 
-    /** 32-bit protected mode, paging off, flat segments from the standard GDT at {@link BootLayout#GDT}. */
+    /** 32-bit protected mode, paging off, flat segments from the standard GDT at {@link Layout#BOOT_GDT}. */
     static BootEntry protected32(String format, long rip, long rax, long rbx, long rsi, List<Placement> placements) {
-        return new BootEntry(format, Mode.PROTECTED_32, rip, BootLayout.STACK_TOP, rax, rbx, rsi,
-                BootLayout.GDT, Gdt.flat(false), Gdt.CODE_SELECTOR, Gdt.DATA_SELECTOR,
+        return new BootEntry(format, Mode.PROTECTED_32, rip, Layout.BOOT_STACK_TOP, rax, rbx, rsi,
+                Layout.BOOT_GDT, Gdt.flat(false), Gdt.CODE_SELECTOR, Gdt.DATA_SELECTOR,
                 CR0_PE | CR0_ET, 0, 0, 0, placements);
     }
 
     /** 64-bit long mode with the page tables at {@code pml4}. */
     static BootEntry longMode(String format, long rip, long rsi, long pml4, List<Placement> placements) {
-        return new BootEntry(format, Mode.LONG_64, rip, BootLayout.STACK_TOP, 0, 0, rsi,
-                BootLayout.GDT, Gdt.flat(true), Gdt.CODE_SELECTOR, Gdt.DATA_SELECTOR,
+        return new BootEntry(format, Mode.LONG_64, rip, Layout.BOOT_STACK_TOP, 0, 0, rsi,
+                Layout.BOOT_GDT, Gdt.flat(true), Gdt.CODE_SELECTOR, Gdt.DATA_SELECTOR,
                 CR0_PE | CR0_ET | CR0_PG, pml4, CR4_PAE, EFER_LME | EFER_LMA, placements);
     }
 

@@ -1,23 +1,24 @@
 package dev.jkvm.vmm.boot;
 
+import dev.jkvm.vmm.board.Layout;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
  * The strings a loader hands the kernel (command lines, module arguments, its own name), packed
- * NUL-terminated one after another from {@link BootLayout#COMMAND_LINES}, planned before anything
+ * NUL-terminated one after another from {@link Layout#BOOT_COMMAND_LINES}, planned before anything
  * is written.
  */
 final class CommandLines {
 
-    static final long CAPACITY = BootLayout.DATA_END - BootLayout.COMMAND_LINES;
+    static final long CAPACITY = Layout.BOOT_DATA_END - Layout.BOOT_COMMAND_LINES;
 
     private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     private final long base;
 
-    /** Strings at {@link BootLayout#COMMAND_LINES}. */
+    /** Strings at {@link Layout#BOOT_COMMAND_LINES}. */
     CommandLines() {
-        this(BootLayout.COMMAND_LINES);
+        this(Layout.BOOT_COMMAND_LINES);
     }
 
     /** Strings from {@code base} (a loader that had to move them away from the kernel). */

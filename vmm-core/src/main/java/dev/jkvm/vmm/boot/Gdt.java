@@ -1,6 +1,7 @@
 package dev.jkvm.vmm.boot;
 
 import dev.jkvm.kvm.Segment;
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.memory.GuestMemory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -37,9 +38,9 @@ final class Gdt {
         return b.array();
     }
 
-    /** Writes {@code descriptors} at {@link BootLayout#GDT}. */
+    /** Writes {@code descriptors} at {@link Layout#BOOT_GDT}. */
     static void write(GuestMemory memory, List<Long> descriptors) {
-        memory.write(BootLayout.GDT, bytes(descriptors));
+        memory.write(Layout.BOOT_GDT, bytes(descriptors));
     }
 
     /** The segment register state a load of {@code selector} (naming {@code descriptor}) produces. */

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.boot;
 
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.memory.E820;
 import dev.jkvm.vmm.memory.GuestMemory;
 import java.nio.ByteBuffer;
@@ -10,11 +11,11 @@ import java.nio.file.Path;
  * without one), as a VMM without firmware does: no real-mode setup code runs; the loader fills the
  * zero page ({@code struct boot_params}) itself.
  *
- * <p>Placement: the protected-mode code at {@link BootLayout#KERNEL_LOAD} (1 MiB), with room
+ * <p>Placement: the protected-mode code at {@link Layout#KERNEL_LOAD} (1 MiB), with room
  * reserved up to where the kernel decompresses itself plus its {@code init_size}; the zero page
- * at {@link BootLayout#INFO}; the command line at {@link BootLayout#COMMAND_LINES}; the GDT at
- * {@link BootLayout#GDT}; the identity page tables (4 GiB, 2 MiB pages) at
- * {@link BootLayout#PAGE_TABLES}; the initrd page-aligned at the top of usable RAM below 4 GiB and
+ * at {@link Layout#BOOT_INFO}; the command line at {@link Layout#BOOT_COMMAND_LINES}; the GDT at
+ * {@link Layout#BOOT_GDT}; the identity page tables (4 GiB, 2 MiB pages) at
+ * {@link Layout#BOOT_PAGE_TABLES}; the initrd page-aligned at the top of usable RAM below 4 GiB and
  * below the kernel's {@code initrd_addr_max} (under any range the machine reserved in the e820
  * map). Entry: RIP = 1 MiB + 0x200 ({@code startup_64}), RSI = the zero page, CS 0x10, DS 0x18,
  * interrupts off.
@@ -61,23 +62,23 @@ public final class LinuxLoader {
         }
 
         RamPlanner plan = new RamPlanner(e820);
-        plan.takeBootData("GDT", BootLayout.GDT, 32);
-        plan.takeBootData("boot stack", 0x1000, BootLayout.STACK_TOP - 0x1000);
-        plan.takeBootData("zero page", BootLayout.INFO, ZERO_PAGE_SIZE);
+        plan.takeBootData("GDT", Layout.BOOT_GDT, 32);
+        plan.takeBootData("boot stack", Layout.BOOT_STACK_BOTTOM, Layout.BOOT_STACK_TOP - Layout.BOOT_STACK_BOTTOM);
+        plan.takeBootData("zero page", Layout.BOOT_INFO, ZERO_PAGE_SIZE);
         if (h.kernel64()) {
-            plan.takeBootData("page tables", BootLayout.PAGE_TABLES, PageTables.SIZE);
+            plan.takeBootData("page tables", Layout.BOOT_PAGE_TABLES, PageTables.SIZE);
         }
-        plan.takeBootData("command line", BootLayout.COMMAND_LINES, cmdlineLength + 1);
-        long runtime = h.runtimeStart(BootLayout.KERNEL_LOAD);
-        long footprintEnd = Math.max(BootLayout.KERNEL_LOAD + payload, runtime + h.initSize());
-        long footprint = footprintEnd - BootLayout.KERNEL_LOAD;
-        if (footprintEnd > LIMIT_32 || !plan.isUsable(BootLayout.KERNEL_LOAD, footprint)) {
+        plan.takeBootData("command line", Layout.BOOT_COMMAND_LINES, cmdlineLength + 1);
+        long runtime = h.runtimeStart(Layout.KERNEL_LOAD);
+        long footprintEnd = Math.max(Layout.KERNEL_LOAD + payload, runtime + h.initSize());
+        long footprint = footprintEnd - Layout.KERNEL_LOAD;
+        if (footprintEnd > LIMIT_32 || !plan.isUsable(Layout.KERNEL_LOAD, footprint)) {
             throw kernel.refuse(String.format(
                     "too large for the guest's RAM: the kernel needs RAM from 1 MiB to 0x%x (%s: %s to decompress at 0x%x), the guest has %s (give more -m)",
                     footprintEnd, ImageFile.mib(footprintEnd), ImageFile.mib(h.initSize()), runtime,
                     ImageFile.mib(memory.map().ramSize())));
         }
-        plan.take("kernel (with init_size)", BootLayout.KERNEL_LOAD, footprint);
+        plan.take("kernel (with init_size)", Layout.KERNEL_LOAD, footprint);
 
         ImageFile initrd = null;
         try {
@@ -98,21 +99,21 @@ public final class LinuxLoader {
 
             // Everything is planned and checked: from here on, only writes.
             Gdt.write(memory, Gdt.flat(h.kernel64()));
-            kernel.copyTo(memory, BootLayout.KERNEL_LOAD, h.setupBytes(), payload);
+            kernel.copyTo(memory, Layout.KERNEL_LOAD, h.setupBytes(), payload);
             if (initrd != null) {
                 initrd.copyTo(memory, initrdAt, 0, initrd.size());
             }
             CommandLines cmdline = new CommandLines();
             cmdline.add(request.append());
-            memory.write(BootLayout.COMMAND_LINES, cmdline.bytes());
-            memory.write(BootLayout.INFO, zeroPage);
+            memory.write(Layout.BOOT_COMMAND_LINES, cmdline.bytes());
+            memory.write(Layout.BOOT_INFO, zeroPage);
             if (h.kernel64()) {
-                long cr3 = PageTables.write(memory, BootLayout.PAGE_TABLES);
-                return BootEntry.longMode(FORMAT, BootLayout.KERNEL_LOAD + STARTUP_64_OFFSET, BootLayout.INFO, cr3,
+                long cr3 = PageTables.write(memory, Layout.BOOT_PAGE_TABLES);
+                return BootEntry.longMode(FORMAT, Layout.KERNEL_LOAD + STARTUP_64_OFFSET, Layout.BOOT_INFO, cr3,
                         plan.placements());
             }
             // The 32-bit protocol: code32_start is where the protected-mode code starts, 1 MiB for us.
-            return BootEntry.protected32(FORMAT, BootLayout.KERNEL_LOAD, 0, 0, BootLayout.INFO, plan.placements());
+            return BootEntry.protected32(FORMAT, Layout.KERNEL_LOAD, 0, 0, Layout.BOOT_INFO, plan.placements());
         } finally {
             if (initrd != null) {
                 initrd.close();
@@ -127,8 +128,8 @@ public final class LinuxLoader {
         z.put(LinuxSetupHeader.TYPE_OF_LOADER, (byte) LOADER_TYPE_UNDEFINED);
         z.put(LinuxSetupHeader.LOADFLAGS, (byte) (h.loadFlags() | LinuxSetupHeader.CAN_USE_HEAP));
         z.putShort(LinuxSetupHeader.HEAP_END_PTR, (short) HEAP_END);
-        z.putInt(LinuxSetupHeader.CODE32_START, (int) BootLayout.KERNEL_LOAD);
-        z.putInt(LinuxSetupHeader.CMD_LINE_PTR, (int) BootLayout.COMMAND_LINES);
+        z.putInt(LinuxSetupHeader.CODE32_START, (int) Layout.KERNEL_LOAD);
+        z.putInt(LinuxSetupHeader.CMD_LINE_PTR, (int) Layout.BOOT_COMMAND_LINES);
         z.putInt(LinuxSetupHeader.RAMDISK_IMAGE, (int) initrdAt);
         z.putInt(LinuxSetupHeader.RAMDISK_SIZE, (int) initrdSize);
         if (request.acpiRsdp() != 0 && h.version() >= 0x020e) {

@@ -1,6 +1,7 @@
 package dev.jkvm.vmm.boot;
 
 import dev.jkvm.vmm.JkvmException;
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.memory.E820;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.MemoryMap;
@@ -15,10 +16,10 @@ import java.util.List;
  * paging off, {@code EAX = 0x2BADB002} and {@code EBX} = the Multiboot information structure.
  *
  * <p>Placement: the kernel where it asks (refused if that is not RAM or overlaps the GDT at
- * {@link BootLayout#GDT} or the boot stack below {@link BootLayout#STACK_TOP}); the information
- * structure and module list at {@link BootLayout#INFO}, the mmap at {@link BootLayout#MEMORY_MAP},
+ * {@link Layout#BOOT_GDT} or the boot stack below {@link Layout#BOOT_STACK_TOP}); the information
+ * structure and module list at {@link Layout#BOOT_INFO}, the mmap at {@link Layout#BOOT_MEMORY_MAP},
  * the command lines (the kernel's is QEMU's: the kernel path, a space, {@code -append}) and the
- * loader name at {@link BootLayout#COMMAND_LINES}, each moved to the first free pages above the
+ * loader name at {@link Layout#BOOT_COMMAND_LINES}, each moved to the first free pages above the
  * kernel when the kernel loads there (one linked at 0x8000); modules from the first free page
  * past the kernel upwards, below 4 GiB.
  *
@@ -41,6 +42,8 @@ public final class MultibootLoader {
     static final int MODULE_ENTRY_SIZE = 16;
     static final int MAX_MODULES = (4096 - INFO_SIZE) / MODULE_ENTRY_SIZE;
     static final long LIMIT_32 = 1L << 32;
+    /** The name the loader gives itself (boot_loader_name). */
+    static final String LOADER_NAME = "jkvm";
 
     /** A contiguous part of the kernel: file bytes at {@code paddr}, zeros up to {@code memSize}. */
     private record Piece(long fileOffset, long paddr, long fileSize, long memSize) {
@@ -64,8 +67,8 @@ public final class MultibootLoader {
         long entry = header.hasAddresses() ? aoutKludge(kernel, header, pieces) : elf(kernel, head, pieces);
 
         RamPlanner plan = new RamPlanner(e820);
-        plan.takeBootData("GDT", BootLayout.GDT, 32);
-        plan.takeBootData("boot stack", 0x1000, BootLayout.STACK_TOP - 0x1000);
+        plan.takeBootData("GDT", Layout.BOOT_GDT, 32);
+        plan.takeBootData("boot stack", Layout.BOOT_STACK_BOTTOM, Layout.BOOT_STACK_TOP - Layout.BOOT_STACK_BOTTOM);
         long kernelEnd = 0;
         for (Piece p : pieces) {
             checkKernelRange(kernel, plan, memory.map(), p.paddr(), p.memSize());
@@ -78,19 +81,19 @@ public final class MultibootLoader {
         }
         // The information jkvm builds goes where it always does unless the kernel loads there (one
         // linked at 0x8000, say); then above the kernel, as QEMU puts its Multiboot data after the image.
-        long infoAt = placeBootData(kernel, plan, "Multiboot info", BootLayout.INFO, 4096, kernelEnd);
-        long mmapAt = placeBootData(kernel, plan, "Multiboot mmap", BootLayout.MEMORY_MAP, 4096, kernelEnd);
+        long infoAt = placeBootData(kernel, plan, "Multiboot info", Layout.BOOT_INFO, 4096, kernelEnd);
+        long mmapAt = placeBootData(kernel, plan, "Multiboot mmap", Layout.BOOT_MEMORY_MAP, 4096, kernelEnd);
 
         List<MultibootModules.Module> specs = MultibootModules.parse(request.initrd());
         if (specs.size() > MAX_MODULES) {
             throw new JkvmException("-initrd: " + specs.size() + " Multiboot modules, jkvm passes at most " + MAX_MODULES);
         }
-        CommandLines measured = commandLines(BootLayout.COMMAND_LINES, request, specs, new ArrayList<>());
+        CommandLines measured = commandLines(Layout.BOOT_COMMAND_LINES, request, specs, new ArrayList<>());
         if (!measured.fits()) {
             throw kernel.refuse("the command lines take " + measured.size() + " bytes, more than the "
                     + CommandLines.CAPACITY + " jkvm has room for");
         }
-        long stringsAt = placeBootData(kernel, plan, "command lines", BootLayout.COMMAND_LINES,
+        long stringsAt = placeBootData(kernel, plan, "command lines", Layout.BOOT_COMMAND_LINES,
                 RamPlanner.alignUp(Math.max(measured.size(), 1), RamPlanner.PAGE), kernelEnd);
         List<Long> stringAddresses = new ArrayList<>();
         CommandLines strings = commandLines(stringsAt, request, specs, stringAddresses);
@@ -153,7 +156,7 @@ public final class MultibootLoader {
         for (MultibootModules.Module spec : specs) {
             at.add(strings.add(spec.commandLine()));
         }
-        at.add(strings.add(BootLayout.LOADER_NAME));
+        at.add(strings.add(LOADER_NAME));
         return strings;
     }
 
@@ -166,7 +169,7 @@ public final class MultibootLoader {
         if (!plan.isUsable(at, size) || plan.overlapping(at, size) != null) {
             at = plan.lowest(size, RamPlanner.PAGE, RamPlanner.alignUp(floor, RamPlanner.PAGE));
             if (at < 0 || at + size > LIMIT_32) {
-                at = plan.lowest(size, RamPlanner.PAGE, BootLayout.DATA_START);
+                at = plan.lowest(size, RamPlanner.PAGE, Layout.BOOT_DATA_START);
             }
             if (at < 0 || at + size > LIMIT_32) {
                 throw kernel.refuse("no room below 4 GiB for the " + what + " beside the kernel (give more -m)");
@@ -181,7 +184,7 @@ public final class MultibootLoader {
         ByteBuffer b = Elf.le(new byte[INFO_SIZE]);
         b.putInt(0, INFO_MEMORY | INFO_CMDLINE | INFO_MODS | INFO_MMAP | INFO_LOADER_NAME);
         b.putInt(4, (int) (e820.usableFrom(0) / 1024));
-        b.putInt(8, (int) Math.min(e820.usableFrom(MemoryMap.HIGH_RAM_START) / 1024, 0xffff_ffffL));
+        b.putInt(8, (int) Math.min(e820.usableFrom(Layout.HIGH_RAM_START) / 1024, 0xffff_ffffL));
         b.putInt(16, (int) cmdline);
         b.putInt(20, moduleCount);
         b.putInt(24, (int) modsAddr);

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.boot;
 
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.memory.E820;
 import dev.jkvm.vmm.memory.GuestMemory;
 import java.nio.ByteBuffer;
@@ -12,9 +13,9 @@ import java.nio.file.Path;
  * {@code hvm_start_info} structure (version 1: with the memory map).
  *
  * <p>Placement: the loadable segments at their physical addresses; {@code hvm_start_info} at
- * {@link BootLayout#INFO} with the module list 0x40 after it; the memory map at
- * {@link BootLayout#MEMORY_MAP}; the command line at {@link BootLayout#COMMAND_LINES}; the GDT at
- * {@link BootLayout#GDT}; the initrd page-aligned at the top of usable RAM below 4 GiB.
+ * {@link Layout#BOOT_INFO} with the module list 0x40 after it; the memory map at
+ * {@link Layout#BOOT_MEMORY_MAP}; the command line at {@link Layout#BOOT_COMMAND_LINES}; the GDT at
+ * {@link Layout#BOOT_GDT}; the initrd page-aligned at the top of usable RAM below 4 GiB.
  *
  * <pre>{@code
  * BootEntry entry = PvhLoader.load(new BootRequest(vmlinux, "initrd.img", "console=ttyS0"), memory, e820);
@@ -56,17 +57,17 @@ public final class PvhLoader {
         long entry = pvhEntry(kernel, elf);
 
         RamPlanner plan = new RamPlanner(e820);
-        plan.takeBootData("GDT", BootLayout.GDT, 32);
-        plan.takeBootData("boot stack", 0x1000, BootLayout.STACK_TOP - 0x1000);
-        plan.takeBootData("hvm_start_info", BootLayout.INFO, 4096);
-        plan.takeBootData("PVH memory map", BootLayout.MEMORY_MAP, 4096);
+        plan.takeBootData("GDT", Layout.BOOT_GDT, 32);
+        plan.takeBootData("boot stack", Layout.BOOT_STACK_BOTTOM, Layout.BOOT_STACK_TOP - Layout.BOOT_STACK_BOTTOM);
+        plan.takeBootData("hvm_start_info", Layout.BOOT_INFO, 4096);
+        plan.takeBootData("PVH memory map", Layout.BOOT_MEMORY_MAP, 4096);
         CommandLines cmdline = new CommandLines();
         long cmdlineAt = cmdline.add(request.append());
         if (!cmdline.fits()) {
             throw kernel.refuse("the command line (-append) is " + cmdline.size() + " bytes, more than the "
                     + CommandLines.CAPACITY + " jkvm has room for");
         }
-        plan.takeBootData("command line", BootLayout.COMMAND_LINES, cmdline.size());
+        plan.takeBootData("command line", Layout.BOOT_COMMAND_LINES, cmdline.size());
         for (Elf.Segment s : elf.segments()) {
             long end = s.paddr() + s.memSize();
             if (end > LIMIT_32 || !plan.isUsable(s.paddr(), s.memSize())) {
@@ -114,11 +115,11 @@ public final class PvhLoader {
             if (initrd != null) {
                 initrd.copyTo(memory, initrdAt, 0, initrd.size());
             }
-            memory.write(BootLayout.COMMAND_LINES, cmdline.bytes());
-            memory.write(BootLayout.MEMORY_MAP, memmap);
-            memory.write(BootLayout.INFO, startInfo(request, cmdlineAt, initrdAt, initrd == null ? 0 : initrd.size(),
+            memory.write(Layout.BOOT_COMMAND_LINES, cmdline.bytes());
+            memory.write(Layout.BOOT_MEMORY_MAP, memmap);
+            memory.write(Layout.BOOT_INFO, startInfo(request, cmdlineAt, initrdAt, initrd == null ? 0 : initrd.size(),
                     e820.entries().size()));
-            return BootEntry.protected32(FORMAT, entry, 0, BootLayout.INFO, 0, plan.placements());
+            return BootEntry.protected32(FORMAT, entry, 0, Layout.BOOT_INFO, 0, plan.placements());
         } finally {
             if (initrd != null) {
                 initrd.close();
@@ -150,10 +151,10 @@ public final class PvhLoader {
         b.putInt(0x04, START_INFO_VERSION);
         b.putInt(0x08, 0);
         b.putInt(0x0c, modules);
-        b.putLong(0x10, modules > 0 ? BootLayout.INFO + MODLIST_OFFSET : 0);
+        b.putLong(0x10, modules > 0 ? Layout.BOOT_INFO + MODLIST_OFFSET : 0);
         b.putLong(0x18, cmdlineAt);
         b.putLong(0x20, request.acpiRsdp());
-        b.putLong(0x28, BootLayout.MEMORY_MAP);
+        b.putLong(0x28, Layout.BOOT_MEMORY_MAP);
         b.putInt(0x30, memmapEntries);
         if (modules > 0) {
             b.putLong(MODLIST_OFFSET, initrdAt);

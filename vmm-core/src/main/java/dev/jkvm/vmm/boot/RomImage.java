@@ -1,6 +1,7 @@
 package dev.jkvm.vmm.boot;
 
 import dev.jkvm.vmm.JkvmException;
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.memory.MemoryMap;
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,9 +30,9 @@ public record RomImage(String name, byte[] bytes) {
         if (bytes.length == 0) {
             throw new JkvmException("-bios " + name + ": the image is empty");
         }
-        if (bytes.length > MemoryMap.MAX_ROM_SIZE) {
+        if (bytes.length > Layout.MAX_ROM_SIZE) {
             throw new JkvmException("-bios " + name + ": " + bytes.length + " bytes is larger than the "
-                    + MemoryMap.MAX_ROM_SIZE / MemoryMap.MIB + " MiB ROM window");
+                    + Layout.MAX_ROM_SIZE / MemoryMap.MIB + " MiB ROM window");
         }
         if (bytes.length % BIOS_GRANULE != 0) {
             // QEMU's rule (pc_system_firmware_init: the size must be a multiple of 64 KiB)
@@ -47,17 +48,17 @@ public record RomImage(String name, byte[] bytes) {
                 throw new JkvmException("-bios " + file + ": is a directory");
             }
             long size = Files.isRegularFile(file) ? Files.size(file) : -1;
-            if (size > MemoryMap.MAX_ROM_SIZE) {
+            if (size > Layout.MAX_ROM_SIZE) {
                 throw new JkvmException("-bios " + file + ": " + size + " bytes is larger than the "
-                        + MemoryMap.MAX_ROM_SIZE / MemoryMap.MIB + " MiB ROM window");
+                        + Layout.MAX_ROM_SIZE / MemoryMap.MIB + " MiB ROM window");
             }
             // At most one byte past the window: a device (/dev/zero) or a pipe has no size to check first.
             byte[] bytes;
             try (InputStream in = Files.newInputStream(file)) {
-                bytes = in.readNBytes((int) MemoryMap.MAX_ROM_SIZE + 1);
+                bytes = in.readNBytes((int) Layout.MAX_ROM_SIZE + 1);
             }
-            if (bytes.length > MemoryMap.MAX_ROM_SIZE) {
-                throw new JkvmException("-bios " + file + ": more than the " + MemoryMap.MAX_ROM_SIZE / MemoryMap.MIB
+            if (bytes.length > Layout.MAX_ROM_SIZE) {
+                throw new JkvmException("-bios " + file + ": more than the " + Layout.MAX_ROM_SIZE / MemoryMap.MIB
                         + " MiB ROM window");
             }
             return new RomImage(file.toString(), bytes);

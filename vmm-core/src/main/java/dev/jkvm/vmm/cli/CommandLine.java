@@ -6,6 +6,7 @@ import dev.jkvm.vmm.MachineConfig;
 import dev.jkvm.vmm.Main;
 import dev.jkvm.vmm.QmpSpec;
 import dev.jkvm.vmm.SerialBackend;
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.boot.BundledImages;
 import dev.jkvm.vmm.chardev.ChardevRegistry;
 import dev.jkvm.vmm.chardev.ChardevSpec;
@@ -96,7 +97,7 @@ public final class CommandLine {
         options.put("mon", Option.withContext("chardev=ID[,mode=readline|control][,pretty=on|off]",
                 "the monitor on a chardev: the human monitor, or QMP with mode=control",
                 (p, v) -> parseMon(v, p.chardevs(), p.builder())));
-        options.put("debugcon", Option.withContext("DEV", "an isa-debugcon at port 0xe9 on DEV (stdio, file:PATH, chardev:ID, ...)",
+        options.put("debugcon", Option.withContext("DEV", String.format("an isa-debugcon at port 0x%x on DEV (stdio, file:PATH, chardev:ID, ...)", Layout.DEBUGCON_DEFAULT),
                 (p, v) -> DeviceOptions.debugcon(v, p.builder(), p.chardevs(), p.debugconDefaults())));
         options.put("smp", new Option("[cpus=]n[,maxcpus=m][,sockets=s][,dies=d][,cores=c][,threads=t]",
                 "the vCPUs and their topology (default 1)", (b, v) -> b.topology(SmpOption.parse(v))));
@@ -128,7 +129,7 @@ public final class CommandLine {
         options.put("name", new Option("NAME[,debug-threads=on|off]", "the guest's name (info name); vCPU threads are"
                 + " always named CPU n/KVM, as QEMU's debug-threads=on", (b, v) -> b.name(parseName(v))));
         options.put("device", Option.withContext("DRIVER[,PROP=VALUE...]", "pc-testdev, pci-testdev, isa-debugcon[,iobase=N],chardev=ID,"
-                + " isa-debug-exit[,iobase=0xf4] (always there); -device help lists them",
+                + String.format(" isa-debug-exit[,iobase=0x%x] (always there); -device help lists them", Layout.DEBUG_EXIT),
                 (p, v) -> DeviceOptions.device(v, p.builder(), p.chardevs(), p.debugconDefaults())));
         options.put("no-acpi", new Option(null, "no ACPI tables: the MP table alone describes the machine",
                 (b, v) -> b.acpi(false)));
@@ -512,8 +513,10 @@ public final class CommandLine {
         }
         sb.append(String.format("  %-28s %s%n", "-h, --help", "print this help"));
         sb.append(String.format("  %-28s %s%n", "--version", "print the version"));
-        sb.append("\nExit status: 0 when the guest halts, (v << 1) | 1 when it writes v to the debug-exit port 0xf4,\n");
-        sb.append("1 for bad input (or a guest that wrote 0 to 0xf4, as with QEMU), 2 when the guest crashes (triple fault,\n");
+        sb.append(String.format("%nExit status: 0 when the guest halts, (v << 1) | 1 when it writes v to the debug-exit port 0x%x,%n",
+                Layout.DEBUG_EXIT));
+        sb.append(String.format("1 for bad input (or a guest that wrote 0 to 0x%x, as with QEMU), 2 when the guest crashes (triple fault,%n",
+                Layout.DEBUG_EXIT));
         sb.append("emulation or entry failure), 124 on -timeout.\n");
         return sb.toString();
     }

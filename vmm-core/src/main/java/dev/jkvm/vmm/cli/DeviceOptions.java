@@ -4,6 +4,7 @@ import dev.jkvm.devices.IsaDebugcon;
 import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.MachineConfig;
 import dev.jkvm.vmm.Peripherals;
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.chardev.ChardevRegistry;
 import dev.jkvm.vmm.chardev.ChardevSpec;
 import java.util.LinkedHashMap;
@@ -68,8 +69,10 @@ final class DeviceOptions {
             case "isa-debug-exit" -> {
                 for (Map.Entry<String, String> e : props.entrySet()) {
                     String item = e.getKey() + "=" + e.getValue();
-                    if (!item.matches("iobase=(0xf4|244)|iosize=(0x0?4|4|0x0?1|1|0x0?2|2)")) {
-                        throw new JkvmException("-device " + v + ": jkvm's isa-debug-exit is at iobase=0xf4 ('" + item + "')");
+                    String iobase = String.format("iobase=(0x%x|%d)", Layout.DEBUG_EXIT, Layout.DEBUG_EXIT);
+                    if (!item.matches(iobase + "|iosize=(0x0?4|4|0x0?1|1|0x0?2|2)")) {
+                        throw new JkvmException(String.format("-device %s: jkvm's isa-debug-exit is at iobase=0x%x ('%s')", v,
+                                Layout.DEBUG_EXIT, item));
                     }
                 }
             }
@@ -93,7 +96,7 @@ final class DeviceOptions {
             }
             case "isa-debugcon" -> {
                 int iobase = props.containsKey("iobase") ? number("-device " + v, props.remove("iobase"))
-                        : debugconDefaults.getOrDefault("iobase", IsaDebugcon.DEFAULT_IOBASE);
+                        : debugconDefaults.getOrDefault("iobase", Layout.DEBUGCON_DEFAULT);
                 int readback = props.containsKey("readback") ? number("-device " + v, props.remove("readback"))
                         : debugconDefaults.getOrDefault("readback", IsaDebugcon.DEFAULT_READBACK);
                 String chardev = props.remove("chardev");
@@ -118,7 +121,7 @@ final class DeviceOptions {
         ChardevSpec spec = v.startsWith("chardev:") ? chardevs.claim(v.substring(8), "-debugcon " + v)
                 : ChardevSpec.legacy(v, "debugcon" + b.peripherals().debugcons().size(), "-debugcon");
         b.peripherals(b.peripherals().withDebugcon(new Peripherals.Debugcon(
-                debugconDefaults.getOrDefault("iobase", IsaDebugcon.DEFAULT_IOBASE),
+                debugconDefaults.getOrDefault("iobase", Layout.DEBUGCON_DEFAULT),
                 debugconDefaults.getOrDefault("readback", IsaDebugcon.DEFAULT_READBACK) & 0xff, spec)));
     }
 

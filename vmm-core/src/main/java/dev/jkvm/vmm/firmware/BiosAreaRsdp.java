@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.firmware;
 
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.memory.GuestMemory;
 import java.util.OptionalLong;
 
@@ -16,8 +17,8 @@ import java.util.OptionalLong;
 public final class BiosAreaRsdp {
 
     /** Where the search starts and ends: the F segment (the E segment is not backed by a 64 KiB ROM). */
-    static final long SEARCH_START = 0xF0000;
-    static final long SEARCH_END = 0x100000 - 16; // the reset vector's paragraph is never free
+    static final long SEARCH_START = Layout.BIOS_SEGMENT;
+    static final long SEARCH_END = Layout.HIGH_RAM_START - 16; // the reset vector's paragraph is never free
 
     private BiosAreaRsdp() {
     }

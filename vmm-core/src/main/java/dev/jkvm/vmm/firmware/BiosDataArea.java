@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.firmware;
 
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.memory.GuestMemory;
 
 /**
@@ -10,16 +11,13 @@ import dev.jkvm.vmm.memory.GuestMemory;
  */
 public final class BiosDataArea {
 
-    static final long EBDA_SEGMENT_WORD = 0x40e;
-    static final long BASE_MEMORY_KIB_WORD = 0x413;
-
     private BiosDataArea() {
     }
 
     /** Writes both words for the tables of {@code tables}. */
     public static void write(GuestMemory memory, FirmwareTables tables) {
-        memory.write(EBDA_SEGMENT_WORD, le16(FirmwareTables.EBDA_SEGMENT));
-        memory.write(BASE_MEMORY_KIB_WORD, le16((int) (tables.reservedBase() / 1024)));
+        memory.write(Layout.BDA_EBDA_SEGMENT, le16(FirmwareTables.EBDA_SEGMENT));
+        memory.write(Layout.BDA_BASE_MEMORY_KIB, le16((int) (tables.reservedBase() / 1024)));
     }
 
     private static byte[] le16(int v) {

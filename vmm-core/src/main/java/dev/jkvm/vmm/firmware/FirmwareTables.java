@@ -3,6 +3,7 @@ package dev.jkvm.vmm.firmware;
 import dev.jkvm.vmm.acpi.AcpiImage;
 import dev.jkvm.vmm.acpi.AcpiTableEntry;
 import dev.jkvm.vmm.acpi.AcpiTables;
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.MemoryMap;
 import dev.jkvm.vmm.memory.Region;
@@ -46,15 +47,10 @@ public record FirmwareTables(List<Placement> placements, long reservedBase, long
         List<AcpiTableEntry> acpiTables) {
 
     /** The end of conventional memory. */
-    public static final long END = MemoryMap.LOW_RAM_END;
-    /** The last KiB of conventional memory: Linux's MP scan looks here, and it is where the EBDA starts. */
-    public static final long EBDA = END - 1024;
+    public static final long END = Layout.LOW_RAM_END;
     /** The real-mode segment of the EBDA, for BDA word 0x40E. */
-    public static final int EBDA_SEGMENT = (int) (EBDA >>> 4);
-    public static final long MP_FLOATING_POINTER_ADDRESS = EBDA;
-    public static final long RSDP_ADDRESS = EBDA + MpTable.FLOATING_POINTER_LENGTH;
-    /** The tables may take conventional memory down to here (128 KiB, some 2000 vCPUs' worth). */
-    public static final long LOWEST_BASE = 0x80000;
+    public static final int EBDA_SEGMENT = (int) (Layout.EBDA_START >>> 4);
+    private static final long RSDP_ADDRESS = Layout.RSDP;
 
     private static final long PAGE = MemoryMap.PAGE;
 
@@ -67,7 +63,7 @@ public record FirmwareTables(List<Placement> placements, long reservedBase, long
      * The tables of {@code p}: ACPI unless {@code acpi} is false ({@code -no-acpi}), the MP table
      * unless {@code mp} is false; neither gives no placements and an empty reserved range.
      *
-     * @throws IllegalArgumentException if they do not fit between {@link #LOWEST_BASE} and 640 KiB
+     * @throws IllegalArgumentException if they do not fit between {@link Layout#FIRMWARE_TABLES_LOWEST} and 640 KiB
      *     or that memory is not RAM in {@code p.memory()}
      */
     public static FirmwareTables layOut(PlatformDescription p, boolean acpi, boolean mp) {
@@ -94,8 +90,8 @@ public record FirmwareTables(List<Placement> placements, long reservedBase, long
         int acpiLength = acpi ? AcpiTables.length(p) : 0;
         int acpiSpan = (acpiLength + 15) & -16;
         int mpLength = mp ? MpTable.configTableLength(p) : 0;
-        long base = (EBDA - acpiSpan - mpLength) & -PAGE;
-        if (base < LOWEST_BASE) {
+        long base = (Layout.EBDA_START - acpiSpan - mpLength) & -PAGE;
+        if (base < Layout.FIRMWARE_TABLES_LOWEST) {
             throw new IllegalArgumentException("firmware tables of " + (acpiSpan + mpLength)
                     + " bytes do not fit in conventional memory");
         }
@@ -119,7 +115,7 @@ public record FirmwareTables(List<Placement> placements, long reservedBase, long
         if (mp) {
             MpTable.Image image = MpTable.build(p, base + acpiSpan);
             placements.add(new Placement("MP configuration table", image.configTableAddress(), image.configTable()));
-            placements.add(new Placement("MP floating pointer", MP_FLOATING_POINTER_ADDRESS, image.floatingPointer()));
+            placements.add(new Placement("MP floating pointer", Layout.MP_FLOATING_POINTER, image.floatingPointer()));
         }
         placements.sort((a, b) -> Long.compare(a.address(), b.address()));
         return new FirmwareTables(placements, base, END, rsdp, entries);

@@ -1,10 +1,12 @@
 package dev.jkvm.vmm.firmware;
 
+import dev.jkvm.vmm.board.Layout;
+
 /**
  * The machine's I/O APIC as the MP table and the MADT describe it.
  *
  * <pre>{@code
- * IoApic.PC;   // ID 0 at 0xFEC00000, GSIs 0..23, version 0x11
+ * IoApic.PC;   // ID 0 at Layout.IO_APIC (0xFEC00000), GSIs 0..23, version 0x11
  * }</pre>
  *
  * @param id its APIC ID; 0 matches the ID register of KVM's in-kernel I/O APIC after reset, as QEMU
@@ -17,7 +19,7 @@ package dev.jkvm.vmm.firmware;
 public record IoApic(int id, long address, int gsiBase, int pins, int version) {
 
     /** The I/O APIC of a PC, as KVM's in-kernel irqchip emulates it. */
-    public static final IoApic PC = new IoApic(0, 0xFEC0_0000L, 0, 24, 0x11);
+    public static final IoApic PC = new IoApic(0, Layout.IO_APIC, 0, Layout.IO_APIC_PINS, 0x11);
 
     public IoApic {
         if (id < 0 || id > 0xFE || (address & 0xFFF) != 0 || address < 0 || address > 0xFFFF_FFFFL

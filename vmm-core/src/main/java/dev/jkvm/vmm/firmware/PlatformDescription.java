@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.firmware;
 
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.cpu.CpuSignature;
 import dev.jkvm.vmm.cpu.Topology;
 import dev.jkvm.vmm.memory.MemoryMap;
@@ -42,16 +43,8 @@ public record PlatformDescription(Topology topology, long localApicAddress, IoAp
         List<SerialPort> serialPorts, boolean i8042, boolean s3, boolean pciHostBridge, boolean msi,
         CpuSignature cpuSignature, MemoryMap memory) {
 
-    /** Where a PC's local APICs appear. */
-    public static final long LOCAL_APIC_ADDRESS = 0xFEE0_0000L;
-    /** The SCI's ISA IRQ on PIIX4. */
-    public static final int SCI_IRQ = 9;
     /** The CMOS index of the century byte, as QEMU's RTC keeps it. */
     public static final int RTC_CENTURY_INDEX = 0x32;
-    /** The ISA IRQ of the RTC. */
-    public static final int RTC_IRQ = 8;
-    /** The ISA IRQ of the 8042's keyboard port. */
-    public static final int KEYBOARD_IRQ = 1;
 
     public PlatformDescription {
         if (topology == null || ioApic == null || pm == null || reset == null || cpuSignature == null || memory == null) {
@@ -86,16 +79,17 @@ public record PlatformDescription(Topology topology, long localApicAddress, IoAp
     }
 
     /**
-     * A PC as jkvm builds it: I/O APIC at 0xFEC00000 with 24 pins, IRQ0 on GSI 2, the SCI on IRQ 9
+     * A PC as jkvm builds it ({@link Layout}): the I/O APIC with 24 pins, IRQ0 on GSI 2, the SCI
      * level-triggered active high, PIIX4 PM ports, reset via 0xcf9, COM1, the 8042, a PCI host
      * bridge, no S3, no MSI.
      */
     public static PlatformDescription pc(Topology topology, MemoryMap memory) {
         List<InterruptOverride> overrides = List.of(
-                new InterruptOverride(0, 2, InterruptOverride.Polarity.CONFORMS, InterruptOverride.Trigger.CONFORMS),
-                new InterruptOverride(SCI_IRQ, SCI_IRQ, InterruptOverride.Polarity.ACTIVE_HIGH,
+                new InterruptOverride(Layout.PIT_IRQ, Layout.PIT_GSI, InterruptOverride.Polarity.CONFORMS,
+                        InterruptOverride.Trigger.CONFORMS),
+                new InterruptOverride(Layout.SCI_IRQ, Layout.SCI_IRQ, InterruptOverride.Polarity.ACTIVE_HIGH,
                         InterruptOverride.Trigger.LEVEL));
-        return new PlatformDescription(topology, LOCAL_APIC_ADDRESS, IoApic.PC, overrides, SCI_IRQ, PmPorts.PIIX4,
+        return new PlatformDescription(topology, Layout.LOCAL_APIC, IoApic.PC, overrides, Layout.SCI_IRQ, PmPorts.PIIX4,
                 ResetRegister.PC, RTC_CENTURY_INDEX, List.of(SerialPort.COM1), true, false, true, false,
                 CpuSignature.DEFAULT, memory);
     }

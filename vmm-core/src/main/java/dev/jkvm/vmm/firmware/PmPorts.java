@@ -1,11 +1,13 @@
 package dev.jkvm.vmm.firmware;
 
+import dev.jkvm.vmm.board.Layout;
+
 /**
  * The I/O ports of the ACPI fixed hardware: the PM1a event and control blocks, the PM timer and
  * the GPE0 block. The FADT points the guest at them; the devices behind them are the lead's.
  *
  * <pre>{@code
- * PmPorts.PIIX4;   // PM base 0x600 and GPE0 at 0xafe0, as QEMU's pc machine
+ * PmPorts.PIIX4;   // PM base 0x600 and GPE0 at 0xafe0 (Layout's), as QEMU's pc machine
  * }</pre>
  *
  * @param pm1aEvent PM1a_EVT_BLK: PM1 status (low half) and enable (high half) registers
@@ -22,7 +24,8 @@ public record PmPorts(int pm1aEvent, int pm1aEventLength, int pm1aControl, int p
         int pmTimerLength, boolean timer32Bit, int gpe0, int gpe0Length) {
 
     /** PIIX4-style ports as in QEMU's {@code pc} machine, with a 32-bit PM timer. */
-    public static final PmPorts PIIX4 = new PmPorts(0x600, 4, 0x604, 2, 0x608, 4, true, 0xafe0, 4);
+    public static final PmPorts PIIX4 = new PmPorts(Layout.PM1A_EVENT, Layout.PM1A_EVENT_LENGTH, Layout.PM1A_CONTROL,
+            Layout.PM1A_CONTROL_LENGTH, Layout.PM_TIMER, Layout.PM_TIMER_LENGTH, true, Layout.GPE0, Layout.GPE0_LENGTH);
 
     public PmPorts {
         checkBlock("PM1a_EVT_BLK", pm1aEvent, pm1aEventLength, pm1aEventLength >= 4 && pm1aEventLength % 2 == 0);

@@ -1,5 +1,7 @@
 package dev.jkvm.vmm.firmware;
 
+import dev.jkvm.vmm.board.Layout;
+
 /**
  * A 16550 UART on the ISA bus, described to the guest as a PNP0501 device.
  *
@@ -12,17 +14,22 @@ package dev.jkvm.vmm.firmware;
  */
 public record SerialPort(int base, int irq) {
 
-    public static final SerialPort COM1 = new SerialPort(0x3f8, 4);
-    public static final SerialPort COM2 = new SerialPort(0x2f8, 3);
-    public static final SerialPort COM3 = new SerialPort(0x3e8, 4);
-    public static final SerialPort COM4 = new SerialPort(0x2e8, 3);
+    public static final SerialPort COM1 = com(0);
+    public static final SerialPort COM2 = com(1);
+    public static final SerialPort COM3 = com(2);
+    public static final SerialPort COM4 = com(3);
 
     /** How many ports a 16550 decodes. */
-    public static final int PORT_COUNT = 8;
+    public static final int PORT_COUNT = Layout.COM_PORTS;
 
     public SerialPort {
         if (base <= 0 || base + PORT_COUNT > 0x10000 || irq < 0 || irq > 15) {
             throw new IllegalArgumentException("invalid serial port: base 0x" + Integer.toHexString(base) + " IRQ " + irq);
         }
+    }
+
+    /** COM{@code n + 1} where {@link Layout} puts it. */
+    public static SerialPort com(int n) {
+        return new SerialPort(Layout.comBase(n), Layout.comIrq(n));
     }
 }

@@ -7,6 +7,7 @@ import dev.jkvm.kvm.VcpuFd;
 import dev.jkvm.kvm.VmFd;
 import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.kvm.abi.LibcConstants;
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.host.KvmModule;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -97,7 +98,7 @@ public record GuestDebugProbe(boolean singleStep, boolean hardwareBreakpoints, b
         MemorySegment ram = Libc.mmap(RAM, LibcConstants.PROT_READ | LibcConstants.PROT_WRITE,
                 LibcConstants.MAP_PRIVATE | LibcConstants.MAP_ANONYMOUS, -1, 0);
         try (VmFd vm = kvm.createVm()) {
-            vm.setTssAddr(0xfffbd000L);
+            vm.setTssAddr(Layout.TSS);
             MemorySegment.copy(code, 0, ram, ValueLayout.JAVA_BYTE, CODE, code.length);
             // Should the guest take #DB or #BP itself, the real-mode IVT sends it to a HLT, not into zeros.
             ram.set(ValueLayout.JAVA_BYTE, HANDLER, (byte) 0xf4);

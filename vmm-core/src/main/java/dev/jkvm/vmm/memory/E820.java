@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.memory;
 
+import dev.jkvm.vmm.board.Layout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -11,7 +12,7 @@ import java.util.List;
  * from the {@link MemoryMap} plus the ranges the machine sets aside (ACPI tables, the KVM TSS
  * pages, ...), and encoded for every consumer: the Linux zero page, Multiboot, PVH, fw_cfg.
  *
- * <p>The legacy area is shown as SeaBIOS shows it under QEMU: RAM up to {@link #EBDA_START}, the
+ * <p>The legacy area is shown as SeaBIOS shows it under QEMU: RAM up to {@link Layout#EBDA_START}, the
  * last KiB below 640 KiB reserved for the EBDA, the BIOS segment {@code 0xF0000-0xFFFFF} reserved,
  * and the firmware ROM below 4 GiB reserved. Entries are sorted, never overlap, and adjacent
  * entries of one type are merged.
@@ -36,10 +37,6 @@ public record E820(List<Entry> entries) {
     /** Memory with errors. */
     public static final int UNUSABLE = 5;
 
-    /** Where SeaBIOS puts the Extended BIOS Data Area: the last KiB below 640 KiB. */
-    public static final long EBDA_START = 0x9FC00;
-    /** The BIOS segment, reserved whether or not a ROM shows there. */
-    public static final long BIOS_SEGMENT = 0xF0000;
     /** Bytes of one Linux zero-page / fw_cfg entry: u64 addr, u64 size, u32 type, packed. */
     public static final int PACKED_ENTRY_SIZE = 20;
     /** Bytes of one Multiboot mmap entry (u32 size = 20 first, then the packed entry). */
@@ -104,16 +101,16 @@ public record E820(List<Entry> entries) {
         for (Region r : map.regions(Region.Kind.RAM)) {
             if (r.base() == 0) {
                 // The EBDA's KiB is RAM to the VMM but reserved to the guest, as SeaBIOS reports it.
-                long usable = Math.min(r.end(), EBDA_START);
+                long usable = Math.min(r.end(), Layout.EBDA_START);
                 painted.add(Entry.ram(0, usable));
-                if (r.end() > EBDA_START) {
-                    painted.add(Entry.reserved(EBDA_START, r.end() - EBDA_START));
+                if (r.end() > Layout.EBDA_START) {
+                    painted.add(Entry.reserved(Layout.EBDA_START, r.end() - Layout.EBDA_START));
                 }
             } else {
                 painted.add(Entry.ram(r.base(), r.size()));
             }
         }
-        paint(painted, Entry.reserved(BIOS_SEGMENT, MemoryMap.HIGH_RAM_START - BIOS_SEGMENT));
+        paint(painted, Entry.reserved(Layout.BIOS_SEGMENT, Layout.HIGH_RAM_START - Layout.BIOS_SEGMENT));
         for (Region r : map.regions(Region.Kind.ROM)) {
             paint(painted, Entry.reserved(r.base(), r.size()));
         }

@@ -1,11 +1,13 @@
 package dev.jkvm.vmm.memory;
 
+import dev.jkvm.vmm.board.Layout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * The guest-physical memory map, laid out as QEMU's {@code pc} machine does; the one description
+ * The guest-physical memory map, laid out as QEMU's {@code pc} machine does (the addresses are
+ * {@link Layout}'s); the one description
  * every table the guest reads (e820, CMOS, fw_cfg, ...) is derived from.
  *
  * <ul>
@@ -27,19 +29,6 @@ public record MemoryMap(long ramSize, long romSize, List<Region> regions) {
     public static final long KIB = 1024;
     public static final long MIB = 1024 * KIB;
     public static final long GIB = 1024 * MIB;
-    public static final long FOUR_GIB = 4 * GIB;
-
-    /** Where conventional memory ends and the legacy VGA/ROM hole begins. */
-    public static final long LOW_RAM_END = 0xA0000;
-    /** Where extended memory starts. */
-    public static final long HIGH_RAM_START = MIB;
-    /** From this much RAM on, low memory stops at {@link #LOW_MEMORY_SPLIT} (QEMU's rule for {@code pc}). */
-    public static final long SPLIT_THRESHOLD = 0xE000_0000L;
-    public static final long LOW_MEMORY_SPLIT = 0xC000_0000L;
-    /** The most the firmware ROM may take: the top 16 MiB of the 32-bit space, above the APICs. */
-    public static final long MAX_ROM_SIZE = 16 * MIB;
-    /** How much of the ROM a PC also shows below 1 MiB. */
-    public static final long ISA_BIOS_MAX = 128 * KIB;
 
     /** Page size of every region. */
     public static final long PAGE = 4 * KIB;
@@ -53,25 +42,25 @@ public record MemoryMap(long ramSize, long romSize, List<Region> regions) {
      * (rounded up to a page; 0 for no ROM).
      */
     public static MemoryMap pc(long ramSize, long romSize) {
-        if (ramSize < HIGH_RAM_START + PAGE || (ramSize & (PAGE - 1)) != 0) {
+        if (ramSize < Layout.HIGH_RAM_START + PAGE || (ramSize & (PAGE - 1)) != 0) {
             throw new IllegalArgumentException("RAM size must be a multiple of 4 KiB and larger than 1 MiB");
         }
-        if (romSize < 0 || romSize > MAX_ROM_SIZE) {
-            throw new IllegalArgumentException("ROM size " + romSize + " exceeds the " + (MAX_ROM_SIZE / MIB) + " MiB ROM window");
+        if (romSize < 0 || romSize > Layout.MAX_ROM_SIZE) {
+            throw new IllegalArgumentException("ROM size " + romSize + " exceeds the " + (Layout.MAX_ROM_SIZE / MIB) + " MiB ROM window");
         }
-        long below4g = ramSize >= SPLIT_THRESHOLD ? LOW_MEMORY_SPLIT : ramSize;
+        long below4g = ramSize >= Layout.SPLIT_THRESHOLD ? Layout.LOW_MEMORY_SPLIT : ramSize;
         long above4g = ramSize - below4g;
         List<Region> regions = new ArrayList<>();
-        regions.add(new Region("ram-low", 0, LOW_RAM_END, Region.Kind.RAM));
-        regions.add(new Region("ram", HIGH_RAM_START, below4g - HIGH_RAM_START, Region.Kind.RAM));
+        regions.add(new Region("ram-low", 0, Layout.LOW_RAM_END, Region.Kind.RAM));
+        regions.add(new Region("ram", Layout.HIGH_RAM_START, below4g - Layout.HIGH_RAM_START, Region.Kind.RAM));
         if (above4g > 0) {
-            regions.add(new Region("ram-high", FOUR_GIB, above4g, Region.Kind.RAM));
+            regions.add(new Region("ram-high", Layout.FOUR_GIB, above4g, Region.Kind.RAM));
         }
         long rom = (romSize + PAGE - 1) & -PAGE;
         if (rom > 0) {
-            long isa = Math.min(rom, ISA_BIOS_MAX);
-            regions.add(new Region("isa-bios", HIGH_RAM_START - isa, isa, Region.Kind.ROM_ALIAS));
-            regions.add(new Region("bios", FOUR_GIB - rom, rom, Region.Kind.ROM));
+            long isa = Math.min(rom, Layout.ISA_BIOS_MAX);
+            regions.add(new Region("isa-bios", Layout.HIGH_RAM_START - isa, isa, Region.Kind.ROM_ALIAS));
+            regions.add(new Region("bios", Layout.FOUR_GIB - rom, rom, Region.Kind.ROM));
         }
         regions.sort((a, b) -> Long.compareUnsigned(a.base(), b.base()));
         return new MemoryMap(ramSize, rom, regions);
@@ -94,7 +83,7 @@ public record MemoryMap(long ramSize, long romSize, List<Region> regions) {
 
     /** RAM below 4 GiB, counting the part under 640 KiB and from 1 MiB. */
     public long ramBelow4g() {
-        return ramSize >= SPLIT_THRESHOLD ? LOW_MEMORY_SPLIT : ramSize;
+        return ramSize >= Layout.SPLIT_THRESHOLD ? Layout.LOW_MEMORY_SPLIT : ramSize;
     }
 
     /** RAM from 4 GiB up. */

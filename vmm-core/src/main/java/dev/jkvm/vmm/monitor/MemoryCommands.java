@@ -2,6 +2,7 @@ package dev.jkvm.vmm.monitor;
 
 import dev.jkvm.vmm.JkvmException;
 import dev.jkvm.vmm.Machine;
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.GuestMemoryException;
 import dev.jkvm.vmm.memory.GuestView;
@@ -322,8 +323,10 @@ final class MemoryCommands {
             sb.append(String.format(Locale.ROOT, "    %016x-%016x (prio 0, %s): %s (KVM slot %d)%n", r.base(), r.end() - 1,
                     kind, r.name(), slot++));
         }
-        sb.append("    00000000fec00000-00000000fec00fff (prio 1, i/o): ioapic (in KVM)\n");
-        sb.append("    00000000fee00000-00000000feefffff (prio 1, i/o): apic (in KVM)\n");
+        sb.append(String.format(Locale.ROOT, "    %016x-%016x (prio 1, i/o): ioapic (in KVM)%n", Layout.IO_APIC,
+                Layout.IO_APIC + Layout.IO_APIC_SIZE - 1));
+        sb.append(String.format(Locale.ROOT, "    %016x-%016x (prio 1, i/o): apic (in KVM)%n", Layout.LOCAL_APIC,
+                Layout.LOCAL_APIC + Layout.LOCAL_APIC_SIZE - 1));
         return sb.toString();
     }
 

@@ -9,6 +9,7 @@ import dev.jkvm.kvm.VcpuFd;
 import dev.jkvm.kvm.VmFd;
 import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.vmm.RunResult;
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.cpu.CpuidPlan;
 import dev.jkvm.vmm.host.HostCpus;
 import dev.jkvm.vmm.memory.GuestMemory;
@@ -35,10 +36,6 @@ import java.util.function.Consumer;
  */
 public final class VmSession implements AutoCloseable {
 
-    /** QEMU's choice for the three pages KVM needs for real mode on Intel hosts, just below the ROM window. */
-    public static final long TSS_ADDRESS = 0xfeffd000L;
-    public static final long IDENTITY_MAP_ADDRESS = 0xfeffc000L;
-
     private final VmFd vm;
     private final RunControl control = new RunControl();
     private final List<Vcpu> vcpus = new ArrayList<>();
@@ -60,9 +57,9 @@ public final class VmSession implements AutoCloseable {
         this.irqchip = irqchip;
         try {
             vm = own(kvm.createVm());
-            vm.setTssAddr(TSS_ADDRESS);
+            vm.setTssAddr(Layout.TSS);
             if (vm.checkExtension(KvmConstants.KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
-                vm.setIdentityMapAddr(IDENTITY_MAP_ADDRESS);
+                vm.setIdentityMapAddr(Layout.IDENTITY_MAP);
             }
             // Memory before the interrupt controllers: once those exist, every slot change waits
             // for KVM to synchronise with them (measured here: 6-7 ms instead of 0.5 ms).

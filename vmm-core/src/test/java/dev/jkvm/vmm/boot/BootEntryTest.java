@@ -9,6 +9,7 @@ import dev.jkvm.kvm.DescriptorTable;
 import dev.jkvm.kvm.Regs;
 import dev.jkvm.kvm.Segment;
 import dev.jkvm.kvm.Sregs;
+import dev.jkvm.vmm.board.Layout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
@@ -71,7 +72,7 @@ class BootEntryTest {
         assertEquals(0x100010, r.rip());
         assertEquals(0x2BADB002L, r.rax());
         assertEquals(0x7000, r.rbx());
-        assertEquals(BootLayout.STACK_TOP, r.rsp());
+        assertEquals(Layout.BOOT_STACK_TOP, r.rsp());
         assertEquals(0, r.rcx() | r.rdx() | r.rsi() | r.rdi() | r.rbp() | r.r8() | r.r15());
         assertEquals(2, r.rflags());
         assertTrue(e.placements().isEmpty());

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.kvm.Segment;
 import dev.jkvm.vmm.JkvmException;
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.memory.E820;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -44,8 +45,8 @@ class LinuxLoaderTest {
 
             assertEquals(BootEntry.Mode.LONG_64, e.mode());
             assertEquals(0x100200, e.rip());
-            assertEquals(BootLayout.INFO, e.rsi());
-            assertEquals(BootLayout.PAGE_TABLES, e.cr3());
+            assertEquals(Layout.BOOT_INFO, e.rsi());
+            assertEquals(Layout.BOOT_PAGE_TABLES, e.cr3());
             assertEquals(BootEntry.CR4_PAE, e.cr4());
             assertEquals(BootEntry.EFER_LME | BootEntry.EFER_LMA, e.efer());
             assertEquals(BootEntry.CR0_PG | BootEntry.CR0_PE | BootEntry.CR0_ET, e.cr0());
@@ -56,7 +57,7 @@ class LinuxLoaderTest {
 
             assertArrayEquals(Arrays.copyOfRange(image, SETUP, image.length), g.memory.read(0x100000, image.length - SETUP));
 
-            long zp = BootLayout.INFO;
+            long zp = Layout.BOOT_INFO;
             ByteBuffer z = g.le(zp, 4096);
             assertEquals(LinuxSetupHeader.MAGIC, z.getInt(0x202), "the setup header is copied");
             assertEquals(0x020f, z.getShort(0x206));
@@ -79,7 +80,7 @@ class LinuxLoaderTest {
             assertEquals(0xe003, g.u64(0xa000 + 3 * 8), "PDPT[3] -> the 4th page directory");
             assertEquals(0x83, g.u64(0xb000), "2 MiB page at 0");
             assertEquals(0xffe00083L, g.u64(0xe000 + 511 * 8), "the last 2 MiB below 4 GiB");
-            assertArrayEquals(Gdt.bytes(Gdt.flat(true)), g.memory.read(BootLayout.GDT, 32));
+            assertArrayEquals(Gdt.bytes(Gdt.flat(true)), g.memory.read(Layout.BOOT_GDT, 32));
         }
     }
 
@@ -89,9 +90,9 @@ class LinuxLoaderTest {
         Path initrd = initrd("x");
         try (TestGuest g = new TestGuest(128 * MIB, List.of(E820.Entry.acpi(0x7fe0000, 0x20000)))) {
             LinuxLoader.load(new BootRequest(kernel, initrd.toString(), "", 0xf5a40), g.memory, g.e820);
-            assertEquals(0x7fdf000, g.u32(BootLayout.INFO + 0x218));
-            assertEquals(6, g.memory.read(BootLayout.INFO + 0x1e8, 1)[0]);
-            assertEquals(0xf5a40, g.u64(BootLayout.INFO + 0x070), "acpi_rsdp_addr (protocol 2.14+)");
+            assertEquals(0x7fdf000, g.u32(Layout.BOOT_INFO + 0x218));
+            assertEquals(6, g.memory.read(Layout.BOOT_INFO + 0x1e8, 1)[0]);
+            assertEquals(0xf5a40, g.u64(Layout.BOOT_INFO + 0x070), "acpi_rsdp_addr (protocol 2.14+)");
         }
     }
 
@@ -103,7 +104,7 @@ class LinuxLoaderTest {
         Path initrd = initrd("y");
         try (TestGuest g = new TestGuest(2048 * MIB)) {
             LinuxLoader.load(new BootRequest(kernel, initrd.toString(), ""), g.memory, g.e820);
-            assertEquals(0x37fff000, g.u32(BootLayout.INFO + 0x218));
+            assertEquals(0x37fff000, g.u32(Layout.BOOT_INFO + 0x218));
         }
     }
 
@@ -114,11 +115,11 @@ class LinuxLoaderTest {
             BootEntry e = LinuxLoader.load(new BootRequest(kernel, null, "ro"), g.memory, g.e820);
             assertEquals(BootEntry.Mode.PROTECTED_32, e.mode());
             assertEquals(0x100000, e.rip());
-            assertEquals(BootLayout.INFO, e.rsi());
+            assertEquals(Layout.BOOT_INFO, e.rsi());
             assertEquals(0, e.rbx());
             assertTrue(e.codeSegment().db() && !e.codeSegment().l());
-            assertEquals(0, g.u32(BootLayout.INFO + 0x218), "no initrd");
-            assertTrue(g.zero(BootLayout.PAGE_TABLES, 4096), "no page tables for a 32-bit entry");
+            assertEquals(0, g.u32(Layout.BOOT_INFO + 0x218), "no initrd");
+            assertTrue(g.zero(Layout.BOOT_PAGE_TABLES, 4096), "no page tables for a 32-bit entry");
         }
     }
 
@@ -167,7 +168,7 @@ class LinuxLoaderTest {
         try (TestGuest g = new TestGuest(ram)) {
             JkvmException ex = assertThrows(JkvmException.class,
                     () -> LinuxLoader.load(new BootRequest(kernel, initrd, append), g.memory, g.e820));
-            assertTrue(g.zero(0x100000, 0x10000) && g.zero(BootLayout.INFO, 4096) && g.zero(BootLayout.PAGE_TABLES, 4096),
+            assertTrue(g.zero(0x100000, 0x10000) && g.zero(Layout.BOOT_INFO, 4096) && g.zero(Layout.BOOT_PAGE_TABLES, 4096),
                     "nothing written before the refusal");
             assertFalse(ex.getMessage().contains("\n"), "one line");
             return ex.getMessage();

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.kvm.Segment;
 import dev.jkvm.vmm.JkvmException;
+import dev.jkvm.vmm.board.Layout;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -42,7 +43,7 @@ class MultibootLoaderTest {
             assertEquals(BootEntry.Mode.PROTECTED_32, e.mode());
             assertEquals(TestKernels.MB_ELF_ENTRY, e.rip());
             assertEquals(0x2BADB002L, e.rax());
-            assertEquals(BootLayout.INFO, e.rbx());
+            assertEquals(Layout.BOOT_INFO, e.rbx());
             assertEquals(BootEntry.CR0_PE | BootEntry.CR0_ET, e.cr0());
             assertEquals(0, e.efer());
 
@@ -76,7 +77,7 @@ class MultibootLoaderTest {
             assertEquals(mmap.length, g.u32(info + 44));
             assertArrayEquals(mmap, g.memory.read(g.u32(info + 48), mmap.length));
 
-            assertArrayEquals(Gdt.bytes(Gdt.flat(false)), g.memory.read(BootLayout.GDT, 32));
+            assertArrayEquals(Gdt.bytes(Gdt.flat(false)), g.memory.read(Layout.BOOT_GDT, 32));
             assertTrue(e.placements().stream().anyMatch(p -> p.what().startsWith("module") && p.base() == mod2));
         }
     }
@@ -151,7 +152,7 @@ class MultibootLoaderTest {
         try (TestGuest g = new TestGuest(ram)) {
             JkvmException ex = assertThrows(JkvmException.class,
                     () -> MultibootLoader.load(new BootRequest(kernel, initrd, ""), g.memory, g.e820));
-            assertTrue(g.zero(0x100000, 0x10000) && g.zero(BootLayout.INFO, 4096) && g.zero(BootLayout.GDT, 32),
+            assertTrue(g.zero(0x100000, 0x10000) && g.zero(Layout.BOOT_INFO, 4096) && g.zero(Layout.BOOT_GDT, 32),
                     "nothing written before the refusal");
             assertFalse(ex.getMessage().contains("\n"), "one line");
             assertTrue(ex.getMessage().startsWith("-kernel " + kernel + ": ") || ex.getMessage().startsWith("-initrd "),
@@ -213,7 +214,7 @@ class MultibootLoaderTest {
         Path env = module("env", "TESTNAME=x");
         try (TestGuest g = new TestGuest(64 * MIB)) {
             BootEntry e = MultibootLoader.load(new BootRequest(kernel, env.toString(), "a=1"), g.memory, g.e820);
-            assertEquals(BootLayout.INFO, e.rbx(), "0x7000 is still free");
+            assertEquals(Layout.BOOT_INFO, e.rbx(), "0x7000 is still free");
             long mmap = Integer.toUnsignedLong(g.u32(e.rbx() + 48));
             assertTrue(mmap >= 0xb000, "the mmap moved above the kernel's 0x8000-0xa86b: " + Long.toHexString(mmap));
             assertArrayEquals(header, g.memory.read(0x8000, header.length));
@@ -286,11 +287,11 @@ class MultibootLoaderTest {
     @Test
     void theInfoStructureDescribesMemoryFromTheE820Map() {
         try (TestGuest g = new TestGuest(3584 * MIB)) {
-            ByteBuffer b = Elf.le(MultibootLoader.info(g.e820, 0x20000, 0, BootLayout.INFO + MultibootLoader.INFO_SIZE, 24 * 6, BootLayout.MEMORY_MAP, 0x20010));
+            ByteBuffer b = Elf.le(MultibootLoader.info(g.e820, 0x20000, 0, Layout.BOOT_INFO + MultibootLoader.INFO_SIZE, 24 * 6, Layout.BOOT_MEMORY_MAP, 0x20010));
             assertEquals(639, b.getInt(4));
             assertEquals((0xc0000000L - MIB) / 1024, b.getInt(8), "up to the 32-bit hole");
             assertEquals(24 * 6, b.getInt(44));
-            assertEquals(BootLayout.MEMORY_MAP, b.getInt(48));
+            assertEquals(Layout.BOOT_MEMORY_MAP, b.getInt(48));
         }
     }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.vmm.JkvmException;
+import dev.jkvm.vmm.board.Layout;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -30,26 +31,26 @@ class PvhLoaderTest {
             BootEntry e = PvhLoader.load(new BootRequest(kernel, initrd.toString(), "console=hvc0", 0xf0000), g.memory, g.e820);
             assertEquals(BootEntry.Mode.PROTECTED_32, e.mode());
             assertEquals(TestKernels.PVH_LOAD, e.rip(), "the note's entry, not e_entry");
-            assertEquals(BootLayout.INFO, e.rbx());
+            assertEquals(Layout.BOOT_INFO, e.rbx());
             assertEquals(0, e.cr3());
             byte[] code = TestKernels.pvhCode(TestKernels.PVH_LOAD);
             assertArrayEquals(code, g.memory.read(TestKernels.PVH_LOAD, code.length));
 
-            ByteBuffer si = g.le(BootLayout.INFO, 0x60);
+            ByteBuffer si = g.le(Layout.BOOT_INFO, 0x60);
             assertEquals(0x336ec578, si.getInt(0x00));
             assertEquals(1, si.getInt(0x04), "version 1: with the memory map");
             assertEquals(1, si.getInt(0x0c), "nr_modules");
-            assertEquals(BootLayout.INFO + 0x40, si.getLong(0x10));
+            assertEquals(Layout.BOOT_INFO + 0x40, si.getLong(0x10));
             assertEquals("console=hvc0", g.cstring(si.getLong(0x18)));
             assertEquals(0xf0000, si.getLong(0x20), "rsdp_paddr");
-            assertEquals(BootLayout.MEMORY_MAP, si.getLong(0x28));
+            assertEquals(Layout.BOOT_MEMORY_MAP, si.getLong(0x28));
             assertEquals(5, si.getInt(0x30));
             long initrdAt = si.getLong(0x40);
             assertEquals((128 * MIB - 12) & ~0xfffL, initrdAt);
             assertEquals(12, si.getLong(0x48));
             assertEquals("initrd text", g.cstring(initrdAt));
             byte[] memmap = g.e820.pvh();
-            assertArrayEquals(memmap, g.memory.read(BootLayout.MEMORY_MAP, memmap.length));
+            assertArrayEquals(memmap, g.memory.read(Layout.BOOT_MEMORY_MAP, memmap.length));
         }
     }
 
@@ -61,7 +62,7 @@ class PvhLoaderTest {
         Path kernel = TestImages.write(dir, "vmlinux", elf);
         try (TestGuest g = new TestGuest(64 * MIB)) {
             assertEquals(0x1000010, PvhLoader.load(new BootRequest(kernel, null, ""), g.memory, g.e820).rip());
-            assertEquals(0, g.u32(BootLayout.INFO + 0x0c), "no modules");
+            assertEquals(0, g.u32(Layout.BOOT_INFO + 0x0c), "no modules");
         }
     }
 
@@ -70,7 +71,7 @@ class PvhLoaderTest {
         try (TestGuest g = new TestGuest(ram)) {
             JkvmException ex = assertThrows(JkvmException.class,
                     () -> PvhLoader.load(new BootRequest(kernel, null, ""), g.memory, g.e820));
-            assertTrue(g.zero(BootLayout.INFO, 4096) && g.zero(BootLayout.GDT, 32), "nothing written");
+            assertTrue(g.zero(Layout.BOOT_INFO, 4096) && g.zero(Layout.BOOT_GDT, 32), "nothing written");
             assertFalse(ex.getMessage().contains("\n"));
             return ex.getMessage();
         }

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.boot;
 
+import dev.jkvm.vmm.board.Layout;
 import java.util.List;
 
 /**
@@ -89,14 +90,14 @@ final class TestKernels {
     static byte[] linux64Code(long origin) {
         return new GuestCode(origin)
                 .serialPort()
-                .cmpEsi((int) BootLayout.INFO).jne("bad")
+                .cmpEsi((int) Layout.BOOT_INFO).jne("bad")
                 .bytes(0x31, 0xc0)             // xor eax, eax
                 .bytes(0x48, 0xff, 0xc8)       // dec rax (64-bit) | dec eax; dec eax (32-bit)
                 .bytes(0x83, 0xf8, 0xff)       // cmp eax, -1
                 .jne("bad32")
                 .print("ok")
-                .movEsiImm((int) BootLayout.INFO).movEsiFromEsi(LinuxSetupHeader.CMD_LINE_PTR).puts().print("nl")
-                .movEsiImm((int) BootLayout.INFO).movEsiFromEsi(LinuxSetupHeader.RAMDISK_IMAGE)
+                .movEsiImm((int) Layout.BOOT_INFO).movEsiFromEsi(LinuxSetupHeader.CMD_LINE_PTR).puts().print("nl")
+                .movEsiImm((int) Layout.BOOT_INFO).movEsiFromEsi(LinuxSetupHeader.RAMDISK_IMAGE)
                 .puts()
                 .halt()
                 .label("bad").print("badmsg").halt()
@@ -108,7 +109,7 @@ final class TestKernels {
 
     /** A bzImage whose protected-mode code has {@link #linux64Code} at startup_64 (offset 0x200). */
     static byte[] linux64BzImage() {
-        byte[] code = linux64Code(BootLayout.KERNEL_LOAD + LinuxLoader.STARTUP_64_OFFSET);
+        byte[] code = linux64Code(Layout.KERNEL_LOAD + LinuxLoader.STARTUP_64_OFFSET);
         return TestImages.bzImage(TestImages.concat(new byte[(int) LinuxLoader.STARTUP_64_OFFSET], code), 0x020f, 0x3,
                 16 << 20);
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.vmm.acpi.AcpiTableEntry;
+import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.cpu.Topology;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.MemoryMap;
@@ -92,7 +93,7 @@ class FirmwareTablesTest {
     @Test
     void manyVcpusMoveTheBaseDown() {
         FirmwareTables t = FirmwareTables.layOut(platform(8, 288), true, true);
-        assertTrue(t.reservedBase() < 0x9F000 && t.reservedBase() >= FirmwareTables.LOWEST_BASE,
+        assertTrue(t.reservedBase() < 0x9F000 && t.reservedBase() >= Layout.FIRMWARE_TABLES_LOWEST,
                 Long.toHexString(t.reservedBase()));
         assertEquals(0, t.reservedBase() % 4096);
         assertNoOverlapInsideTheReservedRange(t);
