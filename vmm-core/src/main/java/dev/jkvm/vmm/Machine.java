@@ -42,7 +42,6 @@ import dev.jkvm.vmm.snapshot.RestoreStats;
 import dev.jkvm.vmm.snapshot.Snapshot;
 import dev.jkvm.vmm.serial.SerialSocket;
 import dev.jkvm.vmm.chardev.ChardevEndpoint;
-import dev.jkvm.devices.IsaDebugcon;
 import dev.jkvm.devices.PcTestdev;
 import dev.jkvm.devices.PciTestdev;
 import dev.jkvm.vmm.stats.VcpuCounters;
@@ -184,9 +183,19 @@ public final class Machine implements AutoCloseable {
                 consoles.add(console);
                 sinks.add(console.uartSink());
             }
-            devs = new PcDevices(ports, this::irqLine, systemControl(), sinks, map, config.topology(),
+            devs = new PcDevices(ports, mmio, this::irqLine, systemControl(), sinks, map, config.topology(),
                     status -> stop(RunResult.of(RunResult.Reason.DEBUG_EXIT, status,
-                            "the guest wrote " + (status >> 1) + " to the debug-exit port")));
+                            "the guest wrote " + (status >> 1) + " to the debug-exit port")), new PcDevices.Sleep() {
+                        @Override
+                        public boolean suspended() {
+                            return suspended;
+                        }
+
+                        @Override
+                        public void wake() {
+                            wakeup();
+                        }
+                    });
             devices = devs;
             StartupPhases.mark("  devices and serial consoles");
             for (int i = 0; i < consoles.size(); i++) {
@@ -332,21 +341,17 @@ public final class Machine implements AutoCloseable {
             ChardevEndpoint endpoint = ChardevEndpoint.open(d.backend(), "isa-debugcon", null, System.err::println);
             serialBackends.add(endpoint);
             try {
-                ports.register(d.iobase(), 1, new IsaDebugcon(endpoint.sink(), d.readback()));
+                devices.addDebugcon(d.iobase(), d.readback(), endpoint.sink());
             } catch (IllegalArgumentException e) {
                 throw new JkvmException(String.format("-device isa-debugcon,iobase=0x%x: %s", d.iobase(), e.getMessage()));
             }
         }
         try {
             if (p.pcTestdev()) {
-                pcTestdev = new PcTestdev(this::irqLine, mem::flushPage);
-                pcTestdev.registerOn(ports, mmio);
+                pcTestdev = devices.addPcTestdev(mem::flushPage);
             }
             if (p.pciTestdev()) {
-                PciTestdev testdev = new PciTestdev(ports, mmio);
-                pciTestdev = testdev;
-                devices.pci().attach(2, 0, testdev);
-                testdev.assignAsFirmware(Layout.PCI_TESTDEV_BAR0, Layout.PCI_TESTDEV_BAR1);
+                pciTestdev = devices.addPciTestdev();
             }
         } catch (IllegalArgumentException e) {
             throw new JkvmException("-device: " + e.getMessage());
@@ -485,15 +490,9 @@ public final class Machine implements AutoCloseable {
         };
     }
 
+    /** ISA IRQ (or GSI) {@code irq} of the current power-on's interrupt controller (the board wakes S3 on the RTC's). */
     private IrqLine irqLine(int irq) {
         return level -> {
-            if (suspended && level && irq == Layout.RTC_IRQ) {
-                if (devices.pm().rtcWakeEnabled()) {
-                    devices.pm().rtcAlarm();
-                    wakeup(); // the alarm the guest armed, and enabled as a wake event, before it suspended
-                }
-                return;
-            }
             VmSession s = session;
             if (s != null) {
                 s.irqLine(irq, level);

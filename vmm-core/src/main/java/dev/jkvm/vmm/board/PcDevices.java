@@ -8,28 +8,39 @@ import dev.jkvm.devices.ExecutorDeviceScheduler;
 import dev.jkvm.devices.FwCfg;
 import dev.jkvm.devices.I8042;
 import dev.jkvm.devices.IrqLine;
+import dev.jkvm.devices.IsaDebugcon;
+import dev.jkvm.devices.MmioBus;
+import dev.jkvm.devices.PcTestdev;
 import dev.jkvm.devices.PciHostBridge;
+import dev.jkvm.devices.PciTestdev;
 import dev.jkvm.devices.PortBus;
-import dev.jkvm.devices.PortIoDevice;
 import dev.jkvm.devices.PostCodePort;
 import dev.jkvm.devices.ResetControlRegister;
 import dev.jkvm.devices.SystemControl;
 import dev.jkvm.devices.SystemControlPortA;
 import dev.jkvm.devices.Uart16550;
+import dev.jkvm.vmm.board.BoardDevice.Range;
 import dev.jkvm.vmm.cpu.Topology;
 import dev.jkvm.vmm.memory.MemoryMap;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
+import java.util.function.LongConsumer;
+import java.util.function.Supplier;
 
 /**
- * The PC's legacy devices, as jkvm puts them on the port bus where {@link Layout} says: COM1-COM4,
- * the CMOS RTC, the i8042, fw_cfg, PCI configuration mechanism #1 with an i440FX host bridge, the
- * reset registers (0x92, 0xcf9), POST codes, QEMU's isa-debug-exit and the ACPI PM block. The
+ * The PC's devices, as jkvm puts them on the buses where {@link Layout} says: COM1-COM4, the CMOS
+ * RTC, the i8042, fw_cfg, PCI configuration mechanism #1 with an i440FX host bridge, the reset
+ * registers (0x92, 0xcf9), POST codes, QEMU's isa-debug-exit and the ACPI PM block, then the
+ * optional ones ({@code -device pc-testdev}, {@code pci-testdev}, {@code isa-debugcon}). The
  * interrupt controllers and the PIT are KVM's. They live as long as the machine; a reset resets
  * them, and a new VM behind them keeps them.
+ *
+ * <p>One list of {@link BoardDevice}s holds them all, each with the ranges it registered: a reset,
+ * a resume from S3 and {@code info devices} walk it.
  */
 public final class PcDevices implements AutoCloseable {
 
@@ -39,11 +50,29 @@ public final class PcDevices implements AutoCloseable {
      */
     public static final AcpiPmBlock.Config PM_CONFIG = new AcpiPmBlock.Config(true, true, 0xf1, 0xf0);
 
-    /** One line of {@code info devices}. */
-    public record Listed(String ports, int irq, PortIoDevice device) {
+    /** What the board asks of the machine about ACPI S3: whether the guest sleeps, and to wake it. */
+    public interface Sleep {
+        /** No sleep: the RTC's interrupt always goes to the interrupt controller. */
+        Sleep NEVER = new Sleep() {
+            @Override
+            public boolean suspended() {
+                return false;
+            }
+
+            @Override
+            public void wake() {
+            }
+        };
+
+        boolean suspended();
+
+        void wake();
     }
 
     private final ExecutorDeviceScheduler scheduler = new ExecutorDeviceScheduler();
+    private final PortBus bus;
+    private final MmioBus mmio;
+    private final IntFunction<IrqLine> irqs;
     private final List<Uart16550> coms = new ArrayList<>();
     private final CmosRtc cmos;
     private final FwCfg fwCfg;
@@ -53,19 +82,26 @@ public final class PcDevices implements AutoCloseable {
     private final ResetControlRegister cf9;
     private final PostCodePort post = new PostCodePort();
     private final AcpiPmBlock pm;
-    private final List<Listed> listed = new ArrayList<>();
+    /** The device list, in the order a reset resets them. */
+    private final List<BoardDevice> list = new CopyOnWriteArrayList<>();
+    /** How many of the list's last rows are KVM's devices (optional devices go before them). */
+    private int kvmRows;
 
     /**
-     * @param irqs the machine's interrupt lines by ISA IRQ number
-     * @param debugExit called with the status {@code (v << 1) | 1} when the guest writes v to 0xf4
+     * @param irqs the machine's interrupt lines by ISA IRQ number (and GSI, for pc-testdev's 16-23)
+     * @param debugExit called with the status {@code (v << 1) | 1} when the guest writes v to the debug-exit port
+     * @param sleep whether the guest sleeps in S3: the RTC's alarm then wakes it instead of interrupting
      */
-    public PcDevices(PortBus bus, IntFunction<IrqLine> irqs, SystemControl control, List<OutputStream> comSinks,
-                     MemoryMap memory, Topology topology, IntConsumer debugExit) {
+    public PcDevices(PortBus bus, MmioBus mmio, IntFunction<IrqLine> irqs, SystemControl control,
+                     List<OutputStream> comSinks, MemoryMap memory, Topology topology, IntConsumer debugExit, Sleep sleep) {
+        this.bus = bus;
+        this.mmio = mmio;
+        this.irqs = irqs;
         for (int i = 0; i < comSinks.size(); i++) {
             coms.add(new Uart16550("COM" + (i + 1), comSinks.get(i), irqs.apply(Layout.comIrq(i))));
         }
         cmos = new CmosRtc(new CmosMachineInfo(memory.ramBelow4g(), memory.ramAbove4g(), topology.cpus()), scheduler,
-                irqs.apply(Layout.RTC_IRQ));
+                rtcLine(irqs.apply(Layout.RTC_IRQ), sleep));
         fwCfg = new FwCfg(memory.ramSize(), topology.cpus(), topology.maxCpus());
         i8042 = new I8042(control, irqs.apply(Layout.KEYBOARD_IRQ), irqs.apply(Layout.MOUSE_IRQ));
         pci = new PciHostBridge();
@@ -74,25 +110,88 @@ public final class PcDevices implements AutoCloseable {
         pm = new AcpiPmBlock(PM_CONFIG, control, irqs.apply(Layout.SCI_IRQ), System::nanoTime, scheduler);
 
         for (int i = 0; i < coms.size(); i++) {
-            add(bus, Layout.comBase(i), Layout.COM_PORTS, Layout.comIrq(i), coms.get(i));
+            Uart16550 com = coms.get(i);
+            int base = Layout.comBase(i);
+            add(com.name(), Layout.comIrq(i), com::describe, com::reset, false, () -> bus.register(base, Layout.COM_PORTS, com));
         }
-        add(bus, Layout.CMOS, Layout.CMOS_PORTS, Layout.RTC_IRQ, cmos);
-        i8042.registerOn(bus);
-        listed.add(new Listed(String.format("0x%x,0x%x", Layout.I8042_DATA, Layout.I8042_COMMAND), Layout.KEYBOARD_IRQ, i8042.dataPort()));
-        add(bus, Layout.FW_CFG, Layout.FW_CFG_PORTS, -1, fwCfg);
-        pci.registerOn(bus);
-        listed.add(new Listed(String.format("0x%x-0x%x", Layout.PCI_CONFIG_ADDRESS, Layout.PCI_CONFIG_DATA + 3), -1, pci.dataPort()));
-        add(bus, Layout.PORT_A, 1, -1, portA);
-        add(bus, Layout.RESET_CONTROL, 1, -1, cf9);
-        add(bus, Layout.POST, 1, -1, post);
-        add(bus, Layout.DEBUG_EXIT, 1, -1, new DebugExitPort(debugExit::accept));
-        pm.registerOn(bus, Layout.PM_PORTS);
-        listed.add(new Listed(String.format("0x%x-0x%x,0x%x", Layout.PM1A_EVENT, Layout.PM_TIMER + Layout.PM_TIMER_LENGTH - 1, Layout.GPE0), Layout.SCI_IRQ, pm.pm1ControlBlock()));
+        add(cmos.name(), Layout.RTC_IRQ, cmos::describe, cmos::reset, true, () -> bus.register(Layout.CMOS, Layout.CMOS_PORTS, cmos));
+        add("i8042", Layout.KEYBOARD_IRQ, i8042.dataPort()::describe, i8042::reset, false, () -> i8042.registerOn(bus));
+        add(fwCfg.name(), -1, fwCfg::describe, null, false, () -> bus.register(Layout.FW_CFG, Layout.FW_CFG_PORTS, fwCfg));
+        // its functions (pci-testdev) are reset with it
+        add("i440fx-pci-host", -1, pci.dataPort()::describe, pci::reset, false, () -> pci.registerOn(bus));
+        add(portA.name(), -1, portA::describe, portA::reset, false, () -> bus.register(Layout.PORT_A, 1, portA));
+        add(cf9.name(), -1, cf9::describe, cf9::reset, false, () -> bus.register(Layout.RESET_CONTROL, 1, cf9));
+        add(post.name(), -1, post::describe, null, false, () -> bus.register(Layout.POST, 1, post));
+        DebugExitPort debugExitPort = new DebugExitPort(debugExit::accept);
+        add(debugExitPort.name(), -1, debugExitPort::describe, null, false, () -> bus.register(Layout.DEBUG_EXIT, 1, debugExitPort));
+        // the PM registers live in the suspend well: the guest's wake enables and the wake status survive S3
+        add("acpi-pm", Layout.SCI_IRQ, pm.pm1ControlBlock()::describe, pm::reset, true, () -> pm.registerOn(bus, Layout.PM_PORTS));
+        list.add(BoardDevice.inKvm("i8259 PICs", List.of(new Range(Layout.PIC_MASTER, 2), new Range(Layout.PIC_SLAVE, 2)),
+                List.of(), -1));
+        list.add(BoardDevice.inKvm("i8254 PIT", List.of(new Range(Layout.PIT, Layout.PIT_PORTS)), List.of(), Layout.PIT_IRQ));
+        list.add(BoardDevice.inKvm("I/O APIC", List.of(), List.of(new Range(Layout.IO_APIC, Layout.IO_APIC_SIZE)), -1));
+        list.add(BoardDevice.inKvm("local APICs", List.of(), List.of(new Range(Layout.LOCAL_APIC, Layout.LOCAL_APIC_SIZE)), -1));
+        kvmRows = 4;
     }
 
-    private void add(PortBus bus, int base, int length, int irq, PortIoDevice device) {
-        bus.register(base, length, device);
-        listed.add(new Listed(String.format("0x%x-0x%x", base, base + length - 1), irq, device));
+    /**
+     * The RTC's interrupt line. While the guest sleeps in S3 its alarm is a wake event, if the guest
+     * enabled it as one (PM1 RTC_EN) before it suspended; it then sets RTC_STS and wakes the machine.
+     */
+    private IrqLine rtcLine(IrqLine irq, Sleep sleep) {
+        return level -> {
+            if (level && sleep.suspended()) {
+                if (pm.rtcWakeEnabled()) {
+                    pm.rtcAlarm();
+                    sleep.wake();
+                }
+                return;
+            }
+            irq.set(level);
+        };
+    }
+
+    /**
+     * Wires one device with {@code wiring} and lists it with the port and MMIO ranges the wiring
+     * registered, read back from the buses: the list cannot claim other ports than the device has.
+     */
+    private void add(String name, int irq, Supplier<String> state, Runnable reset, boolean keptInS3, Runnable wiring) {
+        List<PortBus.Registration> portsBefore = bus.devices();
+        List<MmioBus.Registration> mmioBefore = mmio.devices();
+        wiring.run();
+        List<PortBus.Registration> ports = bus.devices().stream().filter(r -> !portsBefore.contains(r)).toList();
+        List<MmioBus.Registration> windows = mmio.devices().stream().filter(r -> !mmioBefore.contains(r)).toList();
+        // before KVM's rows, which end the list
+        list.add(list.size() - kvmRows, new BoardDevice(name, ports.stream().map(r -> new Range(r.base(), r.length())).toList(),
+                windows.stream().map(r -> new Range(r.base(), r.length())).toList(), irq, state, reset, keptInS3));
+    }
+
+    /** {@code -device pc-testdev}: QEMU's ports and its 64 KiB of MMIO, driving the I/O APIC's 24 inputs. */
+    public PcTestdev addPcTestdev(LongConsumer pageFlush) {
+        PcTestdev testdev = new PcTestdev(irqs, pageFlush);
+        add("pc-testdev", -1, testdev::describe, null, false, () -> testdev.registerOn(bus, mmio));
+        return testdev;
+    }
+
+    /** {@code -device pci-testdev} at 00:02.0, its BARs where SeaBIOS puts them (reset with the host bridge). */
+    public PciTestdev addPciTestdev() {
+        PciTestdev testdev = new PciTestdev(bus, mmio);
+        add(testdev.name(), -1, testdev::describe, null, false, () -> {
+            pci.attach(2, 0, testdev);
+            testdev.assignAsFirmware(Layout.PCI_TESTDEV_BAR0, Layout.PCI_TESTDEV_BAR1);
+        });
+        return testdev;
+    }
+
+    /** {@code -device isa-debugcon,iobase=N}: what the guest writes goes to {@code sink}. */
+    public void addDebugcon(int iobase, int readback, OutputStream sink) {
+        IsaDebugcon debugcon = new IsaDebugcon(sink, readback);
+        add(debugcon.name(), -1, debugcon::describe, null, false, () -> bus.register(iobase, 1, debugcon));
+    }
+
+    /** The device list: every device with where it answers, its IRQ and what a reset does to it. */
+    public List<BoardDevice> list() {
+        return List.copyOf(list);
     }
 
     /** COM1. */
@@ -132,26 +231,20 @@ public final class PcDevices implements AutoCloseable {
 
     /** Resets every device as a PC reset does (CMOS RAM and time are kept). */
     public void reset() {
-        coms.forEach(Uart16550::reset);
-        cmos.reset();
-        i8042.reset();
-        pci.reset();
-        portA.reset();
-        cf9.reset();
-        pm.reset();
+        for (BoardDevice d : list) {
+            if (d.reset() != null) {
+                d.reset().run();
+            }
+        }
     }
 
-    /**
-     * What resuming from S3 resets: the devices that lose power while the PC sleeps. The PM block
-     * (its registers live in the suspend well, so the guest's wake enables and the wake status
-     * survive) and the CMOS (battery-backed) are kept.
-     */
+    /** What resuming from S3 resets: the devices that lose power while the PC sleeps. */
     public void resetForResume() {
-        coms.forEach(Uart16550::reset);
-        i8042.reset();
-        pci.reset();
-        portA.reset();
-        cf9.reset();
+        for (BoardDevice d : list) {
+            if (d.reset() != null && !d.keptInS3()) {
+                d.reset().run();
+            }
+        }
     }
 
     /** The guest-visible state of every device (the debug-exit and POST ports have none). */
@@ -189,16 +282,15 @@ public final class PcDevices implements AutoCloseable {
 
     /** {@code info devices}: one line per device with its ports, IRQ and state. */
     public String describe() {
-        StringBuilder sb = new StringBuilder();
-        for (Listed l : listed) {
-            sb.append(String.format("%-20s %-8s %s%n", l.ports(), l.irq() >= 0 ? "irq " + l.irq() : "", l.device().describe()));
+        int width = 20;
+        for (BoardDevice d : list) {
+            width = Math.max(width, d.where().length());
         }
-        sb.append(String.format("%-20s %-8s %s%n", String.format("0x%x,0x%x", Layout.PIC_MASTER, Layout.PIC_SLAVE), "",
-                "i8259 PICs (in KVM)"));
-        sb.append(String.format("%-20s %-8s %s%n", String.format("0x%x-0x%x", Layout.PIT, Layout.PIT + Layout.PIT_PORTS - 1),
-                "irq " + Layout.PIT_IRQ, "i8254 PIT (in KVM)"));
-        sb.append(String.format("%-20s %-8s %s%n", String.format("mmio 0x%x", Layout.IO_APIC), "", "I/O APIC (in KVM)"));
-        sb.append(String.format("%-20s %-8s %s%n", String.format("mmio 0x%x", Layout.LOCAL_APIC), "", "local APICs (in KVM)"));
+        StringBuilder sb = new StringBuilder();
+        for (BoardDevice d : list) {
+            sb.append(String.format("%-" + width + "s %-8s %s%n", d.where(), d.irq() >= 0 ? "irq " + d.irq() : "",
+                    d.state().get()));
+        }
         return sb.toString();
     }
 

@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.devices.AcpiPmBlock;
+import dev.jkvm.devices.IrqLine;
+import dev.jkvm.devices.MmioBus;
+import dev.jkvm.devices.PortBus;
+import dev.jkvm.devices.SystemControl;
 import dev.jkvm.vmm.acpi.AcpiTableEntry;
 import dev.jkvm.vmm.cpu.Topology;
 import dev.jkvm.vmm.firmware.FirmwareTables;
@@ -14,10 +18,12 @@ import dev.jkvm.vmm.firmware.SerialPort;
 import dev.jkvm.vmm.memory.E820;
 import dev.jkvm.vmm.memory.MemoryMap;
 import dev.jkvm.vmm.memory.Region;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntFunction;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
@@ -193,5 +199,112 @@ class LayoutTest {
             return true;
         }
         return false;
+    }
+
+    // ---- the device list ----
+
+    private static final SystemControl NO_CONTROL = new SystemControl() {
+        @Override public void reset() { }
+        @Override public void powerOff() { }
+        @Override public void sleep(int slpTyp) { }
+    };
+
+    private static PcDevices board(PortBus bus, MmioBus mmio, PcDevices.Sleep sleep, IntFunction<IrqLine> irqs) {
+        List<OutputStream> sinks = java.util.Collections.nCopies(Layout.COM_COUNT, OutputStream.nullOutputStream());
+        return new PcDevices(bus, mmio, irqs, NO_CONTROL, sinks, SMALL, Topology.SINGLE, status -> { }, sleep);
+    }
+
+    @Test
+    void theDeviceListHoldsWhatTheBusesHoldAndNoTwoDevicesOverlap() {
+        PortBus bus = new PortBus();
+        MmioBus mmio = new MmioBus();
+        try (PcDevices devices = board(bus, mmio, PcDevices.Sleep.NEVER, irq -> IrqLine.NONE)) {
+            devices.addPcTestdev(page -> { });
+            devices.addPciTestdev();
+            devices.addDebugcon(0x402, 0xe9, OutputStream.nullOutputStream());
+            List<BoardDevice> list = devices.list();
+            List<BoardDevice.Range> ports = new ArrayList<>();
+            List<BoardDevice.Range> windows = new ArrayList<>();
+            for (BoardDevice d : list) {
+                for (BoardDevice.Range r : d.ports()) {
+                    for (BoardDevice.Range o : ports) {
+                        assertFalse(r.overlaps(o), d.name() + " at " + r + " overlaps " + o);
+                    }
+                    ports.add(r);
+                }
+                for (BoardDevice.Range r : d.mmio()) {
+                    for (BoardDevice.Range o : windows) {
+                        assertFalse(r.overlaps(o), d.name() + " at " + r + " overlaps " + o);
+                    }
+                    windows.add(r);
+                }
+            }
+            // every registration on the buses is some listed device's
+            for (PortBus.Registration r : bus.devices()) {
+                assertTrue(ports.stream().anyMatch(l -> l.base() <= r.base() && r.last() <= l.last()), r + " is not listed");
+            }
+            for (MmioBus.Registration r : mmio.devices()) {
+                assertTrue(windows.stream().anyMatch(l -> l.base() <= r.base() && r.last() <= l.last()), r + " is not listed");
+            }
+            // and every port the firmware tables name answers, where the list says
+            for (int port : new int[] {Layout.CMOS, Layout.I8042_DATA, Layout.I8042_COMMAND, Layout.FW_CFG, Layout.PORT_A,
+                    Layout.RESET_CONTROL, Layout.POST, Layout.DEBUG_EXIT, Layout.PM1A_EVENT, Layout.PM1A_CONTROL,
+                    Layout.PM_TIMER, Layout.GPE0, Layout.PCI_CONFIG_ADDRESS, Layout.PCI_CONFIG_DATA, Layout.PCI_TESTDEV_BAR1}) {
+                assertTrue(bus.deviceAt(port) != null, String.format("nothing at 0x%x", port));
+            }
+            for (SerialPort com : platform(SMALL).serialPorts()) {
+                BoardDevice d = list.stream().filter(x -> x.ports().contains(new BoardDevice.Range(com.base(), SerialPort.PORT_COUNT)))
+                        .findFirst().orElseThrow();
+                assertEquals(com.irq(), d.irq());
+            }
+            assertTrue(mmio.deviceAt(Layout.PC_TESTDEV_IOMEM) != null);
+            assertTrue(mmio.deviceAt(Layout.PCI_TESTDEV_BAR0) != null);
+
+            String info = devices.describe();
+            for (String row : new String[] {"pc-testdev", "pci-testdev: bar0=0xfebff000", "isa-debugcon", "I/O APIC (in KVM)",
+                    "0x3f8-0x3ff", "0x2e8-0x2ef", "0xe0-0xeb,0x2000-0x2017,mmio 0xff000000-0xff00ffff", "0x402 "}) {
+                assertTrue(info.contains(row), row + " in\n" + info);
+            }
+            assertEquals(list.size(), info.lines().count());
+        }
+    }
+
+    @Test
+    void resetsAndS3AreDerivedFromTheList() {
+        try (PcDevices devices = board(new PortBus(), new MmioBus(), PcDevices.Sleep.NEVER, irq -> IrqLine.NONE)) {
+            List<String> kept = devices.list().stream().filter(d -> d.reset() != null && d.keptInS3()).map(BoardDevice::name)
+                    .toList();
+            assertEquals(List.of("cmos-rtc", "acpi-pm"), kept);
+            assertEquals(List.of("COM1", "COM2", "COM3", "COM4", "cmos-rtc", "i8042", "i440fx-pci-host", "port92", "piix-rcr",
+                    "acpi-pm"), devices.list().stream().filter(d -> d.reset() != null).map(BoardDevice::name).toList());
+        }
+    }
+
+    @Test
+    void whileTheGuestSleepsTheRtcInterruptWakesItOnlyWhenRtcEnIsSet() throws InterruptedException {
+        PortBus bus = new PortBus();
+        java.util.concurrent.atomic.AtomicBoolean suspended = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.CountDownLatch woken = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger irq8 = new java.util.concurrent.atomic.AtomicInteger();
+        PcDevices.Sleep sleep = new PcDevices.Sleep() {
+            @Override
+            public boolean suspended() {
+                return suspended.get();
+            }
+
+            @Override
+            public void wake() {
+                suspended.set(false);
+                woken.countDown();
+            }
+        };
+        IntFunction<IrqLine> irqs = irq -> irq == Layout.RTC_IRQ ? level -> irq8.incrementAndGet() : IrqLine.NONE;
+        try (PcDevices devices = board(bus, new MmioBus(), sleep, irqs)) {
+            bus.write(Layout.PM1A_EVENT + 2, 2, AcpiPmBlock.RTC_STS); // RTC_EN, as a guest arms its wake-up
+            bus.write(Layout.CMOS, 1, 0x0b);
+            bus.write(Layout.CMOS + 1, 1, 0x42); // PIE, 24-hour mode: the periodic interrupt at 1024 Hz
+            assertTrue(woken.await(30, java.util.concurrent.TimeUnit.SECONDS), "the RTC's interrupt did not wake the guest");
+            assertTrue((bus.read(Layout.PM1A_EVENT, 2) & AcpiPmBlock.RTC_STS) != 0, "RTC_STS");
+        }
     }
 }

@@ -3,6 +3,7 @@ package dev.jkvm.vmm.board;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.jkvm.devices.IrqLine;
+import dev.jkvm.devices.MmioBus;
 import dev.jkvm.devices.PortBus;
 import dev.jkvm.devices.SystemControl;
 import dev.jkvm.vmm.cpu.Topology;
@@ -27,8 +28,9 @@ class PcDevicesPortFuzzTest {
             @Override public void powerOff() { }
             @Override public void sleep(int slpTyp) { }
         };
-        try (PcDevices devices = new PcDevices(bus, irq -> IrqLine.NONE, control, List.of(OutputStream.nullOutputStream()),
-                MemoryMap.pc(128 * MemoryMap.MIB, 64 * MemoryMap.KIB), Topology.SINGLE, status -> { })) {
+        try (PcDevices devices = new PcDevices(bus, new MmioBus(), irq -> IrqLine.NONE, control,
+                List.of(OutputStream.nullOutputStream()), MemoryMap.pc(128 * MemoryMap.MIB, 64 * MemoryMap.KIB), Topology.SINGLE,
+                status -> { }, PcDevices.Sleep.NEVER)) {
             Random random = new Random(17);
             int[] values = {0, -1, 0};
             for (int round = 0; round < 3; round++) {
