@@ -64,6 +64,7 @@ public final class Monitor {
         infos.put("kvm", new Command("", "KVM support, its module and paging mode, isolated host CPUs", a -> infoKvm()));
         infos.put("cpus", new Command("", "the vCPUs with their host thread ids", a -> infoCpus()));
         infos.put("registers", new Command("[-a]", "the registers of vCPU 0 (all vCPUs with -a)", this::infoRegisters));
+        infos.put("lapic", new Command("[cpu]", "the in-kernel local APIC of vCPU 0 (or of vCPU cpu)", this::infoLapic));
         infos.put("exits", new Command("", "exits per vCPU in user, kernel and guest mode", a -> StatsFormatter.table(machine.reports())));
         infos.put("status", new Command("", "whether the VM runs", a -> infoStatus()));
         infos.put("name", new Command("", "the guest's name (-name), nothing when it has none",
@@ -190,6 +191,24 @@ public final class Monitor {
             sb.append(RegisterDump.format((Regs) rs[0], (Sregs) rs[1]));
         }
         return sb.toString();
+    }
+
+    private String infoLapic(String[] args) {
+        List<Vcpu> vcpus = machine.vcpus();
+        int cpu;
+        try {
+            cpu = args.length > 0 ? Integer.parseInt(args[0]) : 0;
+        } catch (NumberFormatException e) {
+            return "Error: info lapic wants a vCPU index, not '" + args[0] + "'\n";
+        }
+        if (cpu < 0 || cpu >= vcpus.size()) {
+            return "Error: no vCPU " + cpu + " (the machine has " + vcpus.size() + ")\n";
+        }
+        if (!machine.config().irqchip()) {
+            return "Error: no in-kernel local APIC (the machine runs without an irqchip)\n";
+        }
+        Object[] state = vcpus.get(cpu).call(fd -> new Object[] {fd.lapic(), fd.msrs(LapicDump.MSRS)}, ANSWER);
+        return LapicDump.format(cpu, (byte[]) state[0], (long[]) state[1]);
     }
 
     private String powerdown() {
