@@ -99,6 +99,35 @@ public final class VmFd implements AutoCloseable {
         }
     }
 
+    /** {@code KVM_IRQ_ROUTING_IRQCHIP}: a route's type that names an irqchip pin (linux/kvm.h). */
+    private static final int IRQ_ROUTING_IRQCHIP = 1;
+    /** {@code struct kvm_irq_routing}'s header (nr, flags) and one entry (gsi, type, flags, pad, union u of 32 bytes). */
+    private static final int ROUTING_HEADER = 8;
+    private static final int ROUTING_ENTRY = 48;
+
+    /**
+     * {@code KVM_SET_GSI_ROUTING} with irqchip routes only: GSI {@code gsi[i]} drives pin
+     * {@code pin[i]} of {@code chip[i]} ({@code KVM_IRQCHIP_PIC_MASTER}, {@code _PIC_SLAVE},
+     * {@code _IOAPIC}); a GSI may be listed once per chip. Replaces the whole table.
+     */
+    public void setIrqchipRouting(int[] gsi, int[] chip, int[] pin) {
+        if (gsi.length != chip.length || gsi.length != pin.length) {
+            throw new IllegalArgumentException("routing arrays of different lengths");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment r = arena.allocate(ROUTING_HEADER + (long) ROUTING_ENTRY * gsi.length, 8);
+            r.set(JAVA_INT, 0, gsi.length);
+            for (int i = 0; i < gsi.length; i++) {
+                long at = ROUTING_HEADER + (long) ROUTING_ENTRY * i;
+                r.set(JAVA_INT, at, gsi[i]);
+                r.set(JAVA_INT, at + 4, IRQ_ROUTING_IRQCHIP);
+                r.set(JAVA_INT, at + 16, chip[i]);
+                r.set(JAVA_INT, at + 20, pin[i]);
+            }
+            Libc.ioctl(fd, KvmIoctls.KVM_SET_GSI_ROUTING, r);
+        }
+    }
+
     /** {@code KVM_IRQ_LINE}: drives input {@code irq} of the in-kernel irqchip. */
     public void irqLine(int irq, boolean level) {
         try (Arena arena = Arena.ofConfined()) {

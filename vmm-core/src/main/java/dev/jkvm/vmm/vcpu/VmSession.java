@@ -68,6 +68,7 @@ public final class VmSession implements AutoCloseable {
                 // The interrupt controllers and the PIT live in the kernel; application processors
                 // then wait for the BSP's INIT/SIPI, as on a PC.
                 vm.createIrqchip();
+                routeIsaIrqsAsTheTablesSay(vm);
                 vm.createPit2(KvmConstants.KVM_PIT_SPEAKER_DUMMY);
             }
             for (int i = 0; i < cpuid.topology().cpus(); i++) {
@@ -81,6 +82,30 @@ public final class VmSession implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /**
+     * KVM's default routes send GSI 0 (the PIT's) to I/O APIC pin 0, but the MADT and MP table
+     * say, as on every PC, that ISA IRQ0 arrives at GSI 2: Linux, which skips its timer check
+     * under KVM, then programs pin 2 and never sees a PIT tick (a guest that relies on the PIT,
+     * as its tick broadcast does, stalls). So, as QEMU and kvmtool route it: GSI 0 to pin 2 of
+     * the I/O APIC and pin 0 of the master PIC, GSI 2 (the cascade) to neither, and every other
+     * ISA GSI to its own pins; GSIs 16-23 to the I/O APIC only.
+     */
+    private static void routeIsaIrqsAsTheTablesSay(VmFd vm) {
+        List<int[]> routes = new ArrayList<>();
+        for (int gsi = 0; gsi < 16; gsi++) {
+            if (gsi != 2) {
+                routes.add(new int[] {gsi, gsi < 8 ? KvmConstants.KVM_IRQCHIP_PIC_MASTER : KvmConstants.KVM_IRQCHIP_PIC_SLAVE, gsi % 8});
+            }
+        }
+        for (int gsi = 0; gsi < 24; gsi++) {
+            if (gsi != 2) {
+                routes.add(new int[] {gsi, KvmConstants.KVM_IRQCHIP_IOAPIC, gsi == 0 ? 2 : gsi});
+            }
+        }
+        vm.setIrqchipRouting(routes.stream().mapToInt(r -> r[0]).toArray(), routes.stream().mapToInt(r -> r[1]).toArray(),
+                routes.stream().mapToInt(r -> r[2]).toArray());
     }
 
     private <T extends AutoCloseable> T own(T resource) {
