@@ -63,17 +63,18 @@ public final class StallDump {
         return sb.toString();
     }
 
-    /** The words at RSP that look like kernel text addresses (return addresses, for a look-up in System.map or kallsyms). */
+    /**
+     * The stack from RSP to the end of its page (at most {@link #STACK_BYTES}): return addresses
+     * to look up, and on an interrupt stack the interrupted context's frame (RIP, CS, RFLAGS).
+     */
     private static String stack(Machine machine, Vcpu v) {
         try {
             long rsp = v.call(fd -> fd.regs().rsp(), Machine.VCPU_ANSWER_TIMEOUT);
-            ByteBuffer b = ByteBuffer.wrap(machine.readVirtual(v.index(), rsp, STACK_BYTES)).order(ByteOrder.LITTLE_ENDIAN);
-            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "stack at 0x%x, text-like words:", rsp));
-            while (b.remaining() >= 8) {
-                long w = b.getLong();
-                if ((w >>> 32) == 0xffffffffL && (w & 0xffff_ffffL) >= 0x8000_0000L) {
-                    sb.append(String.format(Locale.ROOT, " %x", w));
-                }
+            int length = (int) Math.min(STACK_BYTES, 4096 - (rsp & 0xfff));
+            ByteBuffer b = ByteBuffer.wrap(machine.readVirtual(v.index(), rsp, length)).order(ByteOrder.LITTLE_ENDIAN);
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "stack at 0x%x (%d bytes to the page's end):", rsp, length));
+            for (int i = 0; b.remaining() >= 8; i++) {
+                sb.append(i % 8 == 0 ? "\n  " : " ").append(String.format(Locale.ROOT, "%016x", b.getLong()));
             }
             return sb.toString();
         } catch (RuntimeException e) {
