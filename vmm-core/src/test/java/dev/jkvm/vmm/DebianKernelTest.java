@@ -20,6 +20,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestReporter;
 
 /**
  * Debian's stock cloud kernel under jkvm, with the busybox initramfs {@code scripts/debian-kernel}
@@ -28,7 +29,8 @@ import org.junit.jupiter.api.Test;
  * do: on {@code kvm_amd} or {@code kvm_intel} (also inside scripts/in-vm) its init's marker line
  * with two CPUs; elsewhere (kvm_pvm, whose instruction emulator stops at {@code lock cmpxchg16b})
  * that, or jkvm's emulation-failure report. A boot whose serial output stops for a minute while it
- * runs fails as a stall, with every vCPU's state ({@link StallWatch}). It boots the kernel's PVH
+ * runs fails as a stall, with every vCPU's state ({@link StallWatch}); inside scripts/in-vm, where
+ * QEMU itself stalls, only after three stalled tries, each reported. It boots the kernel's PVH
  * entry (the uncompressed ELF inside the package): the bzImage's decompressor alone takes minutes
  * in such an emulator.
  */
@@ -93,10 +95,34 @@ class DebianKernelTest {
      */
     private static final Duration QUIET = RUNS_TO_INIT ? Duration.ofSeconds(60) : Duration.ofSeconds(240);
     /** After a stall's dump (which kicks every vCPU once), how long the guest gets to go on before it is stopped. */
-    private static final Duration AFTER_DUMP = Duration.ofSeconds(20);
+    private static final Duration AFTER_DUMP = Duration.ofSeconds(10);
+    /**
+     * Boots a stall may cost inside scripts/in-vm before the test fails as a stall: there Debian's
+     * own QEMU with KVM stalls as well, in the same VM and at the same stage (the SMP bring-up;
+     * scripts/test/debian-smp-compare counts both), so the nested environment (QEMU's software
+     * SVM on one TCG thread, a loaded host) is the suspect. Each stall is reported with its dump
+     * (in the test's output and report) and counted. Elsewhere a stall fails at once.
+     */
+    private static final int TRIES = System.getenv("JKVM_IN_VM") != null ? 3 : 1;
 
-    private static Boot boot(String append) {
-        return boot(vmlinux, initrd, append, CPUS, Duration.ofSeconds(60), LIMIT);
+    /** Boots until a try does not stall (at most {@link #TRIES}); each stalled try is reported with its dump. */
+    private static Boot bootReporting(TestReporter reporter, Path kernel, Path ramdisk, String append, Duration powerOffWait) {
+        for (int attempt = 1; ; attempt++) {
+            Boot b = boot(kernel, ramdisk, append, CPUS, powerOffWait, LIMIT);
+            if (b.stall().isEmpty() || attempt == TRIES) {
+                if (attempt > 1) {
+                    String what = String.format("debian kernel on %s: %d of %d boots stalled before this one (%s)", KVM_MODULE,
+                            attempt - 1, attempt, b.stall().isEmpty() ? "it did not" : "it stalled too");
+                    System.out.println(what);
+                    reporter.publishEntry("stalls", what);
+                }
+                return b;
+            }
+            String what = "debian kernel on " + KVM_MODULE + ", boot " + attempt + " of at most " + TRIES + ": "
+                    + b.stall().get().describe() + "\nserial:\n" + b.result().serialTail(15);
+            System.out.println(what);
+            reporter.publishEntry("stall " + attempt, what);
+        }
     }
 
     /**
@@ -185,8 +211,8 @@ class DebianKernelTest {
     }
 
     @Test
-    void itsLogShowsTheCommandLineTheLayoutAndTheAcpiTables() {
-        Boot b = boot("jkvm.test=1");
+    void itsLogShowsTheCommandLineTheLayoutAndTheAcpiTables(TestReporter reporter) {
+        Boot b = bootReporting(reporter, vmlinux, initrd, "jkvm.test=1", Duration.ofSeconds(60));
         assertNotStalled(b);
         String log = b.log();
         assertTrue(log.contains("Linux version 6."), log);
@@ -222,9 +248,9 @@ class DebianKernelTest {
      * finds both CPUs through jkvm's MP table when ACPI is off.
      */
     @Test
-    void withAcpiOffTheGenericKernelFindsTheMpTable() {
+    void withAcpiOffTheGenericKernelFindsTheMpTable(TestReporter reporter) {
         // without ACPI, Linux has no way to power off: stopped right after its init has spoken
-        Boot b = boot(genericVmlinux, genericInitrd, "acpi=off", 2, Duration.ZERO, LIMIT);
+        Boot b = bootReporting(reporter, genericVmlinux, genericInitrd, "acpi=off", Duration.ZERO);
         assertNotStalled(b);
         String log = b.log();
         for (String line : List.of("found SMP MP-table at [mem 0x0009fc00-0x0009fc0f]", "Intel MultiProcessor Specification v1.4",
