@@ -8,7 +8,6 @@ import dev.jkvm.kvm.Kvm;
 import dev.jkvm.kvm.KvmException;
 import dev.jkvm.kvm.KvmStats;
 import dev.jkvm.kvm.Regs;
-import dev.jkvm.vmm.board.Layout;
 import dev.jkvm.vmm.board.PcDevices;
 import dev.jkvm.vmm.board.UnimplementedLog;
 import dev.jkvm.kvm.VcpuFd;
@@ -235,9 +234,7 @@ public final class Machine implements AutoCloseable {
                     .withSerialPorts(java.util.stream.IntStream.range(0, config.serials().size())
                             .mapToObj(dev.jkvm.vmm.firmware.SerialPort::com).toList());
             tables = FirmwareTables.layOut(platform, config.acpi(), true);
-            e820 = E820.of(map, List.of(
-                    E820.Entry.reserved(tables.reservedBase(), Layout.EBDA_START - tables.reservedBase()),
-                    E820.Entry.reserved(Layout.IDENTITY_MAP, Layout.KVM_PRIVATE_SIZE)));
+            e820 = E820.pc(map, tables.reservedBase());
             devices.fwCfg().addFile("etc/e820", e820.fwCfg());
             StartupPhases.mark("  firmware tables and e820 laid out");
             gdbStub = config.gdb().isPresent()

@@ -120,6 +120,19 @@ public record E820(List<Entry> entries) {
         return new E820(merged(painted));
     }
 
+    /**
+     * The PC's map as every consumer gets it: {@code map}, with the firmware tables from
+     * {@code tablesBase} up to the EBDA and KVM's identity-map and TSS pages reserved.
+     */
+    public static E820 pc(MemoryMap map, long tablesBase) {
+        List<Entry> extra = new ArrayList<>();
+        if (tablesBase < Layout.EBDA_START) {
+            extra.add(Entry.reserved(tablesBase, Layout.EBDA_START - tablesBase));
+        }
+        extra.add(Entry.reserved(Layout.IDENTITY_MAP, Layout.KVM_PRIVATE_SIZE));
+        return of(map, extra);
+    }
+
     /** Lays {@code top} over {@code entries}: what it covers is cut out of them, then it is added. */
     private static void paint(List<Entry> entries, Entry top) {
         List<Entry> out = new ArrayList<>();

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.jkvm.devices.AcpiPmBlock;
 import dev.jkvm.devices.IrqLine;
 import dev.jkvm.devices.MmioBus;
+import dev.jkvm.devices.PciTestdev;
 import dev.jkvm.devices.PortBus;
 import dev.jkvm.devices.SystemControl;
 import dev.jkvm.vmm.acpi.AcpiTableEntry;
@@ -101,14 +102,15 @@ class LayoutTest {
                 "KVM's pages lie under the largest ROM");
         assertEquals(Layout.IDENTITY_MAP + 4096, Layout.TSS);
         assertTrue(Layout.PCI_TESTDEV_BAR0 >= BIG.ramBelow4g() && Layout.PCI_TESTDEV_BAR0 + 4096 <= Layout.PCI_HOLE_END);
+        // the device's unit tests use its own defaults, which are SeaBIOS's: the same BARs
+        assertEquals(PciTestdev.DEFAULT_MMIO_BASE, Layout.PCI_TESTDEV_BAR0);
+        assertEquals(PciTestdev.DEFAULT_IO_BASE, Layout.PCI_TESTDEV_BAR1);
     }
 
     @Test
     void e820ReservesTheEbdaTheBiosSegmentAndTheTablesAndLeavesTheBootDataUsable() {
         FirmwareTables t = FirmwareTables.layOut(platform(SMALL), true, true);
-        E820 e820 = E820.of(SMALL, List.of(
-                E820.Entry.reserved(t.reservedBase(), Layout.EBDA_START - t.reservedBase()),
-                E820.Entry.reserved(Layout.IDENTITY_MAP, Layout.KVM_PRIVATE_SIZE)));
+        E820 e820 = E820.pc(SMALL, t.reservedBase());
         assertEquals(E820.RESERVED, e820.entryAt(Layout.EBDA_START).type());
         assertEquals(E820.RESERVED, e820.entryAt(Layout.MP_FLOATING_POINTER).type());
         assertEquals(E820.RESERVED, e820.entryAt(Layout.RSDP).type());
@@ -174,6 +176,8 @@ class LayoutTest {
         AcpiPmBlock.Ports wired = Layout.PM_PORTS;
         assertEquals(List.of(Layout.PM1A_EVENT, Layout.PM1A_CONTROL, Layout.PM_TIMER, Layout.GPE0),
                 List.of(wired.pm1aEvent(), wired.pm1aControl(), wired.pmTimer(), wired.gpe0()));
+        // the devices' own unit tests use the model's QEMU defaults: the same ports
+        assertEquals(AcpiPmBlock.Ports.QEMU_PIIX4, wired);
 
         AcpiTableEntry dsdt = table(t, "DSDT");
         byte[] aml = new byte[dsdt.length()];
