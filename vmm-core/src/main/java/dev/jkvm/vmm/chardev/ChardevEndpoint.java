@@ -171,6 +171,7 @@ public final class ChardevEndpoint implements Closeable {
                     // a frontend without input: what the client sends is dropped
                 }
             }
+            writer.drain(100); // a client that sent its last line and half-closed still gets the answers
         } finally {
             writer.retarget(null);
             current = null;

@@ -124,4 +124,26 @@ class ChardevTest {
             assertTrue(e.dropped() > 0);
         }
     }
+
+    @Test
+    void aClientThatHalfClosesAfterItsLastLineStillGetsTheAnswer() throws Exception {
+        // echo 'info cpus' | socat - unix-connect:...: the request, then EOF, then the answer is read.
+        Path sock = dir.resolve("half.sock");
+        ChardevSpec spec = new ChardevSpec.Socket("m", new ChardevSpec.Address.Unix(sock), true, false);
+        ChardevEndpoint.Session answer = (in, out) -> {
+            String line = new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip();
+            out.write(("answer to " + line + "\n").getBytes(StandardCharsets.US_ASCII));
+        };
+        try (ChardevEndpoint e = ChardevEndpoint.open(spec, "test", answer, s -> { })) {
+            for (int i = 0; i < 3; i++) {
+                try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                    ch.connect(UnixDomainSocketAddress.of(sock));
+                    ch.write(java.nio.ByteBuffer.wrap(("q" + i + "\n").getBytes(StandardCharsets.US_ASCII)));
+                    ch.shutdownOutput();
+                    byte[] got = java.nio.channels.Channels.newInputStream(ch).readAllBytes();
+                    assertEquals("answer to q" + i + "\n", new String(got, StandardCharsets.US_ASCII));
+                }
+            }
+        }
+    }
 }
