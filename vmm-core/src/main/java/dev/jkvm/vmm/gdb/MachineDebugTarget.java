@@ -24,9 +24,10 @@ public final class MachineDebugTarget implements DebugTarget {
     private final GuestView view;
     private GuestDebugProbe probe;
 
-    public MachineDebugTarget(Machine machine) {
+    /** @param guest the machine's guest view (given while the machine is being built, before {@code machine.guest()} answers) */
+    public MachineDebugTarget(Machine machine, GuestView guest) {
         this.machine = machine;
-        this.view = machine.guest().withRegisters(cpu -> fd(cpu).sregs());
+        this.view = guest.withRegisters(cpu -> fd(cpu).sregs());
     }
 
     private VcpuFd fd(int cpu) {

@@ -14,6 +14,7 @@ import dev.jkvm.vmm.cpu.CpuidPlan;
 import dev.jkvm.vmm.host.HostCpus;
 import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.stats.VcpuCounters;
+import dev.jkvm.vmm.stats.VcpuReport;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -218,6 +219,30 @@ public final class VmSession implements AutoCloseable {
         } finally {
             irqCallsInFlight.decrementAndGet();
         }
+    }
+
+    /**
+     * Each vCPU's three modes now (or as they ended): exits in user and kernel mode, guest time.
+     *
+     * @param kvmStats also read KVM's counters (opening its statistics files if nobody did yet)
+     */
+    public List<VcpuReport> reports(boolean kvmStats) {
+        List<VcpuReport> out = new ArrayList<>();
+        for (Vcpu v : vcpus) {
+            KvmStats st = kvmStats ? stats(v.index()) : statsIfOpen(v.index());
+            Map<String, Long> kvmCounters = Map.of();
+            if (st != null) {
+                synchronized (st) {
+                    try {
+                        kvmCounters = st.read();
+                    } catch (KvmException e) {
+                        // the session closed meanwhile
+                    }
+                }
+            }
+            out.add(new VcpuReport(v.index(), v.threadName(), v.threadId(), v.counters().snapshot(), kvmCounters, v.times()));
+        }
+        return out;
     }
 
     /** Starts every vCPU thread. */
