@@ -47,7 +47,10 @@ final class StallWatch {
             return;
         }
         longestSilence = Math.max(longestSilence, now - lastChange);
-        if (stall == null && !machine.ended() && now - lastChange >= quiet.toNanos()) {
+        // Before the first output a slow start (a starved nested VM loading a 60 MB kernel) is not
+        // yet a stall: three times the quiet time then.
+        long limit = seenLength == 0 ? 3 * quiet.toNanos() : quiet.toNanos();
+        if (stall == null && !machine.ended() && now - lastChange >= limit) {
             String dump = StallDump.of(machine, Duration.ofSeconds(1));
             stall = new Stall((now - lastChange) / 1_000_000, lastLine(), dump, false); // output during the dump counts as resumed
         }
