@@ -203,6 +203,13 @@ public final class GuestMemory implements AutoCloseable {
         };
     }
 
+    /** Writes the little-endian 16-bit word {@code value} at {@code gpa}. */
+    public void writeU16(long gpa, int value) {
+        Backing b = backing(gpa, 2);
+        hostWrites = true;
+        b.host().set(LE_U16, gpa - b.region().base(), (short) value);
+    }
+
     /** Writes the little-endian 32-bit word {@code value} at {@code gpa}. */
     public void writeU32(long gpa, int value) {
         Backing b = backing(gpa, 4);
@@ -292,7 +299,7 @@ public final class GuestMemory implements AutoCloseable {
 
     /** The bytes of guest memory (RAM and ROM, a ROM alias counted once): no read of the guest's can be longer. */
     public long size() {
-        return saved().stream().mapToLong(b -> b.region().size()).sum();
+        return map.regions().stream().filter(r -> r.kind() != Region.Kind.ROM_ALIAS).mapToLong(Region::size).sum();
     }
 
     /**

@@ -163,6 +163,8 @@ class GuestViewTest {
         memory.writeU32(0x504, 0xfedcba98);
         assertEquals(0xfedcba98L, memory.readU32(0x504), "unsigned");
         assertEquals(0xfedcba9855667788L, memory.readUnsigned(0x500, 8));
+        memory.writeU16(0x502, 0xabcd);
+        assertEquals(0xfedcba98abcd7788L, memory.readU64(0x500));
         assertEquals(0x0201, GuestMemory.littleEndian(new byte[] {1, 2}));
         assertThrows(IllegalArgumentException.class, () -> memory.readUnsigned(0x500, 3));
     }
