@@ -48,8 +48,7 @@ record GuestBoot(GuestMemory memory, FirmwareTables tables, E820 e820, KernelIma
     long wakingVector() {
         for (AcpiTableEntry t : tables.acpiTables()) {
             if (t.signature().equals("FACS")) {
-                byte[] b = memory.read(t.address() + 12, 4);
-                return (b[0] & 0xff) | (b[1] & 0xff) << 8 | (b[2] & 0xff) << 16 | (long) (b[3] & 0xff) << 24;
+                return memory.readU32(t.address() + 12);
             }
         }
         return 0;
