@@ -86,6 +86,24 @@ public final class SinkWriter implements AutoCloseable {
         }
     }
 
+    /**
+     * Queues {@code len} bytes at once (what does not fit is dropped): the writer never sees part
+     * of them, so a log line reaches a terminal shared with the guest's output whole.
+     */
+    public void put(byte[] b, int off, int len) {
+        synchronized (lock) {
+            int n = closed || sink == null ? 0 : Math.min(len, CAPACITY - count);
+            for (int i = 0; i < n; i++) {
+                ring[(head + count + i) % CAPACITY] = b[off + i];
+            }
+            dropped += len - n;
+            if (count == 0 && n > 0) {
+                lock.notifyAll(); // the writer waits only on an empty ring
+            }
+            count += n;
+        }
+    }
+
     private void run() {
         byte[] chunk = new byte[CHUNK];
         while (true) {
@@ -105,8 +123,10 @@ public final class SinkWriter implements AutoCloseable {
                     return; // closed and nothing left
                 }
                 out = sink;
-                n = Math.min(Math.min(count, CHUNK), CAPACITY - head); // contiguous part
-                System.arraycopy(ring, head, chunk, 0, n);
+                n = Math.min(count, CHUNK);
+                int first = Math.min(n, CAPACITY - head); // up to the ring's end, then from its start
+                System.arraycopy(ring, head, chunk, 0, first);
+                System.arraycopy(ring, 0, chunk, first, n - first);
                 head = (head + n) % CAPACITY;
                 count -= n;
                 writing = true;
@@ -178,9 +198,7 @@ public final class SinkWriter implements AutoCloseable {
 
             @Override
             public void write(byte[] b, int off, int len) {
-                for (int i = 0; i < len; i++) {
-                    put(b[off + i]);
-                }
+                put(b, off, len);
             }
         };
     }

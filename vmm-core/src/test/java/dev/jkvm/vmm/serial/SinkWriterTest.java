@@ -1,0 +1,59 @@
+package dev.jkvm.vmm.serial;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+
+/** The bounded writer as the log and the chardevs use it: whole writes stay whole, and nothing blocks the writer's callers. */
+class SinkWriterTest {
+
+    /** Every write the sink gets, as text. */
+    private static final class Recording extends OutputStream {
+        final List<String> writes = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void write(int b) {
+            writes.add(String.valueOf((char) b));
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            writes.add(new String(b, off, len, StandardCharsets.US_ASCII));
+        }
+    }
+
+    @Test
+    void aLineWrittenAtOnceReachesTheSinkInOneWriteEvenAcrossTheRingsEnd() throws Exception {
+        Recording sink = new Recording();
+        SinkWriter w = SinkWriter.start("test", sink);
+        OutputStream out = w.stream();
+        byte[] line = "jkvm: gdb: debugger detached\n".getBytes(StandardCharsets.US_ASCII);
+        int lines = 2 * SinkWriter.CAPACITY / line.length + 3; // the ring wraps around twice
+        for (int i = 0; i < lines; i++) {
+            out.write(line, 0, line.length);
+            assertTrue(w.drain(10_000));
+        }
+        w.close();
+        assertEquals(lines, sink.writes.size());
+        sink.writes.forEach(s -> assertEquals("jkvm: gdb: debugger detached\n", s));
+        assertEquals(0, w.dropped());
+    }
+
+    @Test
+    void withoutASinkBytesAreDroppedAndCountedUntilOneIsThere() throws Exception {
+        Recording sink = new Recording();
+        SinkWriter w = SinkWriter.start("test", null);
+        w.stream().write("lost\n".getBytes(StandardCharsets.US_ASCII), 0, 5);
+        assertEquals(5, w.dropped());
+        w.retarget(sink);
+        w.stream().write("kept\n".getBytes(StandardCharsets.US_ASCII), 0, 5);
+        assertTrue(w.drain(10_000));
+        w.close();
+        assertEquals(List.of("kept\n"), sink.writes);
+    }
+}
