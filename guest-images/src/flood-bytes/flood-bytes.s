@@ -11,12 +11,7 @@ _start:
         rom_init
         com1_init
         com1_puts msg
-.Lflood:
-        mov     $page, %si
-        mov     $4096, %cx
-        mov     $COM1_THR, %dx
-        rep outsb                   /* one exit per page where KVM can; one per byte in its emulator (kvm_pvm) */
-        jmp     .Lflood
+        com1_flood page
 
 msg:
         .asciz  "flooding COM1 without newlines\r\n"
