@@ -52,7 +52,10 @@ public final class VcpuFd implements AutoCloseable {
     private final int fd;
     private final MemorySegment kvmRun;
     private final VcpuExit exit;
-    private final Arena arena = Arena.ofShared();
+    /**
+     * KVM_RUN's errno, in a segment the collector frees with this object: closing a shared arena
+     * would stop every thread of the JVM for a handshake at each vCPU's close.
+     */
     private final MemorySegment errnoCapture;
 
     VcpuFd(int id, int fd, int mmapSize) {
@@ -61,7 +64,7 @@ public final class VcpuFd implements AutoCloseable {
         this.kvmRun = Libc.mmap(mmapSize, LibcConstants.PROT_READ | LibcConstants.PROT_WRITE,
                 LibcConstants.MAP_SHARED, fd, 0);
         this.exit = new VcpuExit(kvmRun);
-        this.errnoCapture = Libc.newErrnoCapture(arena);
+        this.errnoCapture = Libc.newErrnoCapture(Arena.ofAuto());
     }
 
     /** The vCPU index given to {@code KVM_CREATE_VCPU} (its APIC ID unless set otherwise). */
@@ -374,6 +377,5 @@ public final class VcpuFd implements AutoCloseable {
     public void close() {
         Libc.munmap(kvmRun);
         Libc.close(fd);
-        arena.close();
     }
 }

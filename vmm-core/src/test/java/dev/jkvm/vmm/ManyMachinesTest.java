@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A thousand guests, one after another, in one JVM: each is created, run to its end and closed,
- * and afterwards the process has the file descriptors, jkvm threads and resident memory it had
- * before. The cycles run in a JVM of their own whose heap is fixed and touched at start, so what
+ * and afterwards (once the vCPU thread kept for the next machine has ended, idle) the process has
+ * the file descriptors, jkvm threads and resident memory it had before. The cycles run in a JVM of their own whose heap is fixed and touched at start, so what
  * RSS shows is memory outside the heap (guest RAM, stacks, malloc), not how much heap the
  * collector chose to keep, nor what other tests left behind (in the whole suite's JVM the old
  * check saw RSS outside the heap's growth move by -190 MB to +85 MB).
@@ -68,6 +68,7 @@ class ManyMachinesTest {
         public static void main(String[] args) throws Throwable {
             int n = Integer.parseInt(args[0]);
             cycles(n);
+            VcpuThreadsTest.awaitNoParkedVcpuThreads(); // what a process that stops making machines is left with
             System.gc();
             long fds = VcpuThreadsTest.openFds();
             long threads = VcpuThreadsTest.threadCount();
@@ -76,6 +77,7 @@ class ManyMachinesTest {
             long start = System.nanoTime();
             cycles(n);
             double seconds = (System.nanoTime() - start) / 1e9;
+            VcpuThreadsTest.awaitNoParkedVcpuThreads();
             System.gc();
             System.out.printf("%d machines in %.1f s (%.2f ms each)%n", n, seconds, seconds * 1000 / n);
             System.out.printf("figures %d %d %d %d %d %d %d %d%n", fds, VcpuThreadsTest.openFds(), threads,

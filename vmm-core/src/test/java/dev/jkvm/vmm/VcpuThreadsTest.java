@@ -120,6 +120,7 @@ class VcpuThreadsTest {
         try (Machine m = Machine.create(rom("spin").build())) {
             m.start();
         }
+        awaitNoParkedVcpuThreads();
         long fds = openFds();
         long threads = threadCount();
         for (int i = 0; i < 200; i++) {
@@ -127,6 +128,7 @@ class VcpuThreadsTest {
                 m.start();
             }
         }
+        awaitNoParkedVcpuThreads(); // kept for the next machine a while, then gone
         assertEquals(fds, openFds());
         assertEquals(threads, threadCount());
     }
@@ -149,16 +151,34 @@ class VcpuThreadsTest {
         }
     }
 
+    /** The kernel's name of a vCPU thread parked for the next vCPU (vcpu.VcpuThreadPool's). */
+    static final String PARKED_VCPU_THREAD = "jkvm idle vCPU";
+
     /**
-     * The threads machines start (vCPUs, the machine's supervisor, device timers), by their kernel
-     * names: other tests' threads come and go in this JVM, these must not stay.
+     * Waits until no vCPU thread is parked for reuse: each ends after two seconds without a vCPU
+     * (generous bound: this is "does it end", not how fast).
+     */
+    static void awaitNoParkedVcpuThreads() throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (threads(PARKED_VCPU_THREAD::equals) > 0) {
+            assertTrue(System.nanoTime() < deadline, "parked vCPU threads did not end");
+            Thread.sleep(50);
+        }
+    }
+
+    /**
+     * The threads machines start (vCPUs, parked vCPU threads, the machine's supervisor, device
+     * timers), by their kernel names: other tests' threads come and go in this JVM, these must not stay.
      */
     static long threadCount() throws IOException {
+        return threads(comm -> comm.matches("CPU \\d+/KVM") || comm.startsWith("jkvm"));
+    }
+
+    private static long threads(java.util.function.Predicate<String> named) throws IOException {
         try (var s = Files.list(Path.of("/proc/self/task"))) {
             return s.filter(t -> {
                 try {
-                    String comm = Files.readString(t.resolve("comm")).strip();
-                    return comm.matches("CPU \\d+/KVM") || comm.startsWith("jkvm");
+                    return named.test(Files.readString(t.resolve("comm")).strip());
                 } catch (IOException e) {
                     return false; // ended meanwhile
                 }

@@ -47,6 +47,11 @@ public record ThreadTimes(long userNanos, long systemNanos, long guestNanos) {
         return guestNanos > 0;
     }
 
+    /** What the thread used since {@code earlier} (a reused thread's times count from when its previous work ended). */
+    public ThreadTimes since(ThreadTimes earlier) {
+        return new ThreadTimes(userNanos - earlier.userNanos, systemNanos - earlier.systemNanos, guestNanos - earlier.guestNanos);
+    }
+
     /** The thread's times now, or null when the thread is gone. */
     public static ThreadTimes of(int tid) {
         String[] f = TaskStat.fields(tid);

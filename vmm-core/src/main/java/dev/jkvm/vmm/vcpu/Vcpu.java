@@ -20,7 +20,7 @@ import java.util.function.Function;
  * One vCPU and its run loop, kvmtool's {@code kvm_cpu__start}: enter the guest with
  * {@code KVM_RUN}, dispatch the exit ({@link VcpuExit}) to the port-I/O or MMIO bus, or end the
  * run with a report. Runs on its own platform thread ({@link VcpuThread}), named as QEMU names it
- * ({@code CPU 0/KVM}).
+ * ({@code CPU 0/KVM}) while it runs this vCPU (a thread whose vCPU ended waits, parked, for the next one: {@link VcpuThreadPool}).
  *
  * <p>The loop allocates nothing and takes no lock per exit; counters are plain arrays owned by
  * this thread. Other threads get it out of the guest with {@link #kick()} ({@link VcpuKick}) and
@@ -84,6 +84,9 @@ public final class Vcpu implements Runnable {
         try {
             thread.pin();
             kick.blockOutsideKvmRun();
+            if (thread.reused()) {
+                kick.consume(); // a kick sent to the vCPU this thread ran before, as it ended: not this one's
+            }
             thread.entered(); // the thread id is published only once the kick is blocked here
             loop();
         } catch (InterruptedException e) {

@@ -4,12 +4,14 @@ import dev.jkvm.kvm.Libc;
 import dev.jkvm.vmm.host.HostCpus;
 import dev.jkvm.vmm.host.ThreadTimes;
 import java.util.BitSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
- * The platform thread a vCPU runs on: its life stage, the host CPUs it is pinned to, its Linux
- * thread id while it runs (for kicks and {@code info cpus}) and the CPU times the host gave it,
- * kept after it ends.
+ * The platform thread a vCPU runs on (a parked one of {@link VcpuThreadPool} when there is one,
+ * else a new one): its life stage, the host CPUs it is pinned to, its Linux thread id while it
+ * runs (for kicks and {@code info cpus}) and the CPU times the host gave it, kept after it ends.
  * The stage changes under one lock, so a caller can tell "still running" from "gone" atomically
  * with what it does next ({@link #ifExited}).
  */
@@ -18,8 +20,16 @@ final class VcpuThread {
     private final String name;
     private final BitSet affinity;
     private final Object lock = new Object();
+    /** Counted down once the vCPU's body has ended and the thread holds nothing of it any more. */
+    private final CountDownLatch done = new CountDownLatch(1);
     private Vcpu.State state = Vcpu.State.NEW;
+    /** The thread while it runs this vCPU; null before and after (it may run another vCPU then). */
     private volatile Thread thread;
+    private VcpuThreadPool.Carrier carrier;
+    /** What the thread had used for the vCPUs it ran before this one (null on a new thread). */
+    private volatile ThreadTimes before;
+    /** The thread's host CPUs before {@link #pin()} changed them, put back when the vCPU ends. */
+    private BitSet unpinned;
     private volatile int tid;
     private volatile int lastTid;
     private volatile ThreadTimes finalTimes;
@@ -30,23 +40,43 @@ final class VcpuThread {
         this.affinity = affinity == null ? null : (BitSet) affinity.clone();
     }
 
-    /** Starts {@code body} on a new daemon platform thread, once; later calls do nothing. */
+    /** Starts {@code body} on a daemon platform thread named for the vCPU, once; later calls do nothing. */
     void start(Runnable body) {
         synchronized (lock) {
             if (state != Vcpu.State.NEW) {
                 return;
             }
             state = Vcpu.State.RUNNING;
-            thread = Thread.ofPlatform().name(name).daemon(true).unstarted(body);
-            thread.start();
+            VcpuThreadPool.start(name, c -> run(c, body));
+        }
+    }
+
+    private void run(VcpuThreadPool.Carrier c, Runnable body) {
+        carrier = c;
+        before = c.timesBefore();
+        thread = c.thread();
+        try {
+            body.run();
+        } finally {
+            if (unpinned != null) {
+                Libc.schedSetaffinity(0, unpinned); // the next vCPU on this thread starts where a new thread would
+            }
+            thread = null;
+            done.countDown();
         }
     }
 
     /** On the thread, first: pins it to its host CPUs, if it has any. */
     void pin() {
         if (affinity != null) {
+            unpinned = Libc.schedGetaffinity(0);
             Libc.schedSetaffinity(0, affinity);
         }
+    }
+
+    /** Whether the thread ran another vCPU before this one (a kick sent to that one may be pending on it). */
+    boolean reused() {
+        return carrier.reused();
     }
 
     /** The host CPUs it is pinned to at start, or null. */
@@ -62,7 +92,9 @@ final class VcpuThread {
 
     /** On the thread, as it leaves: keeps its final times, then marks it ended and runs {@code lastWords} under the lock. */
     void exited(Runnable lastWords) {
-        finalTimes = ThreadTimes.of(tid);
+        ThreadTimes now = ThreadTimes.of(tid);
+        finalTimes = since(now);
+        carrier.timesAtEnd(now);
         tid = 0;
         synchronized (lock) {
             state = Vcpu.State.EXITED;
@@ -83,26 +115,26 @@ final class VcpuThread {
         }
     }
 
-    /** Whether the caller is this vCPU's thread (lock-free: kicks ask it). */
+    /** Whether the caller is this vCPU's thread while it runs this vCPU (lock-free: kicks ask it). */
     boolean isCurrent() {
         return Thread.currentThread() == thread;
     }
 
-    /** Waits up to {@code millis} (at least 1) for the thread to end; true when it has (or never started). */
-    boolean join(long millis) throws InterruptedException {
-        Thread t = thread;
-        if (t == null) {
-            return true;
+    private boolean started() {
+        synchronized (lock) {
+            return state != Vcpu.State.NEW;
         }
-        t.join(Math.max(1, millis));
-        return !t.isAlive();
     }
 
-    /** Waits for the thread to end. */
+    /** Waits up to {@code millis} (at least 1) for the vCPU's thread to be done with it; true when it is (or never started). */
+    boolean join(long millis) throws InterruptedException {
+        return !started() || done.await(Math.max(1, millis), TimeUnit.MILLISECONDS);
+    }
+
+    /** Waits for the vCPU's thread to be done with it. */
     void join() throws InterruptedException {
-        Thread t = thread;
-        if (t != null) {
-            t.join();
+        if (started()) {
+            done.await();
         }
     }
 
@@ -116,11 +148,17 @@ final class VcpuThread {
         return lastTid;
     }
 
-    /** The CPU times the host accounted to it: live while it runs, as it ended afterwards. */
+    /** The CPU times the host accounted to it for this vCPU: live while it runs, as it ended afterwards. */
     ThreadTimes times() {
         int t = tid;
         ThreadTimes live = t != 0 ? ThreadTimes.of(t) : null;
-        return live != null ? live : finalTimes;
+        return live != null ? since(live) : finalTimes;
+    }
+
+    /** {@code now} less what the thread had used for the vCPUs it ran before this one. */
+    private ThreadTimes since(ThreadTimes now) {
+        ThreadTimes b = before;
+        return now == null || b == null ? now : now.since(b);
     }
 
     /** The host CPU it last ran on, or -1. */
