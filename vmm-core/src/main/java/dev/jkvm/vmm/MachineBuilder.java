@@ -166,17 +166,14 @@ final class MachineBuilder {
 
     private Parts assemble(boolean boot) {
         RomImage rom = config.firmware().load(); // a bad image is reported even without KVM
-        CpuModels models = config.cpuModels();
-        CpuOption option = CpuOption.parse(config.cpu(), models);
+        CpuSetup cached = CpuSetup.cached(config); // an equal configuration resolved before: the same answer
+        CpuModels models = cached != null ? null : config.cpuModels();
+        CpuOption option = cached != null ? cached.option() : CpuOption.parse(config.cpu(), models);
         phases.accept("  firmware read, CPU model parsed");
         Kvm kvm = SharedKvm.get();
         phases.accept("  /dev/kvm opened, supported CPUID");
-        // Built-in models show the host's vendor, as QEMU's do under KVM (vendor= overrides it).
-        HostCpuid host = HostCpuid.of(kvm.supportedCpuid(), config.irqchip());
-        if (models.require(option.model()).kind().fromHost() && host.brand().isEmpty()) {
-            host = host.withBrand(HostCpus.modelName()); // host/max: the host's brand, as QEMU
-        }
-        CpuidPlan cpuid = CpuidPlan.create(option, models, config.topology(), host, true);
+        CpuSetup cpus = cached != null ? cached : resolveCpus(kvm, models, option);
+        CpuidPlan cpuid = cpus.plan();
         MemoryMap map = MemoryMap.pc(config.memoryBytes(), rom.bytes().length);
         GuestMemory memory = own(new GuestMemory(map, rom.bytes()));
         phases.accept("  CPUID plan, guest memory mapped");
@@ -241,7 +238,8 @@ final class MachineBuilder {
                 config.irqchip(), gdbStub, coldBoot, s -> attachTrace(s, trace));
         VmSession first = own(boot ? sessions.coldBoot() : sessions.blank());
         phases.accept("  VM, vCPUs, tables written, kernel loaded");
-        CpuidReadback readback = CpuidReadback.compare(cpuid.entriesFor(0), first.vcpus().getFirst().fd().cpuid());
+        // KVM adjusts a table the same way every time: the first machine of a setup asks it (KVM_GET_CPUID2)
+        CpuidReadback readback = cpus.readback(() -> CpuidReadback.compare(cpuid.entriesFor(0), first.vcpus().getFirst().fd().cpuid()));
         if (config.startPaused() && gdbStub == null) {
             first.control().holdAtStart();
         }
@@ -249,7 +247,7 @@ final class MachineBuilder {
                 machine::log, machine.events);
         MachineSnapshots snapshots = new MachineSnapshots(machine, kvm, power::session, pcTestdev, pciTestdev, machine::log);
         return new Parts(memory, ports, mmio, List.copyOf(consoles), List.copyOf(serialBackends), devices, this::irqLine,
-                cpuid, warnings(cpuid, option, readback), readback, tables, e820, kernel, guest, variables, gdbStub, new AtomicReference<>(), trace, power, snapshots);
+                cpuid, cpus.warnings(() -> warnings(cpuid, option, readback)), readback, tables, e820, kernel, guest, variables, gdbStub, new AtomicReference<>(), trace, power, snapshots);
     }
 
     /**
@@ -295,7 +293,17 @@ final class MachineBuilder {
         };
     }
 
-    /** The CPUID warnings (see {@link Machine#warnings()}), found once. */
+    /** The CPUs of {@code option} on this host's KVM, kept for the next equal configuration (see {@link CpuSetup}). */
+    private CpuSetup resolveCpus(Kvm kvm, CpuModels models, CpuOption option) {
+        // Built-in models show the host's vendor, as QEMU's do under KVM (vendor= overrides it).
+        HostCpuid host = HostCpuid.of(kvm.supportedCpuid(), config.irqchip());
+        if (models.require(option.model()).kind().fromHost() && host.brand().isEmpty()) {
+            host = host.withBrand(HostCpus.modelName()); // host/max: the host's brand, as QEMU
+        }
+        return CpuSetup.remember(config, option, CpuidPlan.create(option, models, config.topology(), host, true));
+    }
+
+    /** The CPUID warnings (see {@link Machine#warnings()}), found once per CPU setup. */
     private static List<String> warnings(CpuidPlan cpuid, CpuOption option, CpuidReadback readback) {
         List<String> all = new ArrayList<>(cpuid.warnings());
         boolean defaultModel = option.model().equals(CpuOption.DEFAULT_MODEL);

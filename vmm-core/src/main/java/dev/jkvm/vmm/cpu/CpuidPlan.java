@@ -2,6 +2,7 @@ package dev.jkvm.vmm.cpu;
 
 import dev.jkvm.kvm.CpuidEntry;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The CPUs of one machine, ready for KVM: the settled {@link GuestCpu}, the warnings to print
@@ -25,8 +26,11 @@ public final class CpuidPlan {
     private final List<String> warnings;
     private final CpuidBuilder builder;
     private final boolean fromHost;
+    /** Each vCPU's table, built when first asked for (machines of one configuration share a plan, resets ask again). */
+    private final AtomicReferenceArray<List<CpuidEntry>> tables;
 
     private CpuidPlan(GuestCpu cpu, Topology topology, List<String> warnings, CpuidBuilder builder, boolean fromHost) {
+        this.tables = new AtomicReferenceArray<>(topology.maxCpus());
         this.cpu = cpu;
         this.fromHost = fromHost;
         this.topology = topology;
@@ -80,7 +84,12 @@ public final class CpuidPlan {
 
     /** The CPUID entries of vCPU {@code index} (0 .. maxCpus-1). */
     public List<CpuidEntry> entriesFor(int index) {
-        return builder.entriesFor(index);
+        List<CpuidEntry> t = tables.get(index);
+        if (t == null) {
+            t = builder.entriesFor(index); // immutable: two threads that both build it get equal tables
+            tables.set(index, t);
+        }
+        return t;
     }
 
     /** The APIC ID of vCPU {@code index}. */

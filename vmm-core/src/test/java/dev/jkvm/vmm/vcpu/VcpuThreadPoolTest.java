@@ -132,9 +132,10 @@ class VcpuThreadPoolTest {
         VcpuThread busy = runVcpu("CPU 0/KVM", null, () -> {
             first.set(Thread.currentThread());
             int tid = Libc.gettid();
+            long start = total(ThreadTimes.of(tid)); // a thread run before has times of its own
             long x = 0;
-            // burn CPU until the host has accounted at least 200 ms to this thread (its clock ticks are coarse)
-            while (total(ThreadTimes.of(tid)) < spent) {
+            // burn CPU until the host has accounted 200 ms more to this thread (its clock ticks are coarse)
+            while (total(ThreadTimes.of(tid)) - start < spent) {
                 for (int i = 0; i < 1_000_000; i++) {
                     x += i ^ x;
                 }
