@@ -92,7 +92,7 @@ final class VcpuThread {
 
     /** On the thread, as it leaves: keeps its final times, then marks it ended and runs {@code lastWords} under the lock. */
     void exited(Runnable lastWords) {
-        ThreadTimes now = ThreadTimes.of(tid);
+        ThreadTimes now = carrier.times();
         finalTimes = since(now);
         carrier.timesAtEnd(now);
         tid = 0;

@@ -68,6 +68,9 @@ final class VcpuThreadPool {
         private boolean reused;
         /** The thread's CPU times as its previous vCPU ended (null on a new thread). */
         private ThreadTimes timesBefore;
+        /** Its own stat file, opened by its first vCPU's end, closed when the thread ends. */
+        private ThreadTimes.Own stat;
+        private boolean noStat;
 
         private void next(String nextName, Consumer<Carrier> nextJob) {
             name = nextName;
@@ -94,13 +97,31 @@ final class VcpuThreadPool {
             timesBefore = times;
         }
 
+        /** On the thread: its CPU times now, or null when /proc cannot tell. */
+        ThreadTimes times() {
+            if (stat == null && !noStat) {
+                try {
+                    stat = new ThreadTimes.Own();
+                } catch (RuntimeException e) {
+                    noStat = true;
+                }
+            }
+            return stat == null ? null : stat.read();
+        }
+
         private void serve() {
-            Consumer<Carrier> j = job;
-            while (j != null) {
-                job = null;
-                j.accept(this);
-                reused = true;
-                j = awaitNext();
+            try {
+                Consumer<Carrier> j = job;
+                while (j != null) {
+                    job = null;
+                    j.accept(this);
+                    reused = true;
+                    j = awaitNext();
+                }
+            } finally {
+                if (stat != null) {
+                    stat.close();
+                }
             }
         }
 
