@@ -9,6 +9,7 @@ import dev.jkvm.bench.report.Series;
 import dev.jkvm.bench.report.Table;
 import dev.jkvm.bench.report.Target;
 import dev.jkvm.vmm.JkvmException;
+import dev.jkvm.vmm.MachineConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -389,14 +390,20 @@ public final class Bench {
         progress("lifecycle: warming jkvm up");
         JkvmLifecycle.vmNanos(rom, options.quick() ? 60 : 150); // the JIT: steady state is what an embedder sees
         double[][] s = new double[3][options.reps()];
+        JkvmLifecycle.Phases[] jp = new JkvmLifecycle.Phases[options.reps()];
+        JkvmLifecycle.Phases[] tp = new JkvmLifecycle.Phases[options.reps()];
         for (int rep = 0; rep < options.reps(); rep++) {
             progress("lifecycle: repetition " + (rep + 1) + " of " + options.reps() + " (" + count + " VMs each side)");
             int r = rep;
             pair(rep % 2 == 0,
-                    () -> s[0][r] = JkvmLifecycle.vmNanos(rom, count) / 1000,
+                    () -> {
+                        jp[r] = JkvmLifecycle.vmPhases(rom, count);
+                        s[0][r] = jp[r].total() / 1000;
+                    },
                     () -> {
                         s[1][r] = c.lifecycleNanos(rom, count, memory) / 1000;
-                        s[2][r] = c.twinNanos(rom, count, memory) / 1000;
+                        tp[r] = c.twinPhases(rom, count, memory);
+                        s[2][r] = tp[r].total() / 1000;
                     });
         }
         double vmsPerSecJkvm = 1e6 / Samples.median(s[0]);
@@ -405,7 +412,21 @@ public final class Bench {
                 Target.ratioAtMost(1.25), "", String.format(Locale.ROOT, "2 MiB, 1 vCPU, irqchip off: jkvm %.0f VMs/s, C %.0f VMs/s",
                 vmsPerSecJkvm, vmsPerSecC)));
         rows.add(new Row("lifecycle", "VM lifecycle against its C twin", "us/VM", samples(s[0]), samples(s[2]), "C twin",
-                Target.ratioAtMost(1.1), "", "the twin makes jkvm's system calls (strace of the same machine), on a pthread"));
+                Target.ratioAtMost(1.1), "", "the twin makes jkvm's system calls (strace of the same machine), on a pthread; "
+                + "median us of create/run/close: jkvm " + phases(jp) + ", twin " + phases(tp)));
+    }
+
+    /** The medians of each phase, in microseconds: {@code create/run/close}. */
+    private static String phases(JkvmLifecycle.Phases[] p) {
+        double[] create = new double[p.length];
+        double[] run = new double[p.length];
+        double[] close = new double[p.length];
+        for (int i = 0; i < p.length; i++) {
+            create[i] = p[i].create() / 1000;
+            run[i] = p[i].run() / 1000;
+            close[i] = p[i].close() / 1000;
+        }
+        return String.format(Locale.ROOT, "%.0f/%.0f/%.0f", Samples.median(create), Samples.median(run), Samples.median(close));
     }
 
     private void vcpus(Path rom) {
@@ -504,20 +525,25 @@ public final class Bench {
 
     /**
      * N tiny guests (boot, print, debug-exit) through the API in this JVM, as N jkvm processes,
-     * and as N QEMU processes, against the C baseline's VM lifecycle as the floor: guests per
-     * second and total wall time. Processes run up to N = 100 (a full run), the API to 1000.
+     * and as N QEMU processes, against the C baseline's VM lifecycle as the floor (measured beside
+     * the API's chunks, see {@link ManyGuests#besideFloor}) and, for scale, the C VMM on the same
+     * ROM: guests per second and total wall time. Processes run up to N = 100 (a full run), the API to 1000.
      */
     private void manyGuests() {
         Path debugExit = BenchGuest.extract("debug-exit", roms);
         Optional<Path> qemu = EndToEnd.findQemu();
         int[] sizes = options.quick() ? new int[] {1, 10, 100} : new int[] {1, 10, 100, 1000};
         int processLimit = options.quick() ? 10 : 100;
+        Path floorRom = BenchGuest.extract("bench-exits", roms);
         progress("many guests: warming the API up");
         ManyGuests.throughApi(debugExit, 20);
-        double cFloor = c.lifecycleNanos(BenchGuest.extract("bench-exits", roms), 200, JkvmExits.MEMORY) / 1e9;
         for (int n : sizes) {
             progress("many guests: N = " + n);
-            double api = ManyGuests.throughApi(debugExit, n);
+            // the floor as the lifecycle row has it (2 MiB, HLT at once); the same ROM as jkvm's guest (its memory, its exits)
+            ManyGuests.Paired paired = ManyGuests.besideFloor(debugExit, n, k -> c.lifecycleNanos(floorRom, k, JkvmExits.MEMORY),
+                    k -> c.lifecycleNanos(debugExit, k, MachineConfig.DEFAULT_MEMORY));
+            double api = paired.apiSeconds();
+            double cFloor = paired.floorNanosPerVm() / 1e9;
             double procs = Double.NaN;
             double qemus = Double.NaN;
             if (n <= processLimit) {
@@ -534,14 +560,22 @@ public final class Bench {
                     qemus = (System.nanoTime() - t) / 1e9;
                 }
             }
-            String detail = String.format(Locale.ROOT, "API %.0f guests/s (%.2f s); jkvm processes %s; QEMU processes %s; C lifecycle floor %.0f VMs/s",
+            String detail = String.format(Locale.ROOT, "API %.0f guests/s (%.2f s); jkvm processes %s; QEMU processes %s; C lifecycle floor %.0f VMs/s"
+                    + " (beside the API's chunks); C on the same ROM %.2f ms/guest (jkvm %.2fx)",
                     n / api, api, Double.isNaN(procs) ? "not run at this N" : String.format(Locale.ROOT, "%.1f guests/s (%.2f s)", n / procs, procs),
                     Double.isNaN(qemus) ? (qemu.isPresent() ? "not run at this N" : "QEMU not installed")
-                            : String.format(Locale.ROOT, "%.1f guests/s (%.2f s)", n / qemus, qemus), 1 / cFloor);
+                            : String.format(Locale.ROOT, "%.1f guests/s (%.2f s)", n / qemus, qemus), 1 / cFloor,
+                    paired.sameRomNanosPerVm() / 1e6, api * 1e9 / n / paired.sameRomNanosPerVm());
             rows.add(new Row("guests", "N=" + n + " tiny guests through the API", "ms/guest",
                     samples(new double[] {api * 1000 / n}), samples(new double[] {cFloor * 1000}), "C",
                     Target.ratioAtMost(n >= 100 ? 1.1 : 1.5), "",
                     detail));
+            if (n >= 100) {
+                // the floor halts at once; this guest first prints a line through ~40 port exits, C's and jkvm's alike
+                rows.add(new Row("guests", "N=" + n + " tiny guests, C on the same ROM", "ms/guest",
+                        samples(new double[] {api * 1000 / n}), samples(new double[] {paired.sameRomNanosPerVm() / 1e6}), "C same ROM",
+                        Target.NONE, "", "the C VMM boots debug-exit.rom with 128 MiB, beside the API's chunks"));
+            }
             if (!Double.isNaN(procs)) {
                 rows.add(new Row("guests", "N=" + n + " jkvm processes", "ms/guest", samples(new double[] {procs * 1000 / n}),
                         Double.isNaN(qemus) ? Samples.NONE : samples(new double[] {qemus * 1000 / n}), "QEMU", Target.NONE, "",

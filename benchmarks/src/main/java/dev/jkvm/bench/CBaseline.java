@@ -53,8 +53,14 @@ public final class CBaseline {
      * (the CPUID read back, a vCPU thread with its signal mask and /proc times), none of its Java.
      */
     public double twinNanos(Path rom, int count, long memory) {
+        return twinPhases(rom, count, memory).total();
+    }
+
+    /** {@link #twinNanos}, split as jkvm's phases are: create (with the CPUID read back), run (the thread), destroy. */
+    public JkvmLifecycle.Phases twinPhases(Path rom, int count, long memory) {
         Map<String, Long> r = run("twin", rom.toString(), Integer.toString(count), Long.toString(memory));
-        return (double) r.get("total_ns") / count;
+        return new JkvmLifecycle.Phases((double) r.get("create_ns") / count, (double) r.get("run_ns") / count,
+                (double) r.get("destroy_ns") / count);
     }
 
     /** Nanoseconds per VM with {@code vcpus} vCPUs and an in-kernel irqchip: create, destroy; {@code count} times. */

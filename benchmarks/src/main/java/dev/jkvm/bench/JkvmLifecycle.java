@@ -25,17 +25,42 @@ public final class JkvmLifecycle {
      * until the guest's HLT (bench-exits case 0: untouched RAM), {@code close}; {@code count} times.
      */
     public static double vmNanos(Path rom, int count) {
+        return vmPhases(rom, count).total();
+    }
+
+    /** Nanoseconds per VM in each phase, as {@link #vmNanos} runs them (the C twin times the same three). */
+    public record Phases(double create, double run, double close) {
+        public double total() {
+            return create + run + close;
+        }
+    }
+
+    /** {@link #vmNanos}, split into {@code Machine.create}, {@code run} and {@code close}. */
+    public static Phases vmPhases(Path rom, int count) {
         MachineConfig config = JkvmExits.config(rom, false);
-        long t0 = System.nanoTime();
+        long create = 0;
+        long run = 0;
+        long close = 0;
         for (int i = 0; i < count; i++) {
-            try (Machine m = Machine.create(config)) {
-                RunResult r = m.run(JkvmExits.RUN_LIMIT);
-                if (r.reason() != RunResult.Reason.HALTED) {
-                    throw new IllegalStateException("the lifecycle guest did not halt: " + r.reason() + ": " + r.message());
-                }
+            long t0 = System.nanoTime();
+            Machine m = Machine.create(config);
+            long t1 = System.nanoTime();
+            RunResult r;
+            try {
+                r = m.run(JkvmExits.RUN_LIMIT);
+            } finally {
+                long t2 = System.nanoTime();
+                m.close();
+                long t3 = System.nanoTime();
+                create += t1 - t0;
+                run += t2 - t1;
+                close += t3 - t2;
+            }
+            if (r.reason() != RunResult.Reason.HALTED) {
+                throw new IllegalStateException("the lifecycle guest did not halt: " + r.reason() + ": " + r.message());
             }
         }
-        return (double) (System.nanoTime() - t0) / count;
+        return new Phases((double) create / count, (double) run / count, (double) close / count);
     }
 
     /**

@@ -7,6 +7,7 @@ import dev.jkvm.vmm.RunResult;
 import dev.jkvm.vmm.SerialBackend;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.function.IntToDoubleFunction;
 
 /**
  * N tiny guests through jkvm's embedding API in this one JVM: each boots the debug-exit ROM, prints
@@ -18,11 +19,53 @@ import java.time.Duration;
  *
  * <pre>{@code
  * double seconds = ManyGuests.throughApi(rom, 100);   // wall time for 100 guests
+ * ManyGuests.Paired p = ManyGuests.besideFloor(rom, 1000, k -> c.lifecycleNanos(floorRom, k, mem), k -> c.lifecycleNanos(rom, k, mem));
  * }</pre>
  */
 public final class ManyGuests {
 
+    /** Guests per chunk of {@link #besideFloor}, and the C VMs run beside each (at least {@link #MIN_C_VMS}). */
+    static final int CHUNK = 50;
+    static final int MIN_C_VMS = 20;
+
     private ManyGuests() {
+    }
+
+    /**
+     * What {@link #besideFloor} measured in the same moments: the API's wall time for the guests, and the C VMM's
+     * nanoseconds per VM for the floor and for the same ROM.
+     */
+    public record Paired(double apiSeconds, double floorNanosPerVm, double sameRomNanosPerVm) {
+    }
+
+    /**
+     * {@code n} guests through the API in chunks of {@value #CHUNK}, each chunk beside (alternately before and after
+     * it) a run of the C VMM's floor ({@code floorNanos}: nanoseconds per VM for so many VMs) and of the C VMM on the
+     * same ROM ({@code sameRomNanos}), so all three see the same moments of a shared host: a floor measured once before
+     * every N drifted with the other users' load (2.5x to 4x for one build). The API's time is its chunks' sum: the
+     * guests are still one after another in one JVM, with the C runs (a tenth of a second) between chunks.
+     */
+    public static Paired besideFloor(Path rom, int n, IntToDoubleFunction floorNanos, IntToDoubleFunction sameRomNanos) {
+        double api = 0;
+        double floor = 0;
+        double same = 0;
+        int cVms = 0;
+        int chunks = 0;
+        for (int done = 0; done < n; done += CHUNK, chunks++) {
+            int k = Math.min(CHUNK, n - done);
+            int c = Math.max(k, MIN_C_VMS);
+            if (chunks % 2 == 1) {
+                floor += floorNanos.applyAsDouble(c) * c;
+                same += sameRomNanos.applyAsDouble(c) * c;
+            }
+            api += throughApi(rom, k);
+            if (chunks % 2 == 0) {
+                floor += floorNanos.applyAsDouble(c) * c;
+                same += sameRomNanos.applyAsDouble(c) * c;
+            }
+            cVms += c;
+        }
+        return new Paired(api, floor / cVms, same / cVms);
     }
 
     /** Boots {@code n} guests one after another; returns the wall time in seconds. */

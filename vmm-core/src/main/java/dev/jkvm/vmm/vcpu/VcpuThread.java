@@ -76,7 +76,7 @@ final class VcpuThread {
 
     /** Whether the thread ran another vCPU before this one (a kick sent to that one may be pending on it). */
     boolean reused() {
-        return carrier.reused();
+        return carrier != null && carrier.reused(); // null: Vcpu.run called on a thread of the caller's (a test's)
     }
 
     /** The host CPUs it is pinned to at start, or null. */
@@ -92,9 +92,11 @@ final class VcpuThread {
 
     /** On the thread, as it leaves: keeps its final times, then marks it ended and runs {@code lastWords} under the lock. */
     void exited(Runnable lastWords) {
-        ThreadTimes now = carrier.times();
+        ThreadTimes now = carrier != null ? carrier.times() : ThreadTimes.of(tid);
         finalTimes = since(now);
-        carrier.timesAtEnd(now);
+        if (carrier != null) {
+            carrier.timesAtEnd(now);
+        }
         tid = 0;
         synchronized (lock) {
             state = Vcpu.State.EXITED;
