@@ -28,8 +28,6 @@ final class VcpuThread {
     private VcpuThreadPool.Carrier carrier;
     /** What the thread had used for the vCPUs it ran before this one (null on a new thread). */
     private volatile ThreadTimes before;
-    /** The thread's host CPUs before {@link #pin()} changed them, put back when the vCPU ends. */
-    private BitSet unpinned;
     private volatile int tid;
     private volatile int lastTid;
     private volatile ThreadTimes finalTimes;
@@ -58,18 +56,14 @@ final class VcpuThread {
         try {
             body.run();
         } finally {
-            if (unpinned != null) {
-                Libc.schedSetaffinity(0, unpinned); // the next vCPU on this thread starts where a new thread would
-            }
             thread = null;
-            done.countDown();
+            done.countDown(); // the pool puts the thread's host CPUs back before the next vCPU
         }
     }
 
     /** On the thread, first: pins it to its host CPUs, if it has any. */
     void pin() {
         if (affinity != null) {
-            unpinned = Libc.schedGetaffinity(0);
             Libc.schedSetaffinity(0, affinity);
         }
     }

@@ -1,8 +1,10 @@
 package dev.jkvm.vmm.vcpu;
 
+import dev.jkvm.kvm.Libc;
 import dev.jkvm.vmm.host.ThreadTimes;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.BitSet;
 import java.util.Deque;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
@@ -11,8 +13,9 @@ import java.util.function.Consumer;
  * Platform threads kept, parked, for the next vCPU once theirs has ended: a tiny guest's machine
  * then costs no thread start and teardown (clone, stack guard pages, the JVM's attach and detach,
  * the join's wait for all of it). A thread runs one vCPU at a time and is named {@code CPU n/KVM}
- * while it does; the vCPU pins it and blocks its kick signal as on a new thread ({@link VcpuThread}
- * puts the CPUs back when the vCPU ends, the kick stays blocked as outside {@code KVM_RUN}).
+ * while it does; the vCPU pins it and blocks its kick signal as on a new thread. When the vCPU
+ * ends, the thread gets back the host CPUs it started with (whoever changed them: {@code -vcpu-affinity},
+ * {@code taskset}), its interrupt is cleared, and the kick stays blocked (as outside {@code KVM_RUN}).
  * Parked, a thread is named {@value #IDLE_NAME} and ends after {@link #IDLE} without work, so a
  * process that stops making machines is left with none of them.
  */
@@ -68,6 +71,8 @@ final class VcpuThreadPool {
         private boolean reused;
         /** The thread's CPU times as its previous vCPU ended (null on a new thread). */
         private ThreadTimes timesBefore;
+        /** The host CPUs the thread started with, which every vCPU it runs starts with too. */
+        private BitSet cpus;
         /** Its own stat file, opened by its first vCPU's end, closed when the thread ends. */
         private ThreadTimes.Own stat;
         private boolean noStat;
@@ -111,11 +116,15 @@ final class VcpuThreadPool {
 
         private void serve() {
             try {
+                cpus = Libc.schedGetaffinity(0);
                 Consumer<Carrier> j = job;
                 while (j != null) {
                     job = null;
                     j.accept(this);
                     reused = true;
+                    if (!Libc.schedGetaffinity(0).equals(cpus)) {
+                        Libc.schedSetaffinity(0, cpus); // pinned by the vCPU or by hand: the next one starts as a new thread would
+                    }
                     j = awaitNext();
                 }
             } finally {

@@ -123,6 +123,22 @@ class VcpuThreadPoolTest {
         assertEquals(last, pinned.get());
         assertSame(first.get(), second.get());
         assertEquals(before.get(), unpinned.get());
+
+        // pinned by hand while it ran (taskset -p): the next vCPU starts unpinned all the same
+        awaitParked(second.get());
+        AtomicReference<Thread> third = new AtomicReference<>();
+        runVcpu("CPU 0/KVM", null, () -> {
+            third.set(Thread.currentThread());
+            Libc.schedSetaffinity(0, last);
+        });
+        awaitParked(third.get());
+        AtomicReference<Thread> fourth = new AtomicReference<>();
+        runVcpu("CPU 0/KVM", null, () -> {
+            fourth.set(Thread.currentThread());
+            unpinned.set(Libc.schedGetaffinity(0));
+        });
+        assertSame(third.get(), fourth.get());
+        assertEquals(before.get(), unpinned.get());
     }
 
     @Test
