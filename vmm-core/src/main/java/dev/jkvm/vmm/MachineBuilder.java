@@ -170,13 +170,9 @@ final class MachineBuilder {
         CpuModels models = cached != null ? null : config.cpuModels();
         CpuOption option = cached != null ? cached.option() : CpuOption.parse(config.cpu(), models);
         phases.accept("  firmware read, CPU model parsed");
-        Kvm kvm = SharedKvm.get();
-        phases.accept("  /dev/kvm opened, supported CPUID");
-        CpuSetup cpus = cached != null ? cached : resolveCpus(kvm, models, option);
-        CpuidPlan cpuid = cpus.plan();
         MemoryMap map = MemoryMap.pc(config.memoryBytes(), rom.bytes().length);
         GuestMemory memory = own(new GuestMemory(map, rom.bytes()));
-        phases.accept("  CPUID plan, guest memory mapped");
+        phases.accept("  guest memory mapped");
         if (config.memPrealloc()) {
             memory.prealloc();
         }
@@ -214,6 +210,12 @@ final class MachineBuilder {
         E820 e820 = E820.pc(map, tables.reservedBase());
         devices.fwCfg().addFile("etc/e820", e820.fwCfg());
         phases.accept("  firmware tables and e820 laid out");
+        // Only now the KVM: until here start-up ran beside the warm-up thread that links FFM and opens /dev/kvm.
+        Kvm kvm = SharedKvm.get();
+        phases.accept("  /dev/kvm opened, supported CPUID");
+        CpuSetup cpus = cached != null ? cached : resolveCpus(kvm, models, option);
+        CpuidPlan cpuid = cpus.plan();
+        phases.accept("  CPUID plan");
         // vCPU registers asked of their threads, in whatever power-on is current then
         GuestView guest = new GuestView(memory, cpu -> power.session().vcpus().get(cpu).call(VcpuFd::sregs, Machine.VCPU_ANSWER_TIMEOUT));
         GdbStub gdbStub = config.gdb().isPresent()

@@ -6,6 +6,7 @@ import dev.jkvm.vmm.cli.CommandLine;
 import dev.jkvm.vmm.qmp.QmpLaunch;
 import dev.jkvm.vmm.serial.StdioMux;
 import dev.jkvm.vmm.cli.Invocation;
+import dev.jkvm.vmm.cpu.CpuModels;
 import dev.jkvm.vmm.host.CpuList;
 import dev.jkvm.vmm.host.HostCpus;
 import dev.jkvm.vmm.host.StartupPhases;
@@ -14,6 +15,7 @@ import dev.jkvm.vmm.monitor.MonitorServer;
 import dev.jkvm.vmm.serial.SinkWriter;
 import dev.jkvm.vmm.snapshot.Snapshot;
 import dev.jkvm.vmm.stats.StatsFormatter;
+import dev.jkvm.vmm.vcpu.Vcpu;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -48,20 +50,29 @@ public final class Main {
     }
 
     /**
-     * Opens /dev/kvm on another thread while this one parses the command line and the CPU model
-     * table: linking the first FFM downcall (the linker generates and loads its stub) is the
-     * longest single step of a start-up, and the host has a second CPU for it. Whatever fails
-     * here fails again, with its message, where the machine asks for it.
+     * Reads the CPU tables and opens /dev/kvm on two other threads while this one parses the
+     * command line and builds the devices and firmware tables: the CPU tables (~30 ms
+     * interpreted) are asked for first, by the command line's -cpu check; linking the first FFM
+     * downcall (the linker generates and loads its stub, ~30 ms) is needed once guest memory is
+     * mapped. The host has a second CPU for them. Whatever fails here fails again, with its
+     * message, where it is asked for.
      */
     private static void warmUpInBackground() {
-        Thread.ofPlatform().name("jkvm-warm-up").daemon(true).start(() -> {
+        warmUp("jkvm-warm-up-cpu", "(warm-up thread: CPU tables read)", CpuModels::builtin);
+        warmUp("jkvm-warm-up", "(warm-up thread: /dev/kvm open, FFM linked)", () -> {
+            SharedKvm.get();
+            Vcpu.prepareProcess();
+        });
+    }
+
+    private static void warmUp(String name, String phase, Runnable work) {
+        Thread.ofPlatform().name(name).daemon(true).start(() -> {
             try {
-                SharedKvm.get();
-                Class.forName("dev.jkvm.vmm.vcpu.Vcpu", true, Main.class.getClassLoader()); // the kick signal's disposition
-            } catch (RuntimeException | ClassNotFoundException | LinkageError e) {
-                // reported by the machine itself
+                work.run();
+            } catch (RuntimeException | LinkageError e) {
+                // reported where it is asked for
             }
-            StartupPhases.mark("(warm-up thread: /dev/kvm open, FFM linked)");
+            StartupPhases.mark(phase);
         });
     }
 

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Where the MP table and the ACPI tables go, and their bytes: all at the top of conventional
@@ -67,8 +68,19 @@ public record FirmwareTables(List<Placement> placements, long reservedBase, long
      *     or that memory is not RAM in {@code p.memory()}
      */
     public static FirmwareTables layOut(PlatformDescription p, boolean acpi, boolean mp) {
+        if (FIRST_LAYOUT.compareAndSet(false, true)) {
+            return build(p, acpi, mp);
+        }
         return LAID_OUT.computeIfAbsent(List.of(p, acpi, mp), k -> build(p, acpi, mp));
     }
+
+    /**
+     * The first layout of a JVM is built without the cache: hashing the description's records
+     * bootstraps {@code ObjectMethods} (the AOT cache does not resolve it ahead of time), ~20 ms
+     * of a one-shot start-up, which lays out once. The second machine of a shape builds its
+     * tables again and caches them.
+     */
+    private static final AtomicBoolean FIRST_LAYOUT = new AtomicBoolean();
 
     /**
      * Tables already laid out, by what they are made of (records, so equal descriptions are equal

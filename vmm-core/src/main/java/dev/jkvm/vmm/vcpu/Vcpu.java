@@ -56,6 +56,14 @@ public final class Vcpu implements Runnable {
      * @param affinity host CPUs to pin the thread to before it first enters the guest, or null
      * @param debug the debugger's hook into the run loop, or null
      */
+    /**
+     * Sets the kick signal's disposition for the process (once; later calls do nothing). Start-up
+     * calls it on its warm-up thread: linking {@code sigaction} is a few ms of a tiny guest's run.
+     */
+    public static void prepareProcess() {
+        VcpuKick.prepareProcess();
+    }
+
     public Vcpu(int index, int apicId, VcpuFd fd, PortBus ports, MmioBus mmio, GuestMemory memory,
                 RunControl control, VcpuCounters counters, BitSet affinity, DebugHook debug) {
         this.index = index;

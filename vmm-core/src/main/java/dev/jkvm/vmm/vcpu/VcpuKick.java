@@ -20,6 +20,10 @@ final class VcpuKick {
         Libc.ignoreSignal(SIGNAL);
     }
 
+    /** Runs the static initialiser above, if it has not run. */
+    static void prepareProcess() {
+    }
+
     private final VcpuFd fd;
     private final VcpuThread thread;
     private volatile long kickedAt;
