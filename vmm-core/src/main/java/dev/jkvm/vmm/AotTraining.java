@@ -21,8 +21,13 @@ public final class AotTraining {
     private AotTraining() {
     }
 
+    /**
+     * @param args the folder for the training's ROM file (the launcher passes its own); without
+     *     one, a temporary file. A named folder keeps SecureRandom and its 60 classes, which
+     *     createTempFile needs and a real run does not, out of the cache.
+     */
     public static void main(String[] args) throws IOException {
-        Path rom = Files.createTempFile("jkvm-aot-training", ".rom");
+        Path rom = args.length > 0 ? Path.of(args[0], "aot-training.rom") : Files.createTempFile("jkvm-aot-training", ".rom");
         try {
             Files.write(rom, RomImage.bundled("debug-exit").bytes());
             PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());

@@ -166,16 +166,8 @@ final class MachineBuilder {
 
     private Parts assemble(boolean boot) {
         RomImage rom = config.firmware().load(); // a bad image is reported even without KVM
-        CpuSetup cached = CpuSetup.cached(config); // an equal configuration resolved before: the same answer
-        CpuModels models = cached != null ? null : config.cpuModels();
-        CpuOption option = cached != null ? cached.option() : CpuOption.parse(config.cpu(), models);
-        phases.accept("  firmware read, CPU model parsed");
+        phases.accept("  firmware read");
         MemoryMap map = MemoryMap.pc(config.memoryBytes(), rom.bytes().length);
-        GuestMemory memory = own(new GuestMemory(map, rom.bytes()));
-        phases.accept("  guest memory mapped");
-        if (config.memPrealloc()) {
-            memory.prealloc();
-        }
         List<SerialConsole> consoles = new ArrayList<>();
         List<OutputStream> sinks = new ArrayList<>();
         for (SerialBackend b : config.serials()) {
@@ -198,7 +190,6 @@ final class MachineBuilder {
             consoles.get(i).attach(devices.com(i));
             connectSerial(config.serials().get(i), consoles.get(i));
         }
-        addPeripherals(config.peripherals(), memory);
         if (config.logUnimplemented()) {
             UnimplementedLog unimp = new UnimplementedLog(machine::log);
             ports.setUnhandledAccessListener(unimp::port);
@@ -210,9 +201,20 @@ final class MachineBuilder {
         E820 e820 = E820.pc(map, tables.reservedBase());
         devices.fwCfg().addFile("etc/e820", e820.fwCfg());
         phases.accept("  firmware tables and e820 laid out");
-        // Only now the KVM: until here start-up ran beside the warm-up thread that links FFM and opens /dev/kvm.
+        // Only now the first system calls: until here start-up ran beside the warm-up thread that
+        // links FFM (mmap goes through it) and opens /dev/kvm.
+        GuestMemory memory = own(new GuestMemory(map, rom.bytes()));
+        if (config.memPrealloc()) {
+            memory.prealloc();
+        }
+        addPeripherals(config.peripherals(), memory);
+        phases.accept("  guest memory mapped");
+        CpuSetup cached = CpuSetup.cached(config); // an equal configuration resolved before: the same answer
+        // the CPU tables: read meanwhile by the command line's warm-up thread
+        CpuModels models = cached != null ? null : config.cpuModels();
+        CpuOption option = cached != null ? cached.option() : CpuOption.parse(config.cpu(), models);
         Kvm kvm = SharedKvm.get();
-        phases.accept("  /dev/kvm opened, supported CPUID");
+        phases.accept("  CPU model parsed, /dev/kvm opened, supported CPUID");
         CpuSetup cpus = cached != null ? cached : resolveCpus(kvm, models, option);
         CpuidPlan cpuid = cpus.plan();
         phases.accept("  CPUID plan");

@@ -272,12 +272,16 @@ public final class CommandLine {
         } catch (IllegalArgumentException e) {
             throw new JkvmException(e.getMessage());
         }
-        // -cpu is checked once every -readconfig file is known, wherever it stood on the line.
-        CpuModels models = config.cpuModels();
-        if (CpuOption.isHelp(config.cpu())) {
-            return new Invocation.Listing(models.help());
+        // -cpu is checked once every -readconfig file is known, wherever it stood on the line. The
+        // default model is always there: then the CPU tables are left to the machine, which reads
+        // them last, while another thread has them ready (see Main.warmUpInBackground).
+        if (!config.cpu().equals(MachineConfig.DEFAULT_CPU) || !config.readConfig().isEmpty()) {
+            CpuModels models = config.cpuModels();
+            if (CpuOption.isHelp(config.cpu())) {
+                return new Invocation.Listing(models.help());
+            }
+            CpuOption.parse(config.cpu(), models);
         }
-        CpuOption.parse(config.cpu(), models);
         return new Invocation.Run(config, Optional.ofNullable(incoming), Optional.ofNullable(statsFile));
     }
 

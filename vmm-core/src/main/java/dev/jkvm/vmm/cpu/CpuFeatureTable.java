@@ -1,16 +1,13 @@
 package dev.jkvm.vmm.cpu;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -44,25 +41,47 @@ public final class CpuFeatureTable {
     private final Map<FeatureWord, Map<Integer, CpuFeature>> byBit;
 
     CpuFeatureTable(List<CpuFeature> features) {
+        // Plain loops and maps made once: the table is built at every start-up, interpreted.
         this.features = List.copyOf(features);
         Map<String, List<CpuFeature>> names = new HashMap<>();
         Map<FeatureWord, Map<Integer, CpuFeature>> bits = new HashMap<>();
         for (CpuFeature f : this.features) {
-            Set<String> keys = new LinkedHashSet<>();
-            f.qemuName().ifPresent(keys::add);
-            f.cpuinfoName().ifPresent(keys::add);
-            keys.addAll(f.aliases());
-            for (String key : keys) {
-                names.computeIfAbsent(key, k -> new ArrayList<>()).add(f);
+            if (f.qemuName().isPresent()) {
+                addName(names, f.qemuName().get(), f);
             }
-            if (bits.computeIfAbsent(f.word(), w -> new HashMap<>()).putIfAbsent(f.bit(), f) != null) {
+            if (f.cpuinfoName().isPresent()) {
+                addName(names, f.cpuinfoName().get(), f);
+            }
+            for (String alias : f.aliases()) {
+                addName(names, alias, f);
+            }
+            Map<Integer, CpuFeature> word = bits.get(f.word());
+            if (word == null) {
+                word = new HashMap<>();
+                bits.put(f.word(), word);
+            }
+            if (word.putIfAbsent(f.bit(), f) != null) {
                 throw new IllegalStateException("two names for " + f.word() + " bit " + f.bit());
             }
         }
-        names.replaceAll((k, v) -> List.copyOf(v));
-        this.byName = Map.copyOf(names);
-        bits.replaceAll((k, v) -> Map.copyOf(v));
-        this.byBit = Map.copyOf(bits);
+        this.byName = Collections.unmodifiableMap(names);
+        this.byBit = Collections.unmodifiableMap(bits);
+    }
+
+    /**
+     * {@code name} also stands for {@code f}, once: a feature's names are added one after another,
+     * so a repeat is the list's last entry (compared by identity: a record's equals would
+     * bootstrap ObjectMethods at start-up).
+     */
+    private static void addName(Map<String, List<CpuFeature>> names, String name, CpuFeature f) {
+        List<CpuFeature> list = names.get(name);
+        if (list == null) {
+            list = new ArrayList<>(1);
+            names.put(name, list);
+        }
+        if (list.isEmpty() || list.getLast() != f) {
+            list.add(f);
+        }
     }
 
     /** The table shipped with jkvm. */
@@ -84,7 +103,7 @@ public final class CpuFeatureTable {
         if (found == null) {
             found = byName.get(name.replace('_', '-'));
         }
-        return found == null ? List.of() : found;
+        return found == null ? List.of() : Collections.unmodifiableList(found);
     }
 
     /** The feature at {@code bit} of {@code word}, if the table names it. */
@@ -123,7 +142,7 @@ public final class CpuFeatureTable {
             if (in == null) {
                 throw new IllegalStateException("resource " + RESOURCE + " missing from the class path");
             }
-            return parse(new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)).lines().toList());
+            return parse(Words.lines(new String(in.readAllBytes(), StandardCharsets.UTF_8)));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -1,9 +1,7 @@
 package dev.jkvm.vmm.cpu;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -157,7 +155,7 @@ public final class CpuModels {
             if (in == null) {
                 throw new IllegalStateException("resource " + BUILTIN_RESOURCE + " missing from the class path");
             }
-            lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)).lines().toList();
+            lines = Words.lines(new String(in.readAllBytes(), StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

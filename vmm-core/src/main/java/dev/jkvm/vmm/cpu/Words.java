@@ -32,4 +32,21 @@ final class Words {
         }
         return words;
     }
+
+    /** The lines of {@code text} (split at '\n', a '\r' before it dropped), without a stream. */
+    static List<String> lines(String text) {
+        List<String> lines = new ArrayList<>();
+        int i = 0;
+        while (i < text.length()) {
+            int end = text.indexOf('\n', i);
+            int next = end < 0 ? text.length() : end + 1;
+            end = end < 0 ? text.length() : end;
+            if (end > i && text.charAt(end - 1) == '\r') {
+                end--;
+            }
+            lines.add(text.substring(i, end));
+            i = next;
+        }
+        return lines;
+    }
 }
