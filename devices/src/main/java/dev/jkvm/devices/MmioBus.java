@@ -1,7 +1,6 @@
 package dev.jkvm.devices;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 
@@ -93,7 +92,7 @@ public final class MmioBus {
         }
         List<Registration> regs = new ArrayList<>(old.registrations);
         regs.add(new Registration(base, length, device));
-        regs.sort(Comparator.comparingLong(Registration::base));
+        regs.sort((a, b) -> Long.compare(a.base(), b.base())); // not Comparator's lambda: spun at start-up, not cached
         table = new Table(regs);
     }
 

@@ -2,7 +2,6 @@ package dev.jkvm.devices;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 
@@ -127,7 +126,7 @@ public final class PortBus {
         devices[n] = device;
         List<Registration> regs = new ArrayList<>(old.registrations);
         regs.add(new Registration(base, length, device));
-        regs.sort(Comparator.comparingInt(Registration::base));
+        regs.sort((a, b) -> Integer.compare(a.base(), b.base())); // not Comparator's lambda: spun at start-up, not cached
         table = new Table(slots, bases, devices, List.copyOf(regs));
     }
 

@@ -462,12 +462,10 @@ final class MachineBuilder {
             Path p = Path.of(config.kernel().get().image()).getFileName();
             return p == null ? config.kernel().get().image() : p.toString();
         }
-        return switch (config.firmware()) {
-            case BiosRom.Bundled b -> b.name();
-            case BiosRom.File f -> {
-                String n = f.path().getFileName() == null ? f.path().toString() : f.path().getFileName().toString();
-                yield n.endsWith(".rom") ? n.substring(0, n.length() - 4) : n;
-            }
-        };
+        if (config.firmware() instanceof BiosRom.File f) { // not a pattern switch: see SerialBackend.openSink
+            String n = f.path().getFileName() == null ? f.path().toString() : f.path().getFileName().toString();
+            return n.endsWith(".rom") ? n.substring(0, n.length() - 4) : n;
+        }
+        return ((BiosRom.Bundled) config.firmware()).name();
     }
 }

@@ -57,7 +57,7 @@ public final class Main {
      * tables are built. The host has a second CPU for them. Whatever fails here fails again, with
      * its message, where it is asked for.
      */
-    private static void warmUpInBackground() {
+    static void warmUpInBackground() {
         warmUp("jkvm-warm-up-cpu", "(warm-up thread: CPU tables read, kick signal set)", () -> {
             CpuModels.builtin();
             Vcpu.prepareProcess(); // links sigaction: after the other thread's first link, which is shared
@@ -82,21 +82,18 @@ public final class Main {
         try {
             Invocation invocation = CommandLine.parse(args);
             StartupPhases.mark("command line parsed");
-            return switch (invocation) {
-                case Invocation.Help h -> {
-                    out.print(CommandLine.usage());
-                    yield 0;
-                }
-                case Invocation.Listing c -> {
-                    out.print(c.text());
-                    yield 0;
-                }
-                case Invocation.Version v -> {
-                    out.println(CommandLine.versionLine());
-                    yield 0;
-                }
-                case Invocation.Run r -> boot(r.config(), r.incoming(), StatsSink.open(r.statsFile(), err), err);
-            };
+            // instanceof tests, not pattern switches, on the start-up path: see SerialBackend.openSink
+            if (invocation instanceof Invocation.Run r) {
+                return boot(r.config(), r.incoming(), StatsSink.open(r.statsFile(), err), err);
+            }
+            if (invocation instanceof Invocation.Listing c) {
+                out.print(c.text());
+            } else if (invocation instanceof Invocation.Version) {
+                out.println(CommandLine.versionLine());
+            } else {
+                out.print(CommandLine.usage());
+            }
+            return 0;
         } catch (JkvmException e) {
             err.println("jkvm: " + e.getMessage());
             return 1;
@@ -156,13 +153,13 @@ public final class Main {
                 sessions.add(qmp);
             }
             boolean stdinForMonitor = config.monitor() instanceof MachineConfig.MonitorSpec.Stdio;
-            switch (config.monitor()) {
-                case MachineConfig.MonitorSpec.Stdio s -> sessions.add(MonitorServer.serve(monitor, System.in, System.out));
-                case MachineConfig.MonitorSpec.Unix u -> sessions.add(listen(monitor, u));
-                case MachineConfig.MonitorSpec.Chardev c -> sessions.add(ChardevEndpoint.open(c.spec(),
-                        c.spec().id().equals("compat_monitor0") ? "-monitor" : "-mon chardev=" + c.spec().id(), (in, o) -> MonitorServer.session(monitor, in, o), err::println));
-                case MachineConfig.MonitorSpec.None n -> {
-                }
+            if (config.monitor() instanceof MachineConfig.MonitorSpec.Stdio) {
+                sessions.add(MonitorServer.serve(monitor, System.in, System.out));
+            } else if (config.monitor() instanceof MachineConfig.MonitorSpec.Unix u) {
+                sessions.add(listen(monitor, u));
+            } else if (config.monitor() instanceof MachineConfig.MonitorSpec.Chardev c) {
+                sessions.add(ChardevEndpoint.open(c.spec(), c.spec().id().equals("compat_monitor0") ? "-monitor"
+                        : "-mon chardev=" + c.spec().id(), (in, o) -> MonitorServer.session(monitor, in, o), err::println));
             }
             if (!stdinForMonitor && config.serial() instanceof SerialBackend.Stdio) {
                 // Keys go to the guest at once (raw terminal), Ctrl-A c reaches the monitor, as QEMU's -nographic.

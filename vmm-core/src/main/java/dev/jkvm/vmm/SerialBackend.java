@@ -99,20 +99,23 @@ public sealed interface SerialBackend {
      * it closes, and never a caller's stream or standard output.
      */
     default OutputStream openSink() {
-        return switch (this) {
-            case Stdio s -> new FileOutputStream(FileDescriptor.out);
-            case None n -> OutputStream.nullOutputStream();
-            case Stream s -> s.out();
-            case File f -> {
-                try {
-                    yield new FileOutputStream(f.path().toFile());
-                } catch (IOException e) {
-                    throw new JkvmException("-serial file:" + f.path() + ": cannot open: " + e.getMessage());
-                }
+        // instanceof tests, not a pattern switch: each switch site's bootstrap costs a tiny guest's
+        // start-up about a millisecond interpreted, and the AOT cache does not resolve it ahead
+        if (this instanceof Stdio) {
+            return new FileOutputStream(FileDescriptor.out);
+        }
+        if (this instanceof Stream s) {
+            return s.out();
+        }
+        if (this instanceof File f) {
+            try {
+                return new FileOutputStream(f.path().toFile());
+            } catch (IOException e) {
+                throw new JkvmException("-serial file:" + f.path() + ": cannot open: " + e.getMessage());
             }
-            case Unix u -> OutputStream.nullOutputStream(); // the socket side is wired by the machine
-            case Chardev c -> OutputStream.nullOutputStream(); // opened by the machine (ChardevEndpoint)
-        };
+        }
+        // None; Unix and Chardev: the socket side is wired by the machine (ChardevEndpoint)
+        return OutputStream.nullOutputStream();
     }
 
     /** Standard output. */

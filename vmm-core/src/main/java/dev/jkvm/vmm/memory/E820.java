@@ -4,7 +4,6 @@ import dev.jkvm.vmm.board.Layout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -155,7 +154,7 @@ public record E820(List<Entry> entries) {
 
     private static List<Entry> merged(List<Entry> entries) {
         List<Entry> sorted = new ArrayList<>(entries);
-        sorted.sort(Comparator.comparingLong(Entry::base));
+        sorted.sort((a, b) -> Long.compare(a.base(), b.base())); // not Comparator's lambda: spun at start-up, not cached
         List<Entry> out = new ArrayList<>();
         for (Entry e : sorted) {
             Entry last = out.isEmpty() ? null : out.getLast();

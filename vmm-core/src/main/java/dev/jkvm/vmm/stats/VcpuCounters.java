@@ -1,7 +1,6 @@
 package dev.jkvm.vmm.stats;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -70,12 +69,13 @@ public final class VcpuCounters {
         ports.forEachKey(k -> byPort.add(k == CounterTable.OVERFLOW
                 ? new UserModeStats.ByPort(-1, false, ports.count(k), ports.nanos(k))
                 : new UserModeStats.ByPort((int) (k >>> 1), (k & 1) != 0, ports.count(k), ports.nanos(k))));
-        byPort.sort(Comparator.comparingInt(UserModeStats.ByPort::port).thenComparing(UserModeStats.ByPort::out));
+        // jkvm's own lambdas, which the AOT cache keeps; Comparator.comparing's are spun at start-up
+        byPort.sort((a, b) -> a.port() != b.port() ? Integer.compare(a.port(), b.port()) : Boolean.compare(a.out(), b.out()));
         List<UserModeStats.ByPage> byPage = new ArrayList<>();
         mmio.forEachKey(k -> byPage.add(k == CounterTable.OVERFLOW
                 ? new UserModeStats.ByPage(-1, false, mmio.count(k), mmio.nanos(k))
                 : new UserModeStats.ByPage((k >>> 1) << 12, (k & 1) != 0, mmio.count(k), mmio.nanos(k))));
-        byPage.sort(Comparator.comparingLong(UserModeStats.ByPage::page).thenComparing(UserModeStats.ByPage::write));
+        byPage.sort((a, b) -> a.page() != b.page() ? Long.compare(a.page(), b.page()) : Boolean.compare(a.write(), b.write()));
         return new UserModeStats(reasons, byPort, byPage, nanosInKvmRun, nanosOutside, interruptions);
     }
 }

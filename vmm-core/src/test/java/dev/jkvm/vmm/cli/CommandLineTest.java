@@ -54,6 +54,31 @@ class CommandLineTest {
                 .getMessage().startsWith("-m 99999999999999999999: invalid"));
         assertTrue(assertThrows(JkvmException.class, () -> Sizes.parseMemory("2T")).getMessage()
                 .contains("larger than"));
+        for (String bad : List.of("1.", ".5G", "1..5G", "1.5.2G", "-1G", "1e3M")) {
+            assertTrue(assertThrows(JkvmException.class, () -> Sizes.parseMemory(bad)).getMessage()
+                    .startsWith("-m " + bad + ": invalid"), bad);
+        }
+    }
+
+    /** The harness forms of QEMU's isa-debug-exit and versioned machine names, read without regular expressions. */
+    @Test
+    void harnessDeviceAndMachineSpellingsAreReadByHand() {
+        for (String ok : List.of("isa-debug-exit,iobase=0xf4,iosize=0x04", "isa-debug-exit,iobase=0xf4,iosize=0x4",
+                "isa-debug-exit,iobase=244,iosize=4", "isa-debug-exit,iosize=2", "isa-debug-exit,iosize=1",
+                "isa-debug-exit", "isa-debug-exit,id=exit0,iobase=0xF4")) {
+            config("-device", ok);
+        }
+        for (String bad : List.of("isa-debug-exit,iobase=0x501", "isa-debug-exit,iosize=8", "isa-debug-exit,iosize=3",
+                "isa-debug-exit,iosize=x", "isa-debug-exit,iobase=", "isa-debug-exit,speed=4")) {
+            assertTrue(assertThrows(JkvmException.class, () -> config("-device", bad)).getMessage()
+                    .startsWith("-device " + bad + ": jkvm's isa-debug-exit is at iobase=0xf4 ('"), bad);
+        }
+        for (String ok : List.of("pc", "pc-i440fx-7.2", "type=pc-i440fx-2.12", "pc,accel=kvm")) {
+            config("-machine", ok);
+        }
+        for (String bad : List.of("pc-i440fx-", "pc-i440fx-7.x", "type=pc-i440fx-")) {
+            assertThrows(JkvmException.class, () -> config("-machine", bad), bad);
+        }
     }
 
     @Test
