@@ -28,6 +28,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.function.Supplier;
 
 /**
  * The {@code jkvm} command: parses QEMU-style options into a {@link MachineConfig}, runs one
@@ -147,7 +148,19 @@ public final class Main {
             if (config.logCpuid() || System.getenv("JKVM_DEBUG") != null) {
                 machine.cpuidDetails().forEach(line -> err.println("jkvm: " + line));
             }
-            Monitor monitor = new Monitor(machine);
+            // Made at once only for a front end that talks to it: a tiny guest's run otherwise meets
+            // the monitor at Ctrl-A c or never (its forty commands are ~2 ms of start-up, interpreted).
+            boolean served = !config.qmp().isEmpty() || !(config.monitor() instanceof MachineConfig.MonitorSpec.None);
+            Monitor monitor = served ? new Monitor(machine) : null;
+            Monitor[] onDemand = {monitor};
+            Supplier<Monitor> forCtrlA = () -> {
+                synchronized (onDemand) {
+                    if (onDemand[0] == null) {
+                        onDemand[0] = new Monitor(machine);
+                    }
+                    return onDemand[0];
+                }
+            };
             Closeable qmp = config.qmp().isEmpty() ? null : QmpLaunch.start(machine, monitor, config.qmp(), err);
             if (qmp != null) {
                 sessions.add(qmp);
@@ -166,7 +179,7 @@ public final class Main {
                 Runnable restore = Terminal.makeRaw(0);
                 sessions.add(restore::run);
                 Runtime.getRuntime().addShutdownHook(new Thread(restore));
-                new StdioMux(System.in, System.out, machine.serial(), monitor,
+                new StdioMux(System.in, System.out, machine.serial(), forCtrlA,
                         () -> machine.stop(RunResult.of(RunResult.Reason.QUIT, 0, "Ctrl-A x"))).start();
             }
             SignalStop.install(machine, err);

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.function.Supplier;
 
 /**
  * Standard input shared by the serial console and the monitor, as QEMU's {@code -nographic} mux:
@@ -23,7 +24,7 @@ public final class StdioMux implements Runnable {
     private final InputStream in;
     private final PrintStream out;
     private final SerialConsole serial;
-    private final Monitor monitor;
+    private final Supplier<Monitor> monitor;
     private final Runnable quit;
     private final ByteArrayOutputStream line = new ByteArrayOutputStream();
     private final byte[] one = new byte[1];
@@ -31,10 +32,10 @@ public final class StdioMux implements Runnable {
     private boolean inMonitor;
 
     /**
-     * @param monitor the monitor {@code Ctrl-A c} switches to, or null for none
+     * @param monitor the monitor {@code Ctrl-A c} switches to (asked for then), or null for none
      * @param quit what {@code Ctrl-A x} does
      */
-    public StdioMux(InputStream in, PrintStream out, SerialConsole serial, Monitor monitor, Runnable quit) {
+    public StdioMux(InputStream in, PrintStream out, SerialConsole serial, Supplier<Monitor> monitor, Runnable quit) {
         this.in = in;
         this.out = out;
         this.serial = serial;
@@ -112,7 +113,7 @@ public final class StdioMux implements Runnable {
         }
         if (b == '\r' || b == '\n') {
             out.print("\r\n");
-            String result = monitor.execute(line.toString(StandardCharsets.UTF_8));
+            String result = monitor.get().execute(line.toString(StandardCharsets.UTF_8));
             out.print(result.replace("\n", "\r\n"));
             out.print(MonitorServer.PROMPT);
             out.flush();

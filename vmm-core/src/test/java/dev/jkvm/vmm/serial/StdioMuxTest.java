@@ -25,7 +25,7 @@ class StdioMuxTest {
     private void type(String keys) {
         serial.attach(uart);
         new StdioMux(new ByteArrayInputStream(keys.getBytes(StandardCharsets.ISO_8859_1)),
-                new PrintStream(screen, true, StandardCharsets.UTF_8), serial, new Monitor(null), () -> quit.set(true)).run();
+                new PrintStream(screen, true, StandardCharsets.UTF_8), serial, () -> new Monitor(null), () -> quit.set(true)).run();
     }
 
     private String received() {
