@@ -22,7 +22,7 @@ import java.util.BitSet;
  * {@link Linker.Option#captureCallState} and turns a failure into a {@link KvmException}.
  *
  * <p>Every system call goes through glibc's {@code syscall(2)}, so the whole process links one
- * downcall stub (plus {@code sigaction}, whose kernel struct glibc hides): the linker generates
+ * downcall stub (the terminal's three libc calls link theirs when stdin is a terminal): the linker generates
  * classes for each distinct C signature, a few milliseconds of start-up each, and jkvm used to
  * link twenty. Pointers travel as their addresses.
  *
@@ -46,17 +46,10 @@ public final class Libc {
     private static final MethodHandle SYSCALL = downcall("syscall", FunctionDescriptor.of(JAVA_LONG,
             JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
 
-    /** {@code int f(int, long, long)}: glibc's sigaction (pointers as addresses). */
-    static final FunctionDescriptor INT_OF_INT_LONG_LONG = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG);
     /** {@code int f(int, int, long)}: tcsetattr. */
     static final FunctionDescriptor INT_OF_INT_INT_LONG = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG);
     /** {@code void f(long)}: cfmakeraw. */
     static final FunctionDescriptor VOID_OF_LONG = FunctionDescriptor.ofVoid(JAVA_LONG);
-
-    /** Linked on first use: the process-wide disposition of the kick signal, set once. */
-    private static final class Sigaction {
-        static final MethodHandle H = downcall("sigaction", INT_OF_INT_LONG_LONG);
-    }
 
     /** {@code SIG_IGN}, the handler value that discards a signal. */
     private static final long SIG_IGN = 1;
@@ -304,16 +297,18 @@ public final class Libc {
      * still queues it, so it still interrupts {@code KVM_RUN}.
      */
     public static void ignoreSignal(int signal) {
+        // rt_sigaction(2) through the one syscall stub, not glibc's sigaction (a second stub to
+        // link, ~9 ms of start-up). The kernel reads its own struct (handler, flags, restorer, mask:
+        // 32 bytes on x86-64); for SIG_IGN all but the handler are zero, and the handler leads
+        // glibc's struct as it leads the kernel's (SIGACTION_HANDLER is 0), so a zeroed struct of
+        // glibc's size, larger than the kernel's, holds a valid action for either.
+        if (LibcConstants.SIGACTION_HANDLER != 0 || LibcConstants.SIZEOF_SIGACTION < 4 * Long.BYTES) {
+            throw new IllegalStateException("struct sigaction does not start with its handler");
+        }
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = newErrnoCapture(arena);
-            MemorySegment action = arena.allocate(LibcConstants.SIZEOF_SIGACTION, 8);
+            MemorySegment action = arena.allocate(LibcConstants.SIZEOF_SIGACTION, 8); // zeroed
             action.set(JAVA_LONG, LibcConstants.SIGACTION_HANDLER, SIG_IGN);
-            int rc = (int) Sigaction.H.invokeExact(capture, signal, action.address(), 0L);
-            if (rc < 0) {
-                throw new KvmException("sigaction " + signal, errno(capture));
-            }
-        } catch (Throwable t) {
-            throw rethrow(t);
+            call("rt_sigaction " + signal, SYS_rt_sigaction, signal, action.address(), 0, KERNEL_SIGSET_BYTES);
         }
     }
 

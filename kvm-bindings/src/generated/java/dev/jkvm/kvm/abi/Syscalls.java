@@ -28,6 +28,7 @@ public final class Syscalls {
     public static final int SYS_sched_getaffinity = 204;
     public static final int SYS_rt_sigprocmask = 14;
     public static final int SYS_rt_sigtimedwait = 128;
+    public static final int SYS_rt_sigaction = 13;
     public static final int AT_FDCWD = -100;
     public static final int TCGETS = 21505;
     public static final int AT_CLKTCK = 17;
