@@ -118,7 +118,7 @@ public final class Main {
         SinkWriter log = SinkWriter.start("stderr", stderr);
         PrintStream err = new PrintStream(log.stream(), true, stderr.charset());
         try {
-            return run(config, incoming, stats, err);
+            return run(config, incoming, stats, err, log);
         } finally {
             if (log.drain(LOG_DRAIN_MILLIS) && log.dropped() > 0) {
                 err.println("jkvm: " + log.dropped() + " bytes of log dropped: stderr did not keep up");
@@ -128,7 +128,7 @@ public final class Main {
         }
     }
 
-    private static int run(MachineConfig config, Optional<Path> incoming, StatsSink stats, PrintStream err) {
+    private static int run(MachineConfig config, Optional<Path> incoming, StatsSink stats, PrintStream err, SinkWriter log) {
         startupNotes(config, err);
         List<Closeable> sessions = new ArrayList<>();
         Snapshot snapshot = null;
@@ -184,6 +184,10 @@ public final class Main {
             }
             SignalStop.install(machine, err);
             StartupPhases.mark("front ends ready (monitor, stdio, signals)");
+            // The start-up's warnings reach stderr before the guest's first byte reaches stdout, as
+            // QEMU's do (a terminal or a harness reading both sees them first); a stderr that does not
+            // take them within the bound is not waited for.
+            log.drain(LOG_DRAIN_MILLIS);
             RunResult result = machine.run();
             StartupPhases.mark("run ended");
             if (qmp != null) {
