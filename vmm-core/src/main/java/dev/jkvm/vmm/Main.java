@@ -47,7 +47,13 @@ public final class Main {
         int status = run(args, System.out, System.err);
         StartupPhases.mark("guest ended, results printed");
         StartupPhases.print(System.err);
-        System.exit(status);
+        // halt, not exit: everything was closed above (the terminal restored, sessions and the
+        // machine closed), and Runtime.exit first sets up System.Logger to log the call (~20 ms of a
+        // tiny guest's run, interpreted); no shutdown hook of jkvm's is left to run by then. Standard
+        // output holds jkvm's own listings (the guest's bytes have a stream of their own); stderr is
+        // not flushed: its one writer, the bounded SinkWriter, may still sit in a write nobody reads.
+        System.out.flush();
+        Runtime.getRuntime().halt(status);
     }
 
     /**
