@@ -221,7 +221,7 @@ final class MachineBuilder {
         // vCPU registers asked of their threads, in whatever power-on is current then
         GuestView guest = new GuestView(memory, cpu -> power.session().vcpus().get(cpu).call(VcpuFd::sregs, Machine.VCPU_ANSWER_TIMEOUT));
         GdbStub gdbStub = config.gdb().isPresent()
-                ? new GdbStub(new MachineDebugTarget(machine, guest), config.startPaused(), line -> machine.log("jkvm: " + line))
+                ? new GdbStub(new MachineDebugTarget(machine, guest).probeInBackground(), config.startPaused(), line -> machine.log("jkvm: " + line))
                 : null;
         KernelImage kernel = own(config.kernel().map(k -> KernelImage.resolve(k.image())).orElse(null));
         KernelVariables variables = new KernelVariables(Optional.ofNullable(kernel).map(KernelImage::path), guest);

@@ -22,7 +22,8 @@ public final class MachineDebugTarget implements DebugTarget {
 
     private final Machine machine;
     private final GuestView view;
-    private GuestDebugProbe probe;
+    /** The host's answer, measured once per process: it is the KVM's, not the machine's. */
+    private static GuestDebugProbe probe;
 
     /** @param guest the machine's guest view (given while the machine is being built, before {@code machine.guest()} answers) */
     public MachineDebugTarget(Machine machine, GuestView guest) {
@@ -105,7 +106,7 @@ public final class MachineDebugTarget implements DebugTarget {
     }
 
     /**
-     * What KVM_SET_GUEST_DEBUG really does on this host, measured once (at the first attach) on a
+     * What KVM_SET_GUEST_DEBUG really does on this host, measured once per process (begun when the stub is made) on a
      * throwaway VM: hosts accept the ioctl but differ in what then stops the guest.
      */
     @Override
@@ -132,7 +133,24 @@ public final class MachineDebugTarget implements DebugTarget {
         return probe().singleStep() && !probe().watchpoints();
     }
 
-    synchronized GuestDebugProbe probe() {
+    /**
+     * Starts the probe now, on a daemon thread, so that it is done when a debugger attaches: gdb
+     * gives its first packet 2 s for a reply, which a probe started at attach on a loaded host can
+     * take (the README's GDB session then saw "Remote replied unexpectedly"). An attach before it
+     * ends waits for it; a probe that fails reports at attach. Once per process.
+     */
+    public MachineDebugTarget probeInBackground() {
+        Thread.ofPlatform().daemon().name("gdb-probe").start(() -> {
+            try {
+                probe();
+            } catch (RuntimeException e) {
+                // the attach asks again and reports it
+            }
+        });
+        return this;
+    }
+
+    static synchronized GuestDebugProbe probe() {
         if (probe == null) {
             probe = GuestDebugProbe.run(SharedKvm.get());
         }
