@@ -9,6 +9,7 @@ import dev.jkvm.kvm.testing.RequiresKvm;
 import dev.jkvm.vmm.cpu.CpuidPlan;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,6 +23,12 @@ class CpuSetupTest {
 
     private static MachineConfig.Builder tiny() {
         return MachineConfig.builder().firmware(BiosRom.bundled("debug-exit")).serial(SerialBackend.none()).irqchip(false);
+    }
+
+    /** A process's first machine is not kept (CpuSetup.cached): this test's machines are not the first. */
+    @BeforeEach
+    void notTheProcesssFirstMachine() {
+        plan(tiny().cpu("qemu32").build());
     }
 
     private static CpuidPlan plan(MachineConfig config) {
