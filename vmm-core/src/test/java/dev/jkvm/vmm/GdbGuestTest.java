@@ -67,8 +67,13 @@ class GdbGuestTest {
     }
 
     private static Process startGdb(Machine m, String... commands) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("gdb", "-batch", "-nx", "-ex", "set pagination off", "-ex", "set confirm off",
-                "-ex", "target remote 127.0.0.1:" + m.gdbPort().orElseThrow()));
+        List<String> cmd = new ArrayList<>(List.of("gdb", "-batch", "-nx", "-ex", "set pagination off", "-ex", "set confirm off"));
+        if (System.getenv("JKVM_IN_VM") != null) {
+            // gdb gives up on a reply after 2 s (remotetimeout); inside scripts/in-vm on a loaded host
+            // the stub's first replies took longer, and gdb then saw "the program is not being run".
+            cmd.addAll(List.of("-ex", "set remotetimeout 60"));
+        }
+        cmd.addAll(List.of("-ex", "target remote 127.0.0.1:" + m.gdbPort().orElseThrow()));
         for (String c : commands) {
             cmd.addAll(List.of("-ex", c));
         }

@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.kvm.testing.RequiresKvm;
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -30,14 +32,26 @@ class ManyMachinesTest {
      * cycle costs ~50 times more (1000 took 239 s there): a leak of a descriptor, a thread or a few
      * KiB per machine still shows over 200.
      */
-    private static final int MACHINES = System.getenv("JKVM_IN_VM") != null ? 200 : 1000;
+    private static final boolean IN_VM = System.getenv("JKVM_IN_VM") != null;
+    private static final int MACHINES = IN_VM ? 200 : 1000;
 
     @Test
     void aThousandCreateRunCloseCyclesLeaveNothingBehind() throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xms96m", "-Xmx96m",
-                "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-                Cycles.class.getName(), String.valueOf(MACHINES))).redirectErrorStream(true).start();
+        // The class path from where the classes came from, not java.class.path: inside scripts/in-vm
+        // the tests run under JUnit's console launcher, whose java.class.path is its own jar. There
+        // the child is C1-only, as the launcher's JVM is (TCG runs C2's compiler threads slowly).
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xms96m", "-Xmx96m",
+                "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC"));
+        if (IN_VM) {
+            cmd.add("-XX:TieredStopAtLevel=1");
+        }
+        StringBuilder cp = new StringBuilder(SignalTest.jkvmClassPath());
+        for (Class<?> c : List.of(Cycles.class, org.junit.jupiter.api.Assertions.class, org.opentest4j.AssertionFailedError.class)) {
+            cp.append(File.pathSeparator).append(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()));
+        }
+        cmd.addAll(List.of("-cp", cp.toString(), Cycles.class.getName(), String.valueOf(MACHINES)));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         assertTrue(p.waitFor(600, TimeUnit.SECONDS), "the cycles did not end");
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         System.out.print(out);

@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class QmpClient implements Closeable {
 
-    static final Duration WAIT = Duration.ofSeconds(30);
+    /** Inside scripts/in-vm QEMU's replies to the big queries took more than 30 s on a loaded host. */
+    static final Duration WAIT = Duration.ofSeconds(System.getenv("JKVM_IN_VM") != null ? 180 : 30);
 
     private final SocketChannel channel;
     private final OutputStream out;
