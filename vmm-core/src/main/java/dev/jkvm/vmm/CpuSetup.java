@@ -70,8 +70,7 @@ final class CpuSetup {
 
     /** Whether only the built-in models can be meant: no -readconfig, nothing in the default folder. */
     private static boolean cacheable(MachineConfig config) {
-        return config.readConfig().isEmpty()
-                && !Files.isDirectory(CpuModels.defaultFolder(System.getenv(), Path.of(System.getProperty("user.home"))));
+        return config.readConfig().isEmpty() && (!config.userConfig() || !Files.isDirectory(CpuModels.defaultFolder(System.getenv(), Path.of(System.getProperty("user.home")))));
     }
 
     CpuOption option() {

@@ -63,6 +63,8 @@ import java.util.TreeMap;
  * @param exitTrace the exit trace file ({@code -exit-trace FILE[,limit=N]}); empty for none
  * @param peripherals the optional devices ({@code -device pc-testdev}, {@code pci-testdev}, {@code isa-debugcon})
  * @param qmp the QMP monitors ({@code -qmp}, {@code -qmp-pretty}); none by default
+ * @param userConfig whether the CPU models of the default configuration folder count (false with
+ *     {@code -no-user-config}, as QEMU then reads no configuration file of its own)
  */
 public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topology, String cpu, BiosRom firmware,
                             List<SerialBackend> serials, Duration timeout, Map<Integer, BitSet> vcpuAffinity,
@@ -71,7 +73,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
                             Optional<GdbEndpoint> gdb, boolean startPaused, boolean acpi,
                             boolean s3, Optional<String> name, boolean logCpuid,
                             Optional<TraceSpec> exitTrace, Peripherals peripherals,
-                            List<QmpSpec> qmp) {
+                            List<QmpSpec> qmp, boolean userConfig) {
 
     /** QEMU's default for {@code -m}. */
     public static final long DEFAULT_MEMORY = 128 * MemoryMap.MIB;
@@ -135,7 +137,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
      * @throws dev.jkvm.vmm.cpu.CpuConfigException naming the file and line of a bad definition
      */
     public CpuModels cpuModels() {
-        CpuModels models = CpuModels.builtin().withDefaultFolder();
+        CpuModels models = userConfig ? CpuModels.builtin().withDefaultFolder() : CpuModels.builtin();
         for (Path p : readConfig) {
             models = models.withFile(p);
         }
@@ -212,6 +214,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         b.exitTrace = exitTrace.orElse(null);
         b.peripherals = peripherals;
         b.qmp = new ArrayList<>(qmp);
+        b.userConfig = userConfig;
         return b;
     }
 
@@ -227,6 +230,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         private Map<Integer, BitSet> vcpuAffinity = new TreeMap<>();
         private MonitorSpec monitor = new MonitorSpec.None();
         private List<QmpSpec> qmp = new ArrayList<>();
+        private boolean userConfig = true;
         private StatsFormat stats = StatsFormat.NONE;
         private boolean noReboot;
         private boolean logUnimplemented;
@@ -427,6 +431,12 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
         }
 
         /** {@code -qmp}, {@code -qmp-pretty}, {@code -mon chardev=ID,mode=control}: one more QMP monitor. */
+        /** {@code -no-user-config}: the default folder's CPU models do not count ({@code -readconfig} files still do). */
+        public Builder userConfig(boolean on) {
+            this.userConfig = on;
+            return this;
+        }
+
         public Builder addQmp(QmpSpec spec) {
             this.qmp.add(spec);
             return this;
@@ -450,7 +460,7 @@ public record MachineConfig(long memoryBytes, boolean memPrealloc, Topology topo
                     serials.isEmpty() ? List.of(noDefaults ? SerialBackend.none() : SerialBackend.stdio()) : serials,
                     timeout, vcpuAffinity, monitor, stats, noReboot, logUnimplemented, readConfig, irqchip,
                     Optional.ofNullable(kernel), Optional.ofNullable(gdb), startPaused, acpi, s3 != null ? s3 : acpi,
-                    Optional.ofNullable(name), logCpuid, Optional.ofNullable(exitTrace), peripherals, qmp);
+                    Optional.ofNullable(name), logCpuid, Optional.ofNullable(exitTrace), peripherals, qmp, userConfig);
         }
     }
 }

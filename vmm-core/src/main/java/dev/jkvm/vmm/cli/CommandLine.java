@@ -136,6 +136,8 @@ public final class CommandLine {
                 (b, v) -> parseAccel(v).ifPresent(b::irqchip)));
         options.put("display", new Option("none", "accepted for QEMU's command lines: jkvm has no display",
                 (b, v) -> parseDisplay(v)));
+        options.put("no-user-config", new Option(null, "no configuration of jkvm's own: the CPU models of"
+                + " ~/.config/jkvm/cpus are not read (-readconfig files still are)", (b, v) -> b.userConfig(false)));
         options.put("nodefaults", new Option(null, "no default serial backend: without -serial, COM1 is connected to nothing",
                 (b, v) -> b.noDefaults(true)));
         options.put("name", new Option("NAME[,debug-threads=on|off]", "the guest's name (info name); vCPU threads are"

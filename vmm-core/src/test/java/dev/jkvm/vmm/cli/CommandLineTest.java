@@ -81,6 +81,15 @@ class CommandLineTest {
         }
     }
 
+    /** libvirt's and avocado's -no-user-config: jkvm's own configuration (the CPU models folder) is not read. */
+    @Test
+    void noUserConfigLeavesTheDefaultFolderOut() {
+        assertTrue(config().userConfig());
+        assertFalse(config("-no-user-config").userConfig());
+        assertFalse(config("-no-user-config", "-cpu", "Westmere").userConfig());
+        assertTrue(CommandLine.usage().contains("-no-user-config"));
+    }
+
     @Test
     void optionsReachTheConfig() {
         MachineConfig c = config("-m", "64M", "-bios", "/tmp/x.rom", "-nographic", "-enable-kvm", "--timeout", "2.5");
