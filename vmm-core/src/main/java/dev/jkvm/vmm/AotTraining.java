@@ -47,6 +47,9 @@ public final class AotTraining {
                 List.of(),
                 List.of("-nodefaults", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-serial", "stdio", "-bios", romFile),
                 // a Multiboot test kernel's path (the ELF and Multiboot loaders), as harnesses boot them
-                List.of("-nodefaults", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-serial", "stdio", "-kernel", "mb-exit"));
+                List.of("-nodefaults", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-serial", "stdio", "-kernel", "mb-exit"),
+                // the longer line of QEMU-driving harnesses (the options' own code, -m's parser)
+                List.of("-accel", "kvm", "-machine", "pc", "-m", "128M", "-nodefaults", "-no-user-config", "-display", "none",
+                        "-serial", "stdio", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-bios", romFile));
     }
 }

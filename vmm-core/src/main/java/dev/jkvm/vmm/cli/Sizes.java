@@ -66,6 +66,13 @@ public final class Sizes {
         if (!isDecimal(number)) {
             return -1;
         }
+        if (number.indexOf('.') < 0 && number.length() <= 15) { // a whole number (most -m): no BigDecimal to load
+            try {
+                return Math.multiplyExact(Long.parseLong(number), unit);
+            } catch (ArithmeticException e) {
+                return -1;
+            }
+        }
         try {
             return new BigDecimal(number).multiply(BigDecimal.valueOf(unit)).setScale(0, RoundingMode.UP)
                     .longValueExact();
