@@ -307,7 +307,7 @@ public final class PowerCycle {
             if (left <= 0 && deadlineResult != null) {
                 stop(deadlineResult);
             }
-            RunResult r = s.await(Duration.ofNanos(Math.max(1, Math.min(period, left))));
+            RunResult r = s.awaitVcpusDone(Duration.ofNanos(Math.max(1, Math.min(period, left))));
             if (r != null) {
                 List<Vcpu> stuck = s.joinVcpus(JOIN_TIMEOUT);
                 if (!stuck.isEmpty()) {

@@ -331,6 +331,11 @@ public final class Vcpu implements Runnable {
         return thread.join(millis);
     }
 
+    /** Waits up to {@code nanos} for the thread to be done with this vCPU; true when it is (or never started). */
+    public boolean joinNanos(long nanos) throws InterruptedException {
+        return thread.joinNanos(nanos);
+    }
+
     /** Waits for the thread to end. */
     public void join() throws InterruptedException {
         thread.join();

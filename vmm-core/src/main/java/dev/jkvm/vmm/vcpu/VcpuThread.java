@@ -127,6 +127,11 @@ final class VcpuThread {
         return !started() || done.await(Math.max(1, millis), TimeUnit.MILLISECONDS);
     }
 
+    /** Waits up to {@code nanos} (none when not positive) for the vCPU's thread to be done with it; true when it is (or never started). */
+    boolean joinNanos(long nanos) throws InterruptedException {
+        return !started() || done.await(Math.max(0, nanos), TimeUnit.NANOSECONDS);
+    }
+
     /** Waits for the vCPU's thread to be done with it. */
     void join() throws InterruptedException {
         if (started()) {

@@ -258,6 +258,22 @@ public final class VmSession implements AutoCloseable {
     }
 
     /**
+     * Waits up to {@code timeout} for every vCPU thread to be done with its vCPU, which happens only
+     * once the run has ended: the watching thread then wakes once, when the last one is, instead of
+     * at the end and again for the join (each wake-up waits for a CPU on a loaded host). Returns the
+     * run's result when the run has ended, whether or not every thread was done in time, else null.
+     */
+    public RunResult awaitVcpusDone(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (Vcpu v : vcpus) {
+            if (!v.joinNanos(deadline - System.nanoTime())) {
+                break;
+            }
+        }
+        return control.result();
+    }
+
+    /**
      * Whether every vCPU sits halted with interrupts disabled (or never got its INIT/SIPI): nothing
      * but another processor could wake such a guest, and none is awake.
      */
