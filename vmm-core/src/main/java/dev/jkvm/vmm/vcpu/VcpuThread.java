@@ -57,7 +57,7 @@ final class VcpuThread {
             body.run();
         } finally {
             thread = null;
-            done.countDown(); // the pool puts the thread's host CPUs back before the next vCPU
+            c.finish(done::countDown); // parked for the next vCPU first, so the next machine finds it
         }
     }
 

@@ -73,6 +73,8 @@ final class VcpuThreadPool {
         private ThreadTimes timesBefore;
         /** The host CPUs the thread started with, which every vCPU it runs starts with too. */
         private BitSet cpus;
+        /** Whether {@link #finish} parked it (else the pool was full: the thread ends). */
+        private boolean kept;
         /** Its own stat file, opened by its first vCPU's end, closed when the thread ends. */
         private ThreadTimes.Own stat;
         private boolean noStat;
@@ -114,18 +116,41 @@ final class VcpuThreadPool {
             return stat == null ? null : stat.read();
         }
 
+        /**
+         * On the thread, as its vCPU ends: made ready for the next vCPU (the host CPUs it started
+         * with, whoever changed them since: {@code -vcpu-affinity}, {@code taskset}; no interrupt;
+         * the idle name) and parked in the pool, and only then {@code done} runs: whoever waited
+         * for the vCPU's end (and may start the next machine at once) finds the thread there,
+         * instead of making another while this one waits for a CPU to finish parking.
+         */
+        void finish(Runnable done) {
+            try {
+                reused = true;
+                if (!Libc.schedGetaffinity(0).equals(cpus)) {
+                    Libc.schedSetaffinity(0, cpus);
+                }
+                Thread.interrupted(); // an interrupt meant for the vCPU that ended stays with it
+                Thread.currentThread().setName(IDLE_NAME);
+                synchronized (LOCK) {
+                    kept = PARKED.size() < MAX_IDLE;
+                    if (kept) {
+                        PARKED.addFirst(this);
+                    }
+                }
+            } finally {
+                done.run();
+            }
+        }
+
         private void serve() {
             try {
                 cpus = Libc.schedGetaffinity(0);
                 Consumer<Carrier> j = job;
                 while (j != null) {
                     job = null;
-                    j.accept(this);
-                    reused = true;
-                    if (!Libc.schedGetaffinity(0).equals(cpus)) {
-                        Libc.schedSetaffinity(0, cpus); // pinned by the vCPU or by hand: the next one starts as a new thread would
-                    }
-                    j = awaitNext();
+                    kept = false;
+                    j.accept(this); // ends with finish()
+                    j = kept ? awaitNext() : null;
                 }
             } finally {
                 if (stat != null) {
@@ -134,16 +159,8 @@ final class VcpuThreadPool {
             }
         }
 
-        /** Parks until the next vCPU comes, or returns null when it did not come within {@link #IDLE} (the thread then ends). */
+        /** Waits, parked, for the next vCPU, or returns null when it did not come within {@link #IDLE} (the thread then ends). */
         private Consumer<Carrier> awaitNext() {
-            Thread.interrupted(); // an interrupt meant for the vCPU that ended stays with it
-            Thread.currentThread().setName(IDLE_NAME);
-            synchronized (LOCK) {
-                if (PARKED.size() >= MAX_IDLE) {
-                    return null;
-                }
-                PARKED.addFirst(this);
-            }
             long deadline = System.nanoTime() + IDLE.toNanos();
             while (true) {
                 Consumer<Carrier> j = job;
