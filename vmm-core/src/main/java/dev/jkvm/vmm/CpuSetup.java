@@ -7,11 +7,7 @@ import dev.jkvm.vmm.cpu.CpuidReadback;
 import dev.jkvm.vmm.cpu.Topology;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 /**
@@ -28,14 +24,7 @@ final class CpuSetup {
     private record Key(String cpu, Topology topology, boolean irqchip) {
     }
 
-    private static final Map<Key, CpuSetup> RESOLVED = Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Key, CpuSetup> eldest) {
-            return size() > 16;
-        }
-    });
-
-    private static final AtomicBoolean FIRST = new AtomicBoolean();
+    private static final ShapeCache<Key, CpuSetup> RESOLVED = new ShapeCache<>(16);
 
     private final CpuOption option;
     private final CpuidPlan plan;
@@ -49,19 +38,13 @@ final class CpuSetup {
 
     /** The setup an equal configuration resolved before, or null (then resolve it and {@link #remember} it). */
     static CpuSetup cached(MachineConfig config) {
-        // Nothing kept yet (a one-shot run's only machine): no key is hashed. Hashing the records of
-        // a key bootstraps ObjectMethods, which the AOT cache does not resolve ahead: ~20 ms of start-up.
-        return !RESOLVED.isEmpty() && cacheable(config) ? RESOLVED.get(key(config)) : null;
+        return cacheable(config) ? RESOLVED.find(() -> key(config)) : null;
     }
 
     /** The setup of {@code config}, just resolved: kept for the next equal configuration when only built-in models count. */
     static CpuSetup remember(MachineConfig config, CpuOption option, CpuidPlan plan) {
         CpuSetup s = new CpuSetup(option, plan);
-        // The first machine of a process is not kept (see cached): the second of its kind is.
-        if (!FIRST.compareAndSet(false, true) && cacheable(config)) {
-            RESOLVED.putIfAbsent(key(config), s);
-        }
-        return s;
+        return cacheable(config) ? RESOLVED.keep(() -> key(config), s) : s;
     }
 
     private static Key key(MachineConfig config) {

@@ -1,5 +1,6 @@
 package dev.jkvm.vmm.firmware;
 
+import dev.jkvm.vmm.ShapeCache;
 import dev.jkvm.vmm.acpi.AcpiImage;
 import dev.jkvm.vmm.acpi.AcpiTableEntry;
 import dev.jkvm.vmm.acpi.AcpiTables;
@@ -8,13 +9,9 @@ import dev.jkvm.vmm.memory.GuestMemory;
 import dev.jkvm.vmm.memory.MemoryMap;
 import dev.jkvm.vmm.memory.Region;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Where the MP table and the ACPI tables go, and their bytes: all at the top of conventional
@@ -68,32 +65,15 @@ public record FirmwareTables(List<Placement> placements, long reservedBase, long
      *     or that memory is not RAM in {@code p.memory()}
      */
     public static FirmwareTables layOut(PlatformDescription p, boolean acpi, boolean mp) {
-        if (FIRST_LAYOUT.compareAndSet(false, true)) {
-            return build(p, acpi, mp);
-        }
-        return LAID_OUT.computeIfAbsent(List.of(p, acpi, mp), k -> build(p, acpi, mp));
+        return LAID_OUT.get(() -> List.of(p, acpi, mp), () -> build(p, acpi, mp));
     }
-
-    /**
-     * The first layout of a JVM is built without the cache: hashing the description's records
-     * bootstraps {@code ObjectMethods} (the AOT cache does not resolve it ahead of time), ~20 ms
-     * of a one-shot start-up, which lays out once. The second machine of a shape builds its
-     * tables again and caches them.
-     */
-    private static final AtomicBoolean FIRST_LAYOUT = new AtomicBoolean();
 
     /**
      * Tables already laid out, by what they are made of (records, so equal descriptions are equal
      * keys): machines of one shape get the same tables, and building the AML and the MP table was
      * a quarter of a small machine's creation in Java. The bytes are only ever read. 16 shapes.
      */
-    private static final Map<List<Object>, FirmwareTables> LAID_OUT = Collections.synchronizedMap(
-            new LinkedHashMap<>(16, 0.75f, true) {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<List<Object>, FirmwareTables> eldest) {
-                    return size() > 16;
-                }
-            });
+    private static final ShapeCache<List<Object>, FirmwareTables> LAID_OUT = new ShapeCache<>(16);
 
     private static FirmwareTables build(PlatformDescription p, boolean acpi, boolean mp) {
         if (!acpi && !mp) {
