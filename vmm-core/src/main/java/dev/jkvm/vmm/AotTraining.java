@@ -2,6 +2,7 @@ package dev.jkvm.vmm;
 
 import dev.jkvm.vmm.boot.RomImage;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -22,32 +23,41 @@ public final class AotTraining {
     }
 
     /**
-     * @param args the folder for the training's ROM file (the launcher passes its own); without
-     *     one, a temporary file. A named folder keeps SecureRandom and its 60 classes, which
-     *     createTempFile needs and a real run does not, out of the cache.
+     * @param args the folder for the training's ROM and kernel files (the launcher passes its own);
+     *     without one, a temporary folder. A named folder keeps SecureRandom and its 60 classes,
+     *     which createTempFile needs and a harness's run does not, out of the cache.
      */
     public static void main(String[] args) throws IOException {
-        Path rom = args.length > 0 ? Path.of(args[0], "aot-training.rom") : Files.createTempFile("jkvm-aot-training", ".rom");
+        Path dir = args.length > 0 ? Path.of(args[0]) : Files.createTempDirectory("jkvm-aot-training");
+        Path rom = dir.resolve("aot-training.rom");
+        Path kernel = dir.resolve("aot-training.elf");
         try {
             Files.write(rom, RomImage.bundled("debug-exit").bytes());
+            // a file, as harnesses pass: a bundled name is copied out through createTempFile
+            try (InputStream in = AotTraining.class.getResourceAsStream(RomImage.BUNDLED_PATH + "mb-exit.elf")) {
+                Files.write(kernel, in.readAllBytes());
+            }
             PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
             Main.warmUpInBackground(); // its lambdas too: one not in the cache is spun at start-up
-            for (List<String> run : runs(rom.toString())) {
+            for (List<String> run : runs(rom.toString(), kernel.toString())) {
                 Main.run(run.toArray(String[]::new), quiet, quiet);
             }
         } finally {
             Files.deleteIfExists(rom);
+            Files.deleteIfExists(kernel);
         }
-        System.exit(0);
+        // halt, as Main ends: System.exit would put System.Logger's ~20 classes in the cache (the
+        // cache is still written: the JVM dumps it on its way out either way)
+        Runtime.getRuntime().halt(0);
     }
 
     /** The command lines the cache is trained on. */
-    static List<List<String>> runs(String romFile) {
+    static List<List<String>> runs(String romFile, String kernelFile) {
         return List.of(
                 List.of(),
                 List.of("-nodefaults", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-serial", "stdio", "-bios", romFile),
                 // a Multiboot test kernel's path (the ELF and Multiboot loaders), as harnesses boot them
-                List.of("-nodefaults", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-serial", "stdio", "-kernel", "mb-exit"),
+                List.of("-nodefaults", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-serial", "stdio", "-kernel", kernelFile),
                 // the longer line of QEMU-driving harnesses (the options' own code, -m's parser)
                 List.of("-accel", "kvm", "-machine", "pc", "-m", "128M", "-nodefaults", "-no-user-config", "-display", "none",
                         "-serial", "stdio", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-bios", romFile));

@@ -2,11 +2,8 @@ package dev.jkvm.vmm.vcpu;
 
 import dev.jkvm.kvm.VcpuFd;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 
 /**
@@ -18,8 +15,45 @@ import java.util.function.Function;
  */
 final class VcpuMailbox {
 
-    /** A function to run on the vCPU thread, and where its result goes. */
-    private record Request(Function<VcpuFd, ?> function, CompletableFuture<Object> done) {
+    /**
+     * A function to run on the vCPU thread, and where its result goes: a one-shot hand-off, not a
+     * CompletableFuture, whose get() loads ForkJoinPool and ~20 other classes into every start-up
+     * that probes a halted guest (the AOT cache loads each class it holds at every start).
+     */
+    private static final class Request {
+        final Function<VcpuFd, ?> function;
+        final Thread caller = Thread.currentThread();
+        private Object result;
+        private Throwable failure;
+        /** Written last by the vCPU thread, read first by the caller: publishes result and failure. */
+        private volatile boolean done;
+
+        Request(Function<VcpuFd, ?> function) {
+            this.function = function;
+        }
+
+        void run(VcpuFd fd) {
+            try {
+                result = function.apply(fd);
+            } catch (RuntimeException | Error e) {
+                failure = e;
+            }
+            done = true;
+            LockSupport.unpark(caller);
+        }
+
+        /** Waits until run, the deadline or an interrupt (the flag stays set); true when run. */
+        boolean await(long timeoutNanos) {
+            long deadline = System.nanoTime() + timeoutNanos;
+            while (!done) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || Thread.currentThread().isInterrupted()) {
+                    return done;
+                }
+                LockSupport.parkNanos(this, left);
+            }
+            return true;
+        }
     }
 
     private final int index;
@@ -55,7 +89,7 @@ final class VcpuMailbox {
         if (thread.state() != Vcpu.State.RUNNING || callerMayRun || thread.isCurrent()) {
             return function.apply(fd); // not in (and not about to enter) KVM_RUN, or asked by the vCPU itself
         }
-        Request request = new Request(function, new CompletableFuture<>());
+        Request request = new Request(function);
         while (!posted.compareAndSet(null, request)) {
             Thread.onSpinWait(); // another caller's request is being served
         }
@@ -66,20 +100,20 @@ final class VcpuMailbox {
         }
         control.wakeParked();
         kick.nudge();
-        try {
-            return (T) request.done().get(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
+        if (!request.await(timeout.toNanos())) {
             posted.compareAndSet(request, null);
-            throw new IllegalStateException("CPU " + index + " did not answer within " + timeout.toMillis() + " ms");
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
+            if (Thread.currentThread().isInterrupted()) {
+                throw new IllegalStateException("interrupted");
             }
-            throw new IllegalStateException(e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted");
+            throw new IllegalStateException("CPU " + index + " did not answer within " + timeout.toMillis() + " ms");
         }
+        if (request.failure instanceof RuntimeException r) {
+            throw r;
+        }
+        if (request.failure instanceof Error e) {
+            throw e;
+        }
+        return (T) request.result;
     }
 
     /** Runs the posted request, if any; on the vCPU thread only. */
@@ -88,10 +122,6 @@ final class VcpuMailbox {
         if (r == null) {
             return;
         }
-        try {
-            r.done().complete(r.function().apply(fd));
-        } catch (RuntimeException | Error e) {
-            r.done().completeExceptionally(e);
-        }
+        r.run(fd);
     }
 }
