@@ -4,7 +4,7 @@ package dev.jkvm.devices;
  * One interrupt input of the machine's interrupt controller, as a device sees it.
  *
  * <p>Devices drive the level; the machine decides how it reaches the guest (KVM_IRQ_LINE on the
- * in-kernel irqchip, an irqfd, or nothing). {@link #NONE} is the line of a device that is not
+ * in-kernel irqchip, an irqfd, or nothing). {@link #none()} is the line of a device that is not
  * wired, and what unit tests use when they do not care.
  */
 @FunctionalInterface
@@ -19,6 +19,12 @@ public interface IrqLine {
         set(false);
     }
 
-    /** A line connected to nothing. */
-    IrqLine NONE = level -> { };
+    /**
+     * A line connected to nothing. A method, not a constant: a field initialized here would give
+     * the interface a static initializer, which (with the default method above) JDK 25's AOT cache
+     * takes as a reason to spin every IrqLine lambda at run time instead of keeping it.
+     */
+    static IrqLine none() {
+        return UnwiredIrqLine.LINE;
+    }
 }

@@ -56,7 +56,7 @@ class AcpiPmBlockTest {
     @Test
     void timerCanBe32Bits() {
         AcpiPmBlock wide = new AcpiPmBlock(new AcpiPmBlock.Config(true, false, 0xf1, 0xf0), control,
-                IrqLine.NONE, time, time);
+                IrqLine.none(), time, time);
         time.advanceNanos(5 * SECOND);
         assertEquals(5 * 3_579_545, wide.pmTimer());
         time.advanceNanos(1000 * SECOND);
@@ -182,7 +182,7 @@ class AcpiPmBlockTest {
     @Test
     void sciEnabledAtResetWhenConfigured() {
         AcpiPmBlock reduced = new AcpiPmBlock(new AcpiPmBlock.Config(false, true, 0, 0), control,
-                IrqLine.NONE, time, time);
+                IrqLine.none(), time, time);
         assertEquals(AcpiPmBlock.SCI_EN, reduced.pm1Control());
     }
 

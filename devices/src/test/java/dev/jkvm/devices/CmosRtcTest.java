@@ -119,7 +119,7 @@ class CmosRtcTest {
     void zoneShiftsTheRegisters() {
         CmosRtc berlin = new CmosRtc(new CmosMachineInfo(1L << 20, 0, 1),
                 new FakeTime(Instant.parse("2025-01-15T23:30:00Z")), ZoneId.of("Europe/Berlin"),
-                time, IrqLine.NONE);
+                time, IrqLine.none());
         assertEquals(0x00, readReg(berlin, HOUR)); // 00:30 CET on the 16th
         assertEquals(0x16, readReg(berlin, DAY));
         assertEquals(0x05, readReg(berlin, DOW)); // Thursday
@@ -382,7 +382,7 @@ class CmosRtcTest {
     @Test
     void memoryBytesFor5GiBWith4Cpus() {
         CmosRtc big = new CmosRtc(new CmosMachineInfo(3L << 30, 2L << 30, 4), time, ZoneOffset.UTC,
-                time, IrqLine.NONE);
+                time, IrqLine.none());
         assertEquals(0x80, readReg(big, 0x15));
         assertEquals(0x02, readReg(big, 0x16));
         assertEquals(0xff, readReg(big, 0x17));
@@ -469,7 +469,7 @@ class CmosRtcTest {
     private CmosRtc rtcAt(String instant) {
         lastTime = new FakeTime(Instant.parse(instant));
         return new CmosRtc(new CmosMachineInfo(1L << 20, 0, 1), lastTime, ZoneOffset.UTC, lastTime,
-                IrqLine.NONE);
+                IrqLine.none());
     }
 
     private static int readReg(CmosRtc r, int reg) {

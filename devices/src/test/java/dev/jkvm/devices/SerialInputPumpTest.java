@@ -66,7 +66,7 @@ class SerialInputPumpTest {
 
     @Test
     void receiveFullyBlocksUntilTheGuestMakesRoomAndIsInterruptible() throws Exception {
-        Uart16550 uart = new Uart16550(OutputStream.nullOutputStream(), IrqLine.NONE);
+        Uart16550 uart = new Uart16550(OutputStream.nullOutputStream(), IrqLine.none());
         uart.write(FCR, 1, 0x01);
         Exception[] thrown = new Exception[1];
         Thread sender = new Thread(() -> {
@@ -91,7 +91,7 @@ class SerialInputPumpTest {
 
     @Test
     void closeStopsAPumpWaitingOnItsStream() throws Exception {
-        Uart16550 uart = new Uart16550(OutputStream.nullOutputStream(), IrqLine.NONE);
+        Uart16550 uart = new Uart16550(OutputStream.nullOutputStream(), IrqLine.none());
         PipedOutputStream host = new PipedOutputStream();
         PipedInputStream in = new PipedInputStream(host);
         SerialInputPump pump = SerialInputPump.start("idle", in, uart);

@@ -154,7 +154,7 @@ class Uart16550Test {
                 throw new IOException("closed");
             }
         };
-        Uart16550 u = new Uart16550(broken, IrqLine.NONE);
+        Uart16550 u = new Uart16550(broken, IrqLine.none());
         u.write(DATA, 1, 'a');
         u.write(DATA, 1, 'b');
         assertEquals(2, u.outputErrors());

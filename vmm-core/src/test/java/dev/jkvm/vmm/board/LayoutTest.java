@@ -222,7 +222,7 @@ class LayoutTest {
     void theDeviceListHoldsWhatTheBusesHoldAndNoTwoDevicesOverlap() {
         PortBus bus = new PortBus();
         MmioBus mmio = new MmioBus();
-        try (PcDevices devices = board(bus, mmio, PcDevices.Sleep.NEVER, irq -> IrqLine.NONE)) {
+        try (PcDevices devices = board(bus, mmio, PcDevices.Sleep.NEVER, irq -> IrqLine.none())) {
             devices.addPcTestdev(page -> { });
             devices.addPciTestdev();
             devices.addDebugcon(0x402, 0xe9, OutputStream.nullOutputStream());
@@ -275,7 +275,7 @@ class LayoutTest {
 
     @Test
     void resetsAndS3AreDerivedFromTheList() {
-        try (PcDevices devices = board(new PortBus(), new MmioBus(), PcDevices.Sleep.NEVER, irq -> IrqLine.NONE)) {
+        try (PcDevices devices = board(new PortBus(), new MmioBus(), PcDevices.Sleep.NEVER, irq -> IrqLine.none())) {
             List<String> kept = devices.list().stream().filter(d -> d.reset() != null && d.keptInS3()).map(BoardDevice::name)
                     .toList();
             assertEquals(List.of("cmos-rtc", "acpi-pm"), kept);
@@ -302,7 +302,7 @@ class LayoutTest {
                 woken.countDown();
             }
         };
-        IntFunction<IrqLine> irqs = irq -> irq == Layout.RTC_IRQ ? level -> irq8.incrementAndGet() : IrqLine.NONE;
+        IntFunction<IrqLine> irqs = irq -> irq == Layout.RTC_IRQ ? level -> irq8.incrementAndGet() : IrqLine.none();
         try (PcDevices devices = board(bus, new MmioBus(), sleep, irqs)) {
             bus.write(Layout.PM1A_EVENT + 2, 2, AcpiPmBlock.RTC_STS); // RTC_EN, as a guest arms its wake-up
             bus.write(Layout.CMOS, 1, 0x0b);

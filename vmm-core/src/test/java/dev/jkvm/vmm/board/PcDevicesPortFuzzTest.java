@@ -28,7 +28,7 @@ class PcDevicesPortFuzzTest {
             @Override public void powerOff() { }
             @Override public void sleep(int slpTyp) { }
         };
-        try (PcDevices devices = new PcDevices(bus, new MmioBus(), irq -> IrqLine.NONE, control,
+        try (PcDevices devices = new PcDevices(bus, new MmioBus(), irq -> IrqLine.none(), control,
                 List.of(OutputStream.nullOutputStream()), MemoryMap.pc(128 * MemoryMap.MIB, 64 * MemoryMap.KIB), Topology.SINGLE,
                 status -> { }, PcDevices.Sleep.NEVER)) {
             Random random = new Random(17);

@@ -90,7 +90,7 @@ final class TinyVm implements AutoCloseable {
             }
         };
         PortBus ports = new PortBus();
-        ports.register(0x3f8, 8, new Uart16550(sink, IrqLine.NONE));
+        ports.register(0x3f8, 8, new Uart16550(sink, IrqLine.none()));
         Vcpu vcpu = new Vcpu(0, 0, cpu, ports, new MmioBus(), memory, control, new VcpuCounters(), null, null);
         Thread t = Thread.ofPlatform().name(vcpu.threadName()).daemon(true).start(vcpu);
         result = control.await(limit);

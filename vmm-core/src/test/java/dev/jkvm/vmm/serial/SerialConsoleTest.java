@@ -31,7 +31,7 @@ class SerialConsoleTest {
 
     SerialConsoleTest() {
         console = new SerialConsole("COM1", null);
-        uart = new Uart16550("COM1", console.uartSink(), IrqLine.NONE);
+        uart = new Uart16550("COM1", console.uartSink(), IrqLine.none());
         uart.write(2, 1, 0x01); // FIFOs on
         console.attach(uart);
     }
@@ -92,7 +92,7 @@ class SerialConsoleTest {
             }
         };
         SerialConsole c = new SerialConsole("COM1", stuck);
-        Uart16550 u = new Uart16550("COM1", c.uartSink(), IrqLine.NONE);
+        Uart16550 u = new Uart16550("COM1", c.uartSink(), IrqLine.none());
         long total = 4L << 20;
         onVcpu(() -> {
             for (long i = 0; i < total; i++) {

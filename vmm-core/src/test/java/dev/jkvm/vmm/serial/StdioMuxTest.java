@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 /** QEMU's Ctrl-A keys on standard input, without KVM: a UART receives, a monitor answers. */
 class StdioMuxTest {
 
-    private final Uart16550 uart = new Uart16550(OutputStream.nullOutputStream(), IrqLine.NONE);
+    private final Uart16550 uart = new Uart16550(OutputStream.nullOutputStream(), IrqLine.none());
     private final SerialConsole serial = new SerialConsole(OutputStream.nullOutputStream());
     private final ByteArrayOutputStream screen = new ByteArrayOutputStream();
     private final AtomicBoolean quit = new AtomicBoolean();
