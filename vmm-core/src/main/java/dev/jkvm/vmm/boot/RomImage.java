@@ -9,6 +9,9 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A firmware image, mapped at the top of the 32-bit space so its last 16 bytes hold the reset
@@ -20,6 +23,7 @@ import java.nio.file.Path;
  * }</pre>
  */
 public record RomImage(String name, byte[] bytes) {
+    // bytes: shared by the machines of a process that boot one file (RomFiles), so only ever read
 
     /** Where the bundled guest images live on the class path (module guest-images). */
     public static final String BUNDLED_PATH = "/dev/jkvm/guest/";
@@ -41,16 +45,24 @@ public record RomImage(String name, byte[] bytes) {
         }
     }
 
-    /** Reads a ROM file; every failure becomes one line naming the file. */
+    /**
+     * Reads a ROM file; every failure becomes one line naming the file. A file this process read
+     * before and has not changed since (see {@link RomFiles}) is not read again: one {@code stat}.
+     */
     public static RomImage load(Path file) {
         try {
-            if (Files.isDirectory(file)) {
+            BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+            if (attributes.isDirectory()) {
                 throw new JkvmException("-bios " + file + ": is a directory");
             }
-            long size = Files.isRegularFile(file) ? Files.size(file) : -1;
+            long size = attributes.isRegularFile() ? attributes.size() : -1;
             if (size > Layout.MAX_ROM_SIZE) {
                 throw new JkvmException("-bios " + file + ": " + size + " bytes is larger than the "
                         + Layout.MAX_ROM_SIZE / MemoryMap.MIB + " MiB ROM window");
+            }
+            RomImage known = attributes.isRegularFile() ? RomFiles.find(file, attributes) : null;
+            if (known != null) {
+                return known;
             }
             // At most one byte past the window: a device (/dev/zero) or a pipe has no size to check first.
             byte[] bytes;
@@ -61,7 +73,9 @@ public record RomImage(String name, byte[] bytes) {
                 throw new JkvmException("-bios " + file + ": more than the " + Layout.MAX_ROM_SIZE / MemoryMap.MIB
                         + " MiB ROM window");
             }
-            return new RomImage(file.toString(), bytes);
+            RomImage image = new RomImage(file.toString(), bytes);
+            RomFiles.keep(file, attributes, image);
+            return image;
         } catch (NoSuchFileException e) {
             throw new JkvmException("-bios " + file + ": no such file");
         } catch (AccessDeniedException e) {
@@ -71,15 +85,24 @@ public record RomImage(String name, byte[] bytes) {
         }
     }
 
-    /** A guest image bundled with jkvm ({@code hello}, {@code triple-fault}, ...). */
+    /** A guest image bundled with jkvm ({@code hello}, {@code triple-fault}, ...); read once per process. */
     public static RomImage bundled(String name) {
+        RomImage known = BUNDLED.get(name);
+        if (known != null) {
+            return known;
+        }
         try (InputStream in = RomImage.class.getResourceAsStream(BUNDLED_PATH + name + ".rom")) {
             if (in == null) {
                 throw new JkvmException("no bundled guest image '" + name + "' (is guest-images on the class path?)");
             }
-            return new RomImage(name + ".rom (bundled)", in.readAllBytes());
+            RomImage image = new RomImage(name + ".rom (bundled)", in.readAllBytes());
+            BUNDLED.put(name, image); // as many as jkvm bundles: only names that exist get here
+            return image;
         } catch (IOException e) {
             throw new JkvmException("cannot read bundled guest image " + name + ": " + e.getMessage());
         }
     }
+
+    /** The bundled images read so far: the class path's images do not change while the process runs. */
+    private static final Map<String, RomImage> BUNDLED = new ConcurrentHashMap<>();
 }
