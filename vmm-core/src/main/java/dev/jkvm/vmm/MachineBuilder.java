@@ -23,8 +23,6 @@ import dev.jkvm.vmm.cpu.CpuidReadback;
 import dev.jkvm.vmm.cpu.HostCpuid;
 import dev.jkvm.vmm.firmware.BiosAreaRsdp;
 import dev.jkvm.vmm.firmware.FirmwareTables;
-import dev.jkvm.vmm.firmware.PlatformDescription;
-import dev.jkvm.vmm.firmware.SerialPort;
 import dev.jkvm.vmm.gdb.GdbServer;
 import dev.jkvm.vmm.gdb.GdbStub;
 import dev.jkvm.vmm.gdb.MachineDebugTarget;
@@ -58,7 +56,6 @@ import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.IntFunction;
-import java.util.stream.IntStream;
 
 /**
  * Builds a {@link Machine}'s parts, as Firecracker's builder does, apart from running them: memory,
@@ -195,11 +192,10 @@ final class MachineBuilder {
             ports.setUnhandledAccessListener(unimp::port);
             mmio.setUnhandledAccessListener(unimp::mmio);
         }
-        PlatformDescription platform = PlatformDescription.pc(config.topology(), map).withS3(config.s3())
-                .withSerialPorts(IntStream.range(0, config.serials().size()).mapToObj(SerialPort::com).toList());
-        FirmwareTables tables = FirmwareTables.layOut(platform, config.acpi(), true);
-        E820 e820 = E820.pc(map, tables.reservedBase());
-        devices.fwCfg().addFile("etc/e820", e820.fwCfg());
+        BoardShape shape = BoardShape.of(config, map); // an equal shape laid out before: the same tables
+        FirmwareTables tables = shape.tables();
+        E820 e820 = shape.e820();
+        devices.fwCfg().addFile("etc/e820", shape.e820File());
         phases.accept("  firmware tables and e820 laid out");
         // Only now the first system calls: until here start-up ran beside the warm-up thread that
         // links FFM (mmap goes through it) and opens /dev/kvm.
