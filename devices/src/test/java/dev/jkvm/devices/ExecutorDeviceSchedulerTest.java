@@ -1,11 +1,13 @@
 package dev.jkvm.devices;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -42,5 +44,24 @@ class ExecutorDeviceSchedulerTest {
             assertTrue(done.await(30, TimeUnit.SECONDS));
         }
         assertTrue(daemon[0]);
+    }
+
+    @Test
+    void startsItsThreadWithTheFirstTaskAndRefusesTasksOnceClosed() throws Exception {
+        String[] name = new String[1];
+        CountDownLatch done = new CountDownLatch(1);
+        ExecutorDeviceScheduler s = new ExecutorDeviceScheduler();
+        s.schedule(0, () -> {
+            name[0] = Thread.currentThread().getName();
+            done.countDown();
+        });
+        assertTrue(done.await(30, TimeUnit.SECONDS));
+        assertEquals("jkvm-device-timers", name[0]);
+        s.close();
+        s.close();
+        assertThrows(RejectedExecutionException.class, () -> s.schedule(0, () -> { }));
+        ExecutorDeviceScheduler unused = new ExecutorDeviceScheduler(); // a machine whose guest set no timer
+        unused.close();
+        assertThrows(RejectedExecutionException.class, () -> unused.schedule(0, () -> { }));
     }
 }

@@ -129,13 +129,16 @@ public final class PcDevices implements AutoCloseable {
         add(debugExitPort.name(), -1, debugExitPort::describe, null, false, () -> bus.register(Layout.DEBUG_EXIT, 1, debugExitPort));
         // the PM registers live in the suspend well: the guest's wake enables and the wake status survive S3
         add("acpi-pm", Layout.SCI_IRQ, pm.pm1ControlBlock()::describe, pm::reset, true, () -> pm.registerOn(bus, Layout.PM_PORTS));
-        list.add(BoardDevice.inKvm("i8259 PICs", List.of(new Range(Layout.PIC_MASTER, 2), new Range(Layout.PIC_SLAVE, 2)),
-                List.of(), -1));
-        list.add(BoardDevice.inKvm("i8254 PIT", List.of(new Range(Layout.PIT, Layout.PIT_PORTS)), List.of(), Layout.PIT_IRQ));
-        list.add(BoardDevice.inKvm("I/O APIC", List.of(), List.of(new Range(Layout.IO_APIC, Layout.IO_APIC_SIZE)), -1));
-        list.add(BoardDevice.inKvm("local APICs", List.of(), List.of(new Range(Layout.LOCAL_APIC, Layout.LOCAL_APIC_SIZE)), -1));
-        kvmRows = 4;
+        list.addAll(IN_KVM);
+        kvmRows = IN_KVM.size();
     }
+
+    /** The rows of the devices KVM emulates: the same for every machine (nothing of theirs is jkvm's). */
+    private static final List<BoardDevice> IN_KVM = List.of(
+            BoardDevice.inKvm("i8259 PICs", List.of(new Range(Layout.PIC_MASTER, 2), new Range(Layout.PIC_SLAVE, 2)), List.of(), -1),
+            BoardDevice.inKvm("i8254 PIT", List.of(new Range(Layout.PIT, Layout.PIT_PORTS)), List.of(), Layout.PIT_IRQ),
+            BoardDevice.inKvm("I/O APIC", List.of(), List.of(new Range(Layout.IO_APIC, Layout.IO_APIC_SIZE)), -1),
+            BoardDevice.inKvm("local APICs", List.of(), List.of(new Range(Layout.LOCAL_APIC, Layout.LOCAL_APIC_SIZE)), -1));
 
     /**
      * The RTC's interrupt line. While the guest sleeps in S3 its alarm is a wake event, if the guest
@@ -162,24 +165,45 @@ public final class PcDevices implements AutoCloseable {
         List<PortBus.Registration> portsBefore = bus.devices();
         List<MmioBus.Registration> mmioBefore = mmio.devices();
         wiring.run();
-        List<PortBus.Registration> ports = added(portsBefore, bus.devices());
-        List<MmioBus.Registration> windows = added(mmioBefore, mmio.devices());
+        List<Range> ports = new ArrayList<>();
+        for (PortBus.Registration r : added(portsBefore, bus.devices())) {
+            ports.add(new Range(r.base(), r.length()));
+        }
+        List<Range> windows = new ArrayList<>();
+        for (MmioBus.Registration r : added(mmioBefore, mmio.devices())) {
+            windows.add(new Range(r.base(), r.length()));
+        }
         // before KVM's rows, which end the list
-        list.add(list.size() - kvmRows, new BoardDevice(name, ports.stream().map(r -> new Range(r.base(), r.length())).toList(),
-                windows.stream().map(r -> new Range(r.base(), r.length())).toList(), irq, state, reset, keptInS3));
+        list.add(list.size() - kvmRows, new BoardDevice(name, ports, windows, irq, state, reset, keptInS3));
     }
 
     /**
      * What {@code after} holds that {@code before} did not, by identity: a record's equals would
      * bootstrap {@code ObjectMethods} on the first call, which the AOT cache does not resolve ahead
-     * of time (~20 ms of a one-shot start-up, measured).
+     * of time (~20 ms of a one-shot start-up, measured). Both are sorted by base, so the old
+     * registrations come in {@code after} in their order: one walk, unless the wiring removed one.
      */
     private static <T> List<T> added(List<T> before, List<T> after) {
-        Set<T> old = Collections.newSetFromMap(new IdentityHashMap<>());
-        old.addAll(before);
+        if (after == before) {
+            return List.of();
+        }
         List<T> result = new ArrayList<>();
+        int old = 0;
         for (T r : after) {
-            if (!old.contains(r)) {
+            if (old < before.size() && before.get(old) == r) {
+                old++;
+            } else {
+                result.add(r);
+            }
+        }
+        if (old == before.size()) {
+            return result;
+        }
+        Set<T> kept = Collections.newSetFromMap(new IdentityHashMap<>()); // the wiring took one away
+        kept.addAll(before);
+        result.clear();
+        for (T r : after) {
+            if (!kept.contains(r)) {
                 result.add(r);
             }
         }
