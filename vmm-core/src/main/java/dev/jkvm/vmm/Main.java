@@ -151,7 +151,7 @@ public final class Main {
             for (String w : machine.warnings()) {
                 err.println("jkvm: " + w);
             }
-            if (config.logCpuid() || System.getenv("JKVM_DEBUG") != null) {
+            if (config.logCpuid() || cpuidDebug(System.getenv("JKVM_DEBUG"))) {
                 machine.cpuidDetails().forEach(line -> err.println("jkvm: " + line));
             }
             // Made at once only for a front end that talks to it: a tiny guest's run otherwise meets
@@ -224,6 +224,11 @@ public final class Main {
                 }
             }
         }
+    }
+
+    /** {@code JKVM_DEBUG=1} (any value but {@code startup}, whose table should time a run as it is) adds {@code -d cpuid}. */
+    static boolean cpuidDebug(String debug) {
+        return debug != null && !debug.equals("startup");
     }
 
     private static Machine createIncoming(MachineConfig config, Snapshot snapshot) {
