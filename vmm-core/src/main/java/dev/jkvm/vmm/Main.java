@@ -57,20 +57,20 @@ public final class Main {
     }
 
     /**
-     * Reads the CPU tables and opens /dev/kvm on two other threads while this one parses the
+     * Makes the CPU tables and opens /dev/kvm on two other threads while this one parses the
      * command line and builds the devices and firmware tables: a tiny guest's start-up runs
-     * interpreted, the CPU tables take ~20 ms and linking the first FFM downcall (the linker
+     * interpreted, the CPU tables take ~2 ms and linking the first FFM downcall (the linker
      * generates and loads its stub) ~30 ms, and the machine needs them only once its devices and
-     * tables are built. The host has a second CPU for them. Whatever fails here fails again, with
-     * its message, where it is asked for.
+     * tables are built. The host has a second CPU for them. The kick signal is set after the link,
+     * on its thread: it goes through the same stub, and the thread that first asks links it.
+     * Whatever fails here fails again, with its message, where it is asked for.
      */
     static void warmUpInBackground() {
-        warmUp("jkvm-warm-up-cpu", "(warm-up thread: CPU tables read, kick signal set)", () -> {
-            CpuModels.builtin();
-            Vcpu.prepareProcess(); // links sigaction: after the other thread's first link, which is shared
+        warmUp("jkvm-warm-up-cpu", "(warm-up thread: CPU tables made)", CpuModels::builtin);
+        warmUp("jkvm-warm-up", "(warm-up thread: FFM linked, /dev/kvm open, supported CPUID, kick signal set)", () -> {
+            SharedKvm.get().supportedCpuid();
+            Vcpu.prepareProcess();
         });
-        warmUp("jkvm-warm-up", "(warm-up thread: FFM linked, /dev/kvm open, supported CPUID)",
-                () -> SharedKvm.get().supportedCpuid());
     }
 
     private static void warmUp(String name, String phase, Runnable work) {

@@ -53,6 +53,18 @@ class StartupPathTest {
         }
     }
 
+    /** A built-in model named on the line, with feature switches: from the built-in arrays, the text parser never runs. */
+    @Test
+    void aBuiltinModelWithSwitchesBootstrapsNothingAndParsesNoText(@TempDir Path dir) throws Exception {
+        String log = initLog(dir, "-nodefaults", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cpu",
+                "Skylake-Client-v4,+ssse3,-sse4.2,x2apic=on", "-bios", "debug-exit");
+        assertTrue(log.contains("'dev/jkvm/vmm/cpu/BuiltinCpuTables'"), "the log covers the CPU tables");
+        for (String b : BOOTSTRAPS) {
+            assertTrue(!log.contains(b), b + " initialized:\n" + lineOf(log, b));
+        }
+        assertTrue(!log.contains("'dev/jkvm/vmm/cpu/CpudefParser'"), "the [cpudef] text was parsed");
+    }
+
     private static String lineOf(String log, String what) {
         return log.lines().filter(l -> l.contains(what)).findFirst().orElse("");
     }

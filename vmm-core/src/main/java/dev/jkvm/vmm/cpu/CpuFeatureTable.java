@@ -15,8 +15,10 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Every CPUID feature bit jkvm knows by name, read from the resource {@code cpu-features.txt}:
- * the names {@code -cpu} and {@code [cpudef]} files accept, and the names the decoder prints.
+ * Every CPUID feature bit jkvm knows by name, as the resource {@code cpu-features.txt} lists them:
+ * the names {@code -cpu} and {@code [cpudef]} files accept, and the names the decoder prints. A
+ * run reads the table from {@code BuiltinCpuTables}, the text parsed ahead of time (see
+ * {@code vmm-core/generate-cpu-tables}; a test checks the two agree).
  *
  * <pre>{@code
  * CpuFeatureTable t = CpuFeatureTable.standard();
@@ -31,9 +33,10 @@ public final class CpuFeatureTable {
 
     private static final String RESOURCE = "cpu-features.txt";
 
-    /** Loaded once: the table is immutable data shipped with the code. */
+    /** Made once: the table is immutable data shipped with the code. */
     private static final class Standard {
-        static final CpuFeatureTable TABLE = load();
+        static final FeatureWord[] WORDS = builtinWords();
+        static final CpuFeatureTable TABLE = builtin(WORDS);
     }
 
     private final List<CpuFeature> features;
@@ -137,6 +140,34 @@ public final class CpuFeatureTable {
         return List.copyOf(names);
     }
 
+    /** Row {@code index} of {@code BuiltinCpuTables.WORDS}, the words the built-in models' bits are in. */
+    static FeatureWord builtinWord(int index) {
+        return Standard.WORDS[index];
+    }
+
+    private static FeatureWord[] builtinWords() {
+        int[] w = BuiltinCpuTables.WORDS;
+        FeatureWord[] words = new FeatureWord[w.length / 3];
+        for (int i = 0; i < words.length; i++) {
+            words[i] = new FeatureWord(w[3 * i], w[3 * i + 1], Register.values()[w[3 * i + 2]]);
+        }
+        return words;
+    }
+
+    /** The table of {@code BuiltinCpuTables}' arrays: what {@link #load} makes of the text, without reading it. */
+    private static CpuFeatureTable builtin(FeatureWord[] words) {
+        int[] bits = BuiltinCpuTables.FEATURE_BITS;
+        String[] names = BuiltinCpuTables.FEATURE_NAMES;
+        List<CpuFeature> features = new ArrayList<>(bits.length / 2);
+        for (int i = 0; i < bits.length / 2; i++) {
+            String aliases = names[3 * i + 2];
+            features.add(new CpuFeature(words[bits[2 * i]], bits[2 * i + 1], Optional.ofNullable(names[3 * i]),
+                    Optional.ofNullable(names[3 * i + 1]), aliases == null ? List.of() : Words.of(aliases)));
+        }
+        return new CpuFeatureTable(features);
+    }
+
+    /** The table as {@code cpu-features.txt} says it, read and parsed (what the built-in arrays are made from). */
     static CpuFeatureTable load() {
         try (InputStream in = CpuFeatureTable.class.getResourceAsStream(RESOURCE)) {
             if (in == null) {

@@ -1,14 +1,12 @@
 package dev.jkvm.vmm.cpu;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,8 +26,6 @@ import java.util.function.Supplier;
  * }</pre>
  */
 public final class CpuModels {
-
-    private static final String BUILTIN_RESOURCE = "cpu-models.conf";
 
     private static final class Builtin {
         static final CpuModels REGISTRY = load();
@@ -149,27 +145,88 @@ public final class CpuModels {
         return CpuHelp.text(all(), aliases, notes, CpuFeatureTable.standard());
     }
 
+    /**
+     * The built-in models from {@code BuiltinCpuTables}, what {@link CpudefParser} makes of the
+     * resource {@code cpu-models.conf} (bases resolved), parsed ahead of time: a tiny guest's
+     * start-up runs interpreted, and reading and indexing the text was ~15 ms of it for the one
+     * model a run needs. Each model is made when first asked for.
+     */
     private static CpuModels load() {
-        List<String> lines;
-        try (InputStream in = CpuModels.class.getResourceAsStream(BUILTIN_RESOURCE)) {
-            if (in == null) {
-                throw new IllegalStateException("resource " + BUILTIN_RESOURCE + " missing from the class path");
-            }
-            lines = Words.lines(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        String[] strings = BuiltinCpuTables.MODEL_STRINGS;
         Map<String, Supplier<CpuModel>> map = new LinkedHashMap<>();
-        CpudefParser.Index index = new CpudefParser(CpuFeatureTable.standard()).index(BUILTIN_RESOURCE, lines,
-                CpuModel.Kind.BUILTIN);
-        for (String name : index.names()) {
-            map.put(name, () -> index.model(name));
+        for (int i = 0; i < strings.length / 4; i++) {
+            map.put(strings[4 * i], new BuiltinModel(i));
         }
+        addHostAndMax(map);
+        String[] a = BuiltinCpuTables.ALIASES;
+        Map<String, CpudefParser.Alias> aliases = new LinkedHashMap<>();
+        for (int i = 0; i < a.length; i += 3) {
+            aliases.put(a[i], new CpudefParser.Alias(a[i + 1], a[i + 2].equals("machine_alias")));
+        }
+        String[] n = BuiltinCpuTables.NOTES;
+        Map<String, String> notes = new HashMap<>();
+        for (int i = 0; i < n.length; i += 2) {
+            notes.put(n[i], n[i + 1]);
+        }
+        return new CpuModels(map, aliases, notes);
+    }
+
+    /** The registry of {@code d}'s models (as built-ins) with host and max: what the built-in arrays are checked against. */
+    static CpuModels of(CpudefParser.Definitions d) {
+        Map<String, Supplier<CpuModel>> map = new LinkedHashMap<>();
+        for (CpuModel m : d.models()) {
+            map.put(m.name(), () -> m);
+        }
+        addHostAndMax(map);
+        return new CpuModels(map, d.aliases(), d.notes());
+    }
+
+    private static void addHostAndMax(Map<String, Supplier<CpuModel>> map) {
         CpuModel host = hostModel("host", CpuModel.Kind.HOST);
         CpuModel max = hostModel("max", CpuModel.Kind.MAX);
         map.put("host", () -> host);
         map.put("max", () -> max);
-        return new CpuModels(map, index.aliases(), index.notes());
+    }
+
+    /** Built-in model {@code index} of {@code BuiltinCpuTables}, made when first asked for. */
+    private static final class BuiltinModel implements Supplier<CpuModel> {
+        private final int index;
+        private volatile CpuModel model;
+
+        BuiltinModel(int index) {
+            this.index = index;
+        }
+
+        @Override
+        public CpuModel get() {
+            CpuModel m = model;
+            if (m == null) { // two threads may both make it: equal models, either is kept
+                m = builtinModel(index);
+                model = m;
+            }
+            return m;
+        }
+    }
+
+    private static CpuModel builtinModel(int index) {
+        String[] s = BuiltinCpuTables.MODEL_STRINGS;
+        int[] n = BuiltinCpuTables.MODEL_NUMBERS[index];
+        FeatureBits bits = FeatureBits.EMPTY;
+        for (int k = 6; k < n.length; k += 2) {
+            bits = bits.with(CpuFeatureTable.builtinWord(n[k]), n[k + 1]);
+        }
+        return new CpuModel(s[4 * index], CpuModel.Kind.BUILTIN, "built-in", s[4 * index + 1], n[0], n[1], n[2], n[3],
+                n[4], s[4 * index + 2], bits, cacheModel(s[4 * index + 3]), n[5] != 0);
+    }
+
+    /** The cache model of that constant name (not {@code valueOf}: its reflection is slow interpreted). */
+    private static CacheModel cacheModel(String name) {
+        for (CacheModel c : CacheModel.values()) {
+            if (c.name().equals(name)) {
+                return c;
+            }
+        }
+        throw new IllegalStateException("BuiltinCpuTables names cache model " + name);
     }
 
     /** A placeholder: identity and features are taken from the host when CPUID is built. */

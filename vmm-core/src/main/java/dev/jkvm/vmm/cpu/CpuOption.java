@@ -113,8 +113,10 @@ public record CpuOption(String model, List<Assignment> assignments, List<String>
             }
             if (part.charAt(0) == '+' || part.charAt(0) == '-') {
                 String name = part.substring(1);
-                if (HypervProperties.isHyperv(name.replace('_', '-'))) { // QEMU takes +hv_relaxed as hv-relaxed=on
-                    HypervProperties.check(name.replace('_', '-'), part.charAt(0) == '+' ? "on" : "off");
+                String hyperv = name.replace('_', '-');
+                // the prefix first: HypervProperties stays unloaded (a class a run never loaded opens the jar)
+                if (hyperv.startsWith("hv-") && HypervProperties.isHyperv(hyperv)) { // QEMU takes +hv_relaxed as hv-relaxed=on
+                    HypervProperties.check(hyperv, part.charAt(0) == '+' ? "on" : "off");
                     continue;
                 }
                 requireFeature(table, name);
@@ -153,7 +155,7 @@ public record CpuOption(String model, List<Assignment> assignments, List<String>
                 case "host-phys-bits" -> hostPhysBits = Optional.of(bool(key, value));
                 case "host-phys-bits-limit" -> hostPhysBitsLimit = number(key, value, 0xff);
                 default -> {
-                    if (HypervProperties.isHyperv(key) || key.startsWith("hv-")) {
+                    if (key.startsWith("hv-")) { // every Hyper-V property's prefix
                         HypervProperties.check(key, value);
                         continue;
                     }
@@ -173,9 +175,13 @@ public record CpuOption(String model, List<Assignment> assignments, List<String>
     }
 
     private static void requireFeature(CpuFeatureTable table, String name) {
-        if (table.lookup(name).stream().noneMatch(CpuFeature::qemuNamed)) {
-            throw new CpuConfigException("Property '" + name + "' not found");
+        // a loop, not a stream: the lambda would be spun at run time (the AOT cache has the default model's paths)
+        for (CpuFeature f : table.lookup(name)) {
+            if (f.qemuNamed()) {
+                return;
+            }
         }
+        throw new CpuConfigException("Property '" + name + "' not found");
     }
 
     static boolean bool(String key, String value) {
@@ -186,10 +192,25 @@ public record CpuOption(String model, List<Assignment> assignments, List<String>
         };
     }
 
+    /**
+     * A QemuOpts number: decimal, {@code 0x} hex or leading-zero octal ({@code -cpu}, {@code -smp}
+     * and {@code [cpudef]} values). Here, in a class every run loads: a class the AOT cache's
+     * training never loaded comes from the jar, and the first such read opens it (~10 ms).
+     */
+    static long parseCNumber(String text) {
+        if (text.startsWith("0x") || text.startsWith("0X")) {
+            return Long.parseLong(text.substring(2), 16);
+        }
+        if (text.length() > 1 && text.startsWith("0")) {
+            return Long.parseLong(text.substring(1), 8);
+        }
+        return Long.parseLong(text);
+    }
+
     private static int number(String key, String value, long max) {
         long n;
         try {
-            n = CpudefParser.parseCNumber(value.strip());
+            n = parseCNumber(value.strip());
         } catch (NumberFormatException e) {
             throw new CpuConfigException("Parameter '" + key + "' expects a number");
         }

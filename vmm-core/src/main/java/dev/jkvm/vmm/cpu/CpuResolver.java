@@ -82,10 +82,11 @@ public final class CpuResolver {
 
         // The limits follow what was asked for, before the host's filter (as in QEMU). QEMU's
         // properties hold UINT32_MAX for "not set": level=0xffffffff is the automatic level there.
-        int level = option.level().stream().filter(l -> l != AUTO_LEVEL).findFirst().orElse(raisedLevel(fromHost ? host.maxLevel() : model.level(), f, intel,
-                topology));
+        int level = option.level().isPresent() && option.level().getAsInt() != AUTO_LEVEL ? option.level().getAsInt()
+                : raisedLevel(fromHost ? host.maxLevel() : model.level(), f, intel, topology);
         int level7 = f.get(FeatureWord.LEAF7_1_EAX) != 0 ? 1 : 0;
-        int xlevel = option.xlevel().stream().filter(l -> l != AUTO_LEVEL).findFirst().orElse(raisedXlevel(fromHost ? host.maxExtendedLevel() : model.xlevel(), f));
+        int xlevel = option.xlevel().isPresent() && option.xlevel().getAsInt() != AUTO_LEVEL ? option.xlevel().getAsInt()
+                : raisedXlevel(fromHost ? host.maxExtendedLevel() : model.xlevel(), f);
 
         List<String> warnings = new ArrayList<>();
         List<String> missing = new ArrayList<>();

@@ -13,7 +13,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
@@ -172,146 +171,6 @@ public final class CpudefParser {
         return new Definitions(List.copyOf(models.values()), aliases, notes);
     }
 
-    /**
-     * The models of {@code lines} read only as far as their names, aliases and notes: each model is
-     * parsed (its lines read, its feature lists looked up, its base first) when {@link Index#model}
-     * first asks for it. The built-in table holds 132 models and a run needs one, and start-up
-     * runs interpreted: the index looks at a line's first word and reads only {@code [group]},
-     * {@code name}, {@code alias}, {@code machine_alias} and {@code note} lines (reading every line
-     * was 14 ms of a tiny guest's start-up). For a table without duplicate names, as the built-in
-     * one, whose other lines a test reads whole; a file goes through {@link #parseAll}.
-     */
-    public Index index(String source, List<String> lines, CpuModel.Kind kind) {
-        Map<String, Section> sections = new LinkedHashMap<>();
-        Map<String, Alias> aliases = new LinkedHashMap<>();
-        Map<String, String> notes = new LinkedHashMap<>();
-        Section open = null; // the [cpudef] being read
-        String name = null;
-        String note = null;
-        List<String[]> named = new ArrayList<>(); // {alias key, its value} of the open section
-        for (int i = 0; i <= lines.size(); i++) {
-            String line = i < lines.size() ? lines.get(i) : null;
-            int k = line == null ? 0 : firstNonBlank(line);
-            if (line != null && (k < 0 || line.charAt(k) == '#')) {
-                continue;
-            }
-            if (line == null || line.charAt(k) == '[') {
-                if (open != null) { // the section before ends here
-                    if (name == null || name.isBlank()) {
-                        throw error(source, open.first() + 1, "cpudef without a name");
-                    }
-                    sections.put(name, new Section(open.first(), i));
-                    if (note != null) {
-                        notes.put(name, note);
-                    }
-                    for (String[] a : named) {
-                        for (String alias : Words.of(a[1])) {
-                            aliases.put(alias, new Alias(name, a[0].equals("machine_alias")));
-                        }
-                    }
-                }
-                if (line == null) {
-                    break;
-                }
-                String group = groupName(line.strip());
-                if (group == null) {
-                    throw error(source, i + 1, "parse error");
-                }
-                open = group.equals("cpudef") ? new Section(i, i) : null;
-                name = null;
-                note = null;
-                named.clear();
-                continue;
-            }
-            if (open != null && (line.startsWith("name", k) || line.startsWith("alias", k)
-                    || line.startsWith("machine_alias", k) || line.startsWith("note", k))) {
-                String[] a = assignment(line.strip());
-                if (a == null) {
-                    throw error(source, i + 1, "parse error");
-                }
-                switch (a[0]) {
-                    case "name" -> name = a[1];
-                    case "note" -> note = a[1];
-                    case "alias", "machine_alias" -> named.add(a);
-                    default -> {
-                        // another key that starts alike (read when the model is)
-                    }
-                }
-            }
-        }
-        return new Index(source, kind, lines, sections, aliases, notes);
-    }
-
-    /** Where one [cpudef] stands in the lines: its group line and the end, exclusive. */
-    private record Section(int first, int end) {
-    }
-
-    /** The index of the first non-blank character of {@code line}, or -1 for a blank line. */
-    private static int firstNonBlank(String line) {
-        for (int i = 0; i < line.length(); i++) {
-            if (!Character.isWhitespace(line.charAt(i))) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    /** What {@link #index} read: the names in table order, the aliases and notes, and each model once parsed. */
-    public final class Index {
-        private final String source;
-        private final CpuModel.Kind kind;
-        private final List<String> lines;
-        private final Map<String, Section> sections;
-        private final Map<String, CpuModel> parsed = new ConcurrentHashMap<>();
-        private final Map<String, Alias> aliases;
-        private final Map<String, String> notes;
-
-        private Index(String source, CpuModel.Kind kind, List<String> lines, Map<String, Section> sections,
-                Map<String, Alias> aliases, Map<String, String> notes) {
-            this.source = source;
-            this.kind = kind;
-            this.lines = lines;
-            this.sections = sections;
-            this.aliases = aliases;
-            this.notes = notes;
-        }
-
-        /** The model names, in table order. */
-        public List<String> names() {
-            return List.copyOf(sections.keySet());
-        }
-
-        public Map<String, Alias> aliases() {
-            return aliases;
-        }
-
-        public Map<String, String> notes() {
-            return notes;
-        }
-
-        /** The model {@code name} (its base parsed first; a base must be defined above it). */
-        public CpuModel model(String name) {
-            CpuModel m = parsed.get(name);
-            if (m != null) {
-                return m;
-            }
-            Section at = sections.get(name);
-            Group g = groups(source, lines, at.first(), at.end()).getFirst();
-            CpuModel base = null;
-            String baseName = g.values.get("base");
-            if (baseName != null) {
-                Section b = sections.get(baseName);
-                if (b == null || b.first() >= at.first()) {
-                    throw error(source, g.lines.get("base"), "base model '" + baseName + "' is not defined above");
-                }
-                base = model(baseName);
-            }
-            m = CpudefParser.this.model(source, g, kind, base);
-            parsed.put(name, m);
-            return m;
-        }
-    }
-
     /** One {@code [group]} and its assignments, with the line each came from. */
     private record Group(String name, int line, Map<String, String> values, Map<String, Integer> lines) {
     }
@@ -361,14 +220,9 @@ public final class CpudefParser {
     }
 
     private static List<Group> groups(String source, List<String> lines) {
-        return groups(source, lines, 0, lines.size());
-    }
-
-    /** The groups of lines {@code from} (inclusive) to {@code to} (exclusive), numbered as in the whole. */
-    private static List<Group> groups(String source, List<String> lines, int from, int to) {
         List<Group> groups = new ArrayList<>();
         Group current = null;
-        for (int i = from; i < to; i++) {
+        for (int i = 0; i < lines.size(); i++) {
             int lineNo = i + 1;
             String line = lines.get(i).strip();
             if (line.isEmpty() || line.startsWith("#")) {
@@ -496,7 +350,7 @@ public final class CpudefParser {
         }
         long value;
         try {
-            value = parseCNumber(text.strip());
+            value = CpuOption.parseCNumber(text.strip());
         } catch (NumberFormatException e) {
             throw error(source, g.lines.get(key), "Parameter '" + key + "' expects a number");
         }
@@ -505,16 +359,6 @@ public final class CpudefParser {
             throw error(source, g.lines.get(key), "parameter '" + key + "' can be at most " + limit);
         }
         return (int) value;
-    }
-
-    static long parseCNumber(String text) {
-        if (text.startsWith("0x") || text.startsWith("0X")) {
-            return Long.parseLong(text.substring(2), 16);
-        }
-        if (text.length() > 1 && text.startsWith("0")) {
-            return Long.parseLong(text.substring(1), 8);
-        }
-        return Long.parseLong(text);
     }
 
     private static CpuConfigException error(String source, int line, String message) {

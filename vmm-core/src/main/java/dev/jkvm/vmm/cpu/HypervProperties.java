@@ -74,7 +74,7 @@ final class HypervProperties {
         } else if (key.equals("hv-spinlocks")) {
             long attempts;
             try {
-                attempts = CpudefParser.parseCNumber(value.strip().toLowerCase(Locale.ROOT));
+                attempts = CpuOption.parseCNumber(value.strip().toLowerCase(Locale.ROOT));
             } catch (NumberFormatException e) {
                 throw new CpuConfigException("Parameter 'hv-spinlocks' expects a number");
             }

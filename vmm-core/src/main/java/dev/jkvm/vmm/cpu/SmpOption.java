@@ -172,7 +172,7 @@ public final class SmpOption {
 
     private static long number(String key, String value) {
         try {
-            long n = CpudefParser.parseCNumber(value.strip());
+            long n = CpuOption.parseCNumber(value.strip());
             // Anything past 32 bits is as impossible as it is large; keep the arithmetic exact.
             if (n < 0 || n > 0xffffffffL) {
                 throw new NumberFormatException();

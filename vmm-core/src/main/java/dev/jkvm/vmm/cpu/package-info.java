@@ -12,7 +12,8 @@
  *     {@link dev.jkvm.vmm.cpu.CpuConfigException}s, one line each.</li>
  * <li><b>Model</b>: {@link dev.jkvm.vmm.cpu.CpuModels} is the registry {@code -cpu} names:
  *     the built-ins and user files, both {@code [cpudef]} text read by
- *     {@link dev.jkvm.vmm.cpu.CpudefParser} into {@link dev.jkvm.vmm.cpu.CpuModel}s (vendor,
+ *     {@link dev.jkvm.vmm.cpu.CpudefParser} into {@link dev.jkvm.vmm.cpu.CpuModel}s (the built-ins
+ *     and the feature table ahead of time, into the arrays of {@code BuiltinCpuTables}: vendor,
  *     family/model/stepping packed by {@link dev.jkvm.vmm.cpu.CpuSignature},
  *     {@link dev.jkvm.vmm.cpu.FeatureBits}, a {@link dev.jkvm.vmm.cpu.CacheModel});
  *     {@link dev.jkvm.vmm.cpu.CpuHelp} prints {@code -cpu help}.</li>

@@ -21,25 +21,6 @@ class CpuModelsTest {
         return table.lookup(feature).stream().allMatch(m.features()::has);
     }
 
-    /** The built-in index reads only names, aliases and notes: parsed whole, the table gives the same. */
-    @Test
-    void theLazyIndexGivesWhatTheWholeTableSays() throws Exception {
-        List<String> lines;
-        try (var in = CpuModels.class.getResourceAsStream("cpu-models.conf")) {
-            lines = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines().toList();
-        }
-        CpudefParser.Definitions whole = new CpudefParser(table).parseAll("cpu-models.conf", lines,
-                CpuModel.Kind.BUILTIN, name -> java.util.Optional.empty());
-        List<CpuModel> builtIn = models.all().stream().filter(m -> m.kind() == CpuModel.Kind.BUILTIN).toList();
-        assertEquals(whole.models(), builtIn);
-        assertEquals(whole.aliases(), models.aliases());
-        assertTrue(whole.models().size() > 50, "models: " + whole.models().size());
-        assertTrue(whole.aliases().size() > 10, "aliases: " + whole.aliases().size());
-        for (Map.Entry<String, String> n : whole.notes().entrySet()) {
-            assertTrue(models.help().contains(n.getValue()), n.getKey() + "'s note in -cpu help");
-        }
-    }
-
     @Test
     void theRequiredModelsAreBuiltIn() {
         for (String name : List.of("qemu64", "qemu32", "kvm64", "kvm32", "core2duo", "Nehalem", "Westmere",

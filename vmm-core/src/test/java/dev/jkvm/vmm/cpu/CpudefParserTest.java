@@ -133,10 +133,10 @@ class CpudefParserTest {
 
     @Test
     void cNumbers() {
-        assertEquals(11, CpudefParser.parseCNumber("11"));
-        assertEquals(0x8000000aL, CpudefParser.parseCNumber("0x8000000A"));
-        assertEquals(8, CpudefParser.parseCNumber("010"));
-        assertEquals(0, CpudefParser.parseCNumber("0"));
+        assertEquals(11, CpuOption.parseCNumber("11"));
+        assertEquals(0x8000000aL, CpuOption.parseCNumber("0x8000000A"));
+        assertEquals(8, CpuOption.parseCNumber("010"));
+        assertEquals(0, CpuOption.parseCNumber("0"));
     }
 
     @Test
