@@ -100,5 +100,10 @@ check "reboot (all four methods)" $PASS $st '^boot 4$' '^reset method=4 name=tri
 qemu reboot ""
 check "reboot -no-reboot (QEMU ends at the first reset)" 0 $st '^boot 1$' '^reset method=1 name=i8042$'
 
+# legacy-probe: SeaBIOS ran first, so its option ROMs, RSDP, SMBIOS and MP pointer are in the area
+qemu legacy-probe "" -m 128M
+check "legacy-probe" $PASS $st '^block c0000 zero=' '^block fc000 zero=' '^rom at=0xc0000 ' '^rsdp at=0xf[0-9a-f]{4}$' \
+    '^smbios at=0xf[0-9a-f]{4} anchor=_SM' '^mp at=0xf[0-9a-f]{4}$' '^legacy-probe done$'
+
 if [ $failures -eq 0 ]; then echo "qemu-smoke: all passed"; else echo "qemu-smoke: $failures failed"; fi
 [ $failures -eq 0 ]

@@ -32,8 +32,10 @@ import dev.jkvm.devices.SystemControlPortA;
  *   ...-0x9fbff    ACPI tables, MP configuration table      0xe9         isa-debugcon default
  * 0x9fc00          EBDA: MP floating pointer, RSDP +16      0xf4         isa-debug-exit
  * 0xa0000-0xbffff  VGA window (nothing there)               0x2e8-0x3ff  COM4 COM2 COM3 COM1
- * 0xe0000-0xfffff  the ROM's last 128 KiB (0xf0000: BIOS)   0x510-0x511  fw_cfg
- * 0x100000         extended RAM, the kernel                 0x600-0x60b  ACPI PM block
+ * 0xc0000-0xdffff  pc.rom: zeros, read-only (option ROMs)   0x510-0x511  fw_cfg
+ * 0xe0000-0xfffff  the ROM's last 128 KiB (0xf0000: BIOS),  0x600-0x60b  ACPI PM block
+ *                  RAM below a smaller one (not in e820)
+ * 0x100000         extended RAM, the kernel
  * low RAM end      PCI hole (3 GiB with 3.5 GiB RAM or more) 0xcf8-0xcff PCI config (not 0xcf9)
  * 0xfebff000       pci-testdev BAR0                         0xcf9        reset control
  * 0xfec00000       I/O APIC (KVM)                           0x2000-0x2017 pc-testdev IRQs
@@ -92,10 +94,22 @@ public final class Layout {
     /** The VGA window, decoded by the PCI host bridge (nothing is there). */
     public static final long VGA_START = LOW_RAM_END;
     public static final long VGA_END = 0xc0000;
+    /**
+     * QEMU's {@code pc.rom}, 128 KiB of memory the guest can only read, where a PC's option ROMs
+     * sit (jkvm loads none: zeros). Memory, not MMIO: an OS's ROM probe and its 16-byte scans of
+     * the area would otherwise exit to jkvm on every read. Not in e820, as under SeaBIOS.
+     */
+    public static final long OPTION_ROM_START = VGA_END;
+    public static final long OPTION_ROM_END = 0xe0000;
     /** The BIOS segment, reserved in e820 whether or not a ROM shows there; the second RSDP goes here. */
     public static final long BIOS_SEGMENT = 0xf0000;
     /** How much of the ROM a PC also shows below 1 MiB ({@code isa-bios}, from 0xe0000 for a ROM this big). */
     public static final long ISA_BIOS_MAX = 128 * KIB;
+    /**
+     * Where the ISA BIOS window starts. A ROM smaller than {@link #ISA_BIOS_MAX} leaves its lower
+     * part to RAM, as QEMU's {@code pc} shows its low RAM there (writable, not in e820).
+     */
+    public static final long ISA_BIOS_START = 0x100000 - ISA_BIOS_MAX;
 
     // ---- extended memory, the 32-bit hole, and above 4 GiB ----
 

@@ -4,6 +4,7 @@ import dev.jkvm.kvm.Libc;
 import dev.jkvm.kvm.VmFd;
 import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.kvm.abi.LibcConstants;
+import dev.jkvm.vmm.board.Layout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -12,9 +13,10 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The host memory behind a {@link MemoryMap}: one anonymous mapping per RAM region and one for the
- * ROM (its low alias is a slice of the same mapping), registered with KVM as one memory slot per
- * region, and bounds-checked guest-physical access for the VMM.
+ * The host memory behind a {@link MemoryMap}: one anonymous mapping per RAM region, one for the
+ * ROM (its low alias is a slice of the same mapping) and one for the legacy area below the alias
+ * ({@code pc.rom} and the RAM under a small ROM, slices of it), registered with KVM as one memory
+ * slot per region, numbered in address order, and bounds-checked guest-physical access for the VMM.
  *
  * <p>RAM is reserved, not touched: {@code MAP_NORESERVE} with transparent huge pages advised, so
  * a large guest that touches little costs the host little. Owns its mappings: {@link #close()}
@@ -23,6 +25,7 @@ import java.util.Objects;
 public final class GuestMemory implements AutoCloseable {
 
     private final MemoryMap map;
+    /** In the map's (address) order: a region's index is its KVM slot. */
     private final List<Backing> backings = new ArrayList<>();
     private final List<MemorySegment> mappings = new ArrayList<>();
     /** Whether jkvm itself wrote guest memory since {@link #clearHostWrites()}: KVM's dirty log does not see those. */
@@ -42,20 +45,29 @@ public final class GuestMemory implements AutoCloseable {
         this.map = map;
         try {
             MemorySegment romMapping = null;
-            for (Region r : map.regions()) {
-                if (r.kind() == Region.Kind.RAM) {
-                    backings.add(new Backing(r, mapAnonymous(r.size(), true)));
-                } else if (r.kind() == Region.Kind.ROM) {
-                    romMapping = mapAnonymous(r.size(), false);
-                    MemorySegment.copy(rom, 0, romMapping, ValueLayout.JAVA_BYTE, r.size() - rom.length, rom.length);
-                    backings.add(new Backing(r, romMapping));
-                }
+            for (Region r : map.regions(Region.Kind.ROM)) {
+                romMapping = mapAnonymous(r.size(), false);
+                MemorySegment.copy(rom, 0, romMapping, ValueLayout.JAVA_BYTE, r.size() - rom.length, rom.length);
             }
-            for (Region r : map.regions(Region.Kind.ROM_ALIAS)) {
-                if (romMapping == null) {
-                    throw new IllegalStateException("ROM alias without a ROM");
-                }
-                backings.add(new Backing(r, romMapping.asSlice(romMapping.byteSize() - r.size(), r.size())));
+            MemorySegment legacy = null; // pc.rom and the RAM under a small ROM: one mapping from 0xC0000
+            for (Region r : map.regions()) {
+                MemorySegment host = switch (r.kind()) {
+                    case RAM -> mapAnonymous(r.size(), true);
+                    case ROM -> romMapping;
+                    case ROM_ALIAS -> {
+                        if (romMapping == null) {
+                            throw new IllegalStateException("ROM alias without a ROM");
+                        }
+                        yield romMapping.asSlice(romMapping.byteSize() - r.size(), r.size());
+                    }
+                    case OPTION_ROM, UNLISTED_RAM -> {
+                        if (legacy == null) {
+                            legacy = mapAnonymous(Layout.HIGH_RAM_START - Layout.OPTION_ROM_START, false);
+                        }
+                        yield legacy.asSlice(r.base() - Layout.OPTION_ROM_START, r.size());
+                    }
+                };
+                backings.add(new Backing(r, host));
             }
         } catch (RuntimeException e) {
             close();
@@ -79,15 +91,16 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     /**
-     * Registers every region with KVM as its own slot; ROM regions read-only when KVM can do that
-     * (they are writable otherwise, which only a misbehaving guest would notice).
+     * Registers every region with KVM as its own slot; the ROM, its alias and {@code pc.rom}
+     * read-only when KVM can do that (a guest's write there is then an MMIO exit, which jkvm drops
+     * as QEMU does; they are writable otherwise, which only a misbehaving guest would notice).
      */
     public void register(VmFd vm) {
         boolean readonly = vm.checkExtension(KvmConstants.KVM_CAP_READONLY_MEM) > 0;
         romReadonly = readonly;
         int slot = 0;
         for (Backing b : backings) {
-            int flags = b.region().kind() != Region.Kind.RAM && readonly ? KvmConstants.KVM_MEM_READONLY : 0;
+            int flags = !b.region().kind().guestWritable() && readonly ? KvmConstants.KVM_MEM_READONLY : 0;
             vm.setUserMemoryRegion(slot++, flags, b.region().base(), b.host());
         }
     }
@@ -127,12 +140,12 @@ public final class GuestMemory implements AutoCloseable {
      * notifier over the range) while the contents stay, as QEMU's two {@code mprotect}s do. QEMU
      * goes through PROT_NONE; jkvm widens to read-write-execute and back instead, so the page is
      * never inaccessible: a jkvm thread touching it in between (the monitor's xp, a device) would
-     * take SIGSEGV, which kills the JVM. Anything but RAM is left alone.
+     * take SIGSEGV, which kills the JVM. Anything but RAM (listed in e820 or not) is left alone.
      */
     public void flushPage(long gpa) {
         long page = gpa & ~(PAGE_SIZE - 1);
         for (Backing b : backings) {
-            if (b.region().kind() == Region.Kind.RAM && b.region().contains(page, PAGE_SIZE)) {
+            if (b.region().kind().guestWritable() && b.region().contains(page, PAGE_SIZE)) {
                 MemorySegment host = b.host().asSlice(page - b.region().base(), PAGE_SIZE);
                 int rw = dev.jkvm.kvm.abi.LibcConstants.PROT_READ | dev.jkvm.kvm.abi.LibcConstants.PROT_WRITE;
                 try {
@@ -319,7 +332,7 @@ public final class GuestMemory implements AutoCloseable {
 
     // ---- snapshots ----
 
-    /** The regions a snapshot holds: RAM and ROM (a ROM alias is the same memory). */
+    /** The regions a snapshot holds: RAM, ROM and pc.rom (a ROM alias is the same memory). */
     private List<Backing> saved() {
         return backings.stream().filter(b -> b.region().kind() != Region.Kind.ROM_ALIAS).toList();
     }
@@ -444,8 +457,9 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     /**
-     * Turns on KVM's dirty-page log for every RAM slot of {@code vm} (registered by
-     * {@link #register}) and returns it; the guest's writes are counted from here.
+     * Turns on KVM's dirty-page log for every slot of {@code vm} the guest can write (registered
+     * by {@link #register}: the RAM, and the RAM under a small ROM) and returns it; the guest's
+     * writes are counted from here.
      */
     public DirtyLog startDirtyLog(VmFd vm) {
         List<int[]> numbers = new ArrayList<>();
@@ -453,7 +467,7 @@ public final class GuestMemory implements AutoCloseable {
         List<Backing> mine = saved();
         for (int slot = 0; slot < backings.size(); slot++) {
             Backing b = backings.get(slot);
-            if (b.region().kind() == Region.Kind.RAM) {
+            if (b.region().kind().guestWritable()) {
                 vm.setUserMemoryRegion(slot, KvmConstants.KVM_MEM_LOG_DIRTY_PAGES, b.region().base(), b.host());
                 numbers.add(new int[] {slot, mine.indexOf(b)});
                 ram.add(b.host());

@@ -11,7 +11,11 @@ import java.util.Optional;
  * every table the guest reads (e820, CMOS, fw_cfg, ...) is derived from.
  *
  * <ul>
- *   <li>RAM from 0 to 640 KiB ({@code ram-low}), then the legacy hole (VGA, option ROMs, BIOS);</li>
+ *   <li>RAM from 0 to 640 KiB ({@code ram-low}), then the VGA window (MMIO, nothing there);</li>
+ *   <li>QEMU's {@code pc.rom} at 0xC0000-0xDFFFF, zeros the guest can only read (where option
+ *       ROMs sit), and RAM from 0xE0000 up to the ROM's alias when the ROM is smaller than 128 KiB
+ *       ({@code ram-isa}, not in e820): the legacy area is memory, so the scans an OS makes of it
+ *       (option ROMs every 2 KiB, SMBIOS, MP and RSDP every 16 bytes) never exit to jkvm;</li>
  *   <li>RAM from 1 MiB up to the top of low memory ({@code ram}): all of it when the guest has
  *       less than 3.5 GiB, else only up to 3 GiB, and the rest from 4 GiB ({@code ram-high}),
  *       which leaves the 32-bit hole for MMIO, the I/O APIC, the local APIC and the firmware;</li>
@@ -52,13 +56,19 @@ public record MemoryMap(long ramSize, long romSize, List<Region> regions) {
         long above4g = ramSize - below4g;
         List<Region> regions = new ArrayList<>();
         regions.add(new Region("ram-low", 0, Layout.LOW_RAM_END, Region.Kind.RAM));
+        regions.add(new Region("pc.rom", Layout.OPTION_ROM_START, Layout.OPTION_ROM_END - Layout.OPTION_ROM_START,
+                Region.Kind.OPTION_ROM));
         regions.add(new Region("ram", Layout.HIGH_RAM_START, below4g - Layout.HIGH_RAM_START, Region.Kind.RAM));
         if (above4g > 0) {
             regions.add(new Region("ram-high", Layout.FOUR_GIB, above4g, Region.Kind.RAM));
         }
         long rom = (romSize + PAGE - 1) & -PAGE;
+        long isa = Math.min(rom, Layout.ISA_BIOS_MAX);
+        if (isa < Layout.ISA_BIOS_MAX) {
+            // QEMU's low RAM shows through where its isa-bios alias does not reach
+            regions.add(new Region("ram-isa", Layout.ISA_BIOS_START, Layout.ISA_BIOS_MAX - isa, Region.Kind.UNLISTED_RAM));
+        }
         if (rom > 0) {
-            long isa = Math.min(rom, Layout.ISA_BIOS_MAX);
             regions.add(new Region("isa-bios", Layout.HIGH_RAM_START - isa, isa, Region.Kind.ROM_ALIAS));
             regions.add(new Region("bios", Layout.FOUR_GIB - rom, rom, Region.Kind.ROM));
         }

@@ -3,7 +3,8 @@ package dev.jkvm.vmm.memory;
 /**
  * One contiguous range of the guest-physical address space.
  *
- * @param name what the region is ({@code ram-low}, {@code ram}, {@code ram-high}, {@code bios}, {@code isa-bios})
+ * @param name what the region is ({@code ram-low}, {@code pc.rom}, {@code ram-isa}, {@code isa-bios}, {@code ram},
+ *             {@code bios}, {@code ram-high})
  * @param base the guest-physical address of its first byte
  * @param size its length in bytes (a multiple of the page size)
  * @param kind what backs it
@@ -17,7 +18,16 @@ public record Region(String name, long base, long size, Kind kind) {
         /** Firmware ROM: read-only to the guest; writes reach the VMM as MMIO exits. */
         ROM,
         /** A read-only alias of the last bytes of the firmware ROM (the PC's 0xE0000-0xFFFFF window). */
-        ROM_ALIAS
+        ROM_ALIAS,
+        /** QEMU's {@code pc.rom}: memory of its own, read-only to the guest (writes are MMIO exits jkvm drops). */
+        OPTION_ROM,
+        /** RAM the firmware does not report: QEMU's low RAM where no ROM alias covers 0xE0000-0xFFFFF. */
+        UNLISTED_RAM;
+
+        /** Whether the guest's writes reach the memory (a KVM slot without {@code KVM_MEM_READONLY}). */
+        public boolean guestWritable() {
+            return this == RAM || this == UNLISTED_RAM;
+        }
     }
 
     public Region {

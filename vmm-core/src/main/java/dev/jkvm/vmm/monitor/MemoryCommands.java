@@ -319,6 +319,8 @@ final class MemoryCommands {
                 case RAM -> "ram";
                 case ROM -> "rom";
                 case ROM_ALIAS -> "rom alias";
+                case OPTION_ROM -> "rom";
+                case UNLISTED_RAM -> "ram";
             };
             sb.append(String.format(Locale.ROOT, "    %016x-%016x (prio 0, %s): %s (KVM slot %d)%n", r.base(), r.end() - 1,
                     kind, r.name(), slot++));

@@ -74,6 +74,14 @@ class LayoutTest {
             Region isa = map.regions(Region.Kind.ROM_ALIAS).getFirst();
             assertEquals(Layout.HIGH_RAM_START, isa.end());
             assertTrue(isa.base() >= Layout.VGA_END && isa.base() <= Layout.BIOS_SEGMENT, isa.toString());
+            // the legacy area is memory from the VGA window's end to 1 MiB: pc.rom, then RAM or the alias
+            Region pcRom = map.regionOf(Layout.VGA_END, 1).orElseThrow();
+            assertEquals(List.of(Region.Kind.OPTION_ROM, Layout.OPTION_ROM_START, Layout.OPTION_ROM_END),
+                    List.of(pcRom.kind(), pcRom.base(), pcRom.end()));
+            Region e = map.regionOf(Layout.OPTION_ROM_END, 1).orElseThrow();
+            assertTrue(e == isa || (e.kind() == Region.Kind.UNLISTED_RAM && e.end() == isa.base()), e.toString());
+            assertTrue(map.regionOf(Layout.VGA_START, 1).isEmpty() && map.regionOf(Layout.VGA_END - 1, 1).isEmpty(),
+                    "the VGA window stays MMIO");
         }
         assertEquals(Layout.LOW_MEMORY_SPLIT, SPLIT.ramBelow4g());
         assertEquals(Layout.FOUR_GIB, SPLIT.regions(Region.Kind.RAM).getLast().base());
@@ -123,6 +131,10 @@ class LayoutTest {
         assertTrue(Layout.BOOT_DATA_END <= Layout.FIRMWARE_TABLES_LOWEST);
         assertTrue(e820.usableFrom(Layout.BOOT_DATA_START) >= Layout.BOOT_DATA_END - Layout.BOOT_DATA_START);
         assertTrue(e820.usableFrom(Layout.KERNEL_LOAD) > 0);
+        // pc.rom and the RAM under a small ROM are not in the map, as under SeaBIOS: only the BIOS segment is
+        for (long a = Layout.VGA_START; a < Layout.BIOS_SEGMENT; a += MemoryMap.PAGE) {
+            assertEquals(null, e820.entryAt(a), Long.toHexString(a));
+        }
         assertEquals(Layout.LOW_RAM_END, t.reservedEnd());
         assertTrue(t.reservedBase() >= Layout.FIRMWARE_TABLES_LOWEST);
     }
@@ -188,6 +200,31 @@ class LayoutTest {
         assertTrue(hasIoDescriptor(aml, Layout.CMOS, Layout.CMOS_PORTS), "RTC");
         assertTrue(hasIoDescriptor(aml, Layout.I8042_DATA, 1) && hasIoDescriptor(aml, Layout.I8042_COMMAND, 1), "KBD");
         assertTrue(hasIoDescriptor(aml, Layout.PCI_CONFIG_ADDRESS, 8), "PCI0");
+    }
+
+    /** The host bridge's memory windows (the DSDT's DWordMemory descriptors) hold no memory: the VGA window and the hole. */
+    @Test
+    void theDsdtsMemoryWindowsMissEveryMemoryRegion() {
+        for (MemoryMap map : List.of(SMALL, BIG, SPLIT)) {
+            FirmwareTables t = FirmwareTables.layOut(platform(map), true, true);
+            AcpiTableEntry dsdt = table(t, "DSDT");
+            byte[] aml = new byte[dsdt.length()];
+            lowMemory(t).get((int) dsdt.address(), aml);
+            ByteBuffer b = ByteBuffer.wrap(aml).order(ByteOrder.LITTLE_ENDIAN);
+            List<long[]> windows = new ArrayList<>();
+            for (int i = 0; i + 26 <= aml.length; i++) {
+                // DWord Address Space Descriptor, 0x17 bytes, resource type 0 (memory)
+                if (aml[i] == (byte) 0x87 && aml[i + 1] == 0x17 && aml[i + 2] == 0 && aml[i + 3] == 0) {
+                    windows.add(new long[] {Integer.toUnsignedLong(b.getInt(i + 10)), Integer.toUnsignedLong(b.getInt(i + 14))});
+                }
+            }
+            assertEquals(List.of(Layout.VGA_START, Layout.VGA_END - 1), List.of(windows.getFirst()[0], windows.getFirst()[1]));
+            for (long[] w : windows) {
+                for (Region r : map.regions()) {
+                    assertFalse(w[0] < r.end() && r.base() <= w[1], String.format("window 0x%x-0x%x holds %s", w[0], w[1], r));
+                }
+            }
+        }
     }
 
     /** An AML IO resource descriptor (decode16, min = max = {@code port}, alignment 1, {@code length}). */
