@@ -16,7 +16,7 @@ import java.util.OptionalLong;
  */
 public final class BiosAreaRsdp {
 
-    /** Where the search starts and ends: the F segment (the E segment is not backed by a 64 KiB ROM). */
+    /** Where the search starts and ends: the F segment (below a 64 KiB ROM the E segment is RAM, not the ROM). */
     static final long SEARCH_START = Layout.BIOS_SEGMENT;
     static final long SEARCH_END = Layout.HIGH_RAM_START - 16; // the reset vector's paragraph is never free
 

@@ -13,7 +13,8 @@ import java.util.List;
  *
  * <p>The legacy area is shown as SeaBIOS shows it under QEMU: RAM up to {@link Layout#EBDA_START}, the
  * last KiB below 640 KiB reserved for the EBDA, the BIOS segment {@code 0xF0000-0xFFFFF} reserved,
- * and the firmware ROM below 4 GiB reserved. Entries are sorted, never overlap, and adjacent
+ * and the firmware ROM below 4 GiB reserved; the rest of the legacy area (VGA, {@code pc.rom}, the
+ * RAM under a small ROM) is in no entry. Entries are sorted, never overlap, and adjacent
  * entries of one type are merged.
  *
  * <pre>{@code
