@@ -17,8 +17,12 @@ import org.junit.platform.launcher.TestPlan;
  *
  * <pre>
  *   nested: start dev.jkvm.vmm.SoakTest
- *   nested: end dev.jkvm.vmm.SoakTest 41.2 s 1 tests 0 failed
+ *   nested: failed dev.jkvm.vmm.SoakTest aSoak(): expected: <0> but was: <1>
+ *   nested: end dev.jkvm.vmm.SoakTest 41.2 s 1 tests 1 failed
  * </pre>
+ *
+ * A failed test's line comes as it fails, with the first line of its failure (at most 300
+ * characters): the launcher's tree with the messages also comes only at its end.
  */
 public final class NestedProgress implements TestExecutionListener {
 
@@ -61,7 +65,25 @@ public final class NestedProgress implements TestExecutionListener {
                     r.failed().incrementAndGet();
                 }
             }
+            if (result.getStatus() != TestExecutionResult.Status.SUCCESSFUL) {
+                String why = result.getThrowable().map(t -> String.valueOf(t.getMessage()).lines().findFirst().orElse(""))
+                        .orElse(result.getStatus().toString());
+                System.out.println("nested: failed " + classOf(id) + " " + id.getDisplayName() + ": "
+                        + (why.length() > 300 ? why.substring(0, 300) + "..." : why));
+            }
         }
+    }
+
+    /** The innermost class above a test, by name ("?" when none is). */
+    private String classOf(TestIdentifier id) {
+        TestPlan p = plan;
+        for (TestIdentifier at = id; p != null && at != null; at = p.getParent(at).orElse(null)) {
+            String c = className(at);
+            if (c != null) {
+                return c;
+            }
+        }
+        return "?";
     }
 
     /** The class a container stands for, or null when it is not a class. */

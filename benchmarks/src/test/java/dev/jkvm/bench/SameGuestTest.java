@@ -61,11 +61,19 @@ class SameGuestTest {
         assertTrue(Overcommit.oneGuest(rom, 3, java.time.Duration.ofMillis(200), java.time.Duration.ofMillis(100)) > 0);
         try (dev.jkvm.vmm.Machine m = dev.jkvm.vmm.Machine.create(Overcommit.config(rom, 3))) {
             m.start();
-            JkvmExits.sleep(300);
-            byte[] b = m.readPhysical(BenchGuest.SMP_PROGRESS, 3 * BenchGuest.SMP_STRIDE);
+            // Until every vCPU has counted (a "does not hang" bound, not a time limit: inside
+            // scripts/in-vm at a host load of 20 the APs took longer than the 300 ms once slept here).
+            long giveUp = System.nanoTime() + java.time.Duration.ofSeconds(120).toNanos();
+            int[] progress = new int[3];
+            do {
+                JkvmExits.sleep(50);
+                byte[] b = m.readPhysical(BenchGuest.SMP_PROGRESS, 3 * BenchGuest.SMP_STRIDE);
+                for (int i = 0; i < 3; i++) {
+                    progress[i] = BenchGuest.le32(java.util.Arrays.copyOfRange(b, i * BenchGuest.SMP_STRIDE, i * BenchGuest.SMP_STRIDE + 4));
+                }
+            } while ((progress[0] == 0 || progress[1] == 0 || progress[2] == 0) && System.nanoTime() < giveUp);
             for (int i = 0; i < 3; i++) {
-                int progress = BenchGuest.le32(java.util.Arrays.copyOfRange(b, i * BenchGuest.SMP_STRIDE, i * BenchGuest.SMP_STRIDE + 4));
-                assertTrue(progress > 0, "vCPU number " + i + " made no progress: the APs did not start");
+                assertTrue(progress[i] != 0, "vCPU number " + i + " made no progress in 120 s: the APs did not start");
             }
         }
     }
