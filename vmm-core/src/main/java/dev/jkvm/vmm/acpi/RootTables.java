@@ -11,6 +11,16 @@ final class RootTables {
     private RootTables() {
     }
 
+    /** The RSDT's length with {@code tables} entries. */
+    static int rsdtLength(int tables) {
+        return SdtHeader.LENGTH + 4 * tables;
+    }
+
+    /** The XSDT's length with {@code tables} entries. */
+    static int xsdtLength(int tables) {
+        return SdtHeader.LENGTH + 8 * tables;
+    }
+
     static byte[] rsdt(List<Long> tables) {
         ByteWriter w = SdtHeader.begin("RSDT", REVISION);
         for (long t : tables) {

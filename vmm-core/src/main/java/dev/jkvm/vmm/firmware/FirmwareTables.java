@@ -79,9 +79,13 @@ public record FirmwareTables(List<Placement> placements, long reservedBase, long
         if (!acpi && !mp) {
             return new FirmwareTables(List.of(), END, END, OptionalLong.empty(), List.of());
         }
-        int acpiLength = acpi ? AcpiTables.length(p) : 0;
+        // Built once: their bytes do not depend on the base their lengths decide (the ACPI tables
+        // that hold addresses are made at the base).
+        AcpiTables.Prepared acpiTables = acpi ? AcpiTables.prepare(p) : null;
+        byte[] mpTable = mp ? MpTable.configTable(p) : null;
+        int acpiLength = acpi ? acpiTables.length() : 0;
         int acpiSpan = (acpiLength + 15) & -16;
-        int mpLength = mp ? MpTable.configTableLength(p) : 0;
+        int mpLength = mp ? mpTable.length : 0;
         long base = (Layout.EBDA_START - acpiSpan - mpLength) & -PAGE;
         if (base < Layout.FIRMWARE_TABLES_LOWEST) {
             throw new IllegalArgumentException("firmware tables of " + (acpiSpan + mpLength)
@@ -97,7 +101,7 @@ public record FirmwareTables(List<Placement> placements, long reservedBase, long
         List<AcpiTableEntry> entries = new ArrayList<>();
         OptionalLong rsdp = OptionalLong.empty();
         if (acpi) {
-            AcpiImage image = AcpiTables.build(p, base);
+            AcpiImage image = acpiTables.at(base);
             placements.add(new Placement("ACPI tables", base, image.tables()));
             placements.add(new Placement("ACPI RSDP", RSDP_ADDRESS, image.rsdp()));
             entries.add(new AcpiTableEntry("RSDP", RSDP_ADDRESS, image.rsdp().length));
@@ -105,7 +109,7 @@ public record FirmwareTables(List<Placement> placements, long reservedBase, long
             rsdp = OptionalLong.of(RSDP_ADDRESS);
         }
         if (mp) {
-            MpTable.Image image = MpTable.build(p, base + acpiSpan);
+            MpTable.Image image = MpTable.image(mpTable, base + acpiSpan);
             placements.add(new Placement("MP configuration table", image.configTableAddress(), image.configTable()));
             placements.add(new Placement("MP floating pointer", Layout.MP_FLOATING_POINTER, image.floatingPointer()));
         }

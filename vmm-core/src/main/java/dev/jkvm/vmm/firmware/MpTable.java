@@ -83,11 +83,16 @@ public final class MpTable {
      * physical address; 16-byte alignment is not required but is what firmware does).
      */
     public static Image build(PlatformDescription p, long configTableAddress) {
-        if (configTableAddress <= 0 || configTableAddress + configTableLength(p) > 0x1_0000_0000L) {
+        return image(configTable(p), configTableAddress);
+    }
+
+    /** The image of a configuration table built already (its bytes do not depend on its address). */
+    static Image image(byte[] configTable, long configTableAddress) {
+        if (configTableAddress <= 0 || configTableAddress + configTable.length > 0x1_0000_0000L) {
             throw new IllegalArgumentException("MP configuration table at 0x" + Long.toHexString(configTableAddress)
                     + " must lie below 4 GiB");
         }
-        return new Image(floatingPointer(configTableAddress), configTableAddress, configTable(p));
+        return new Image(floatingPointer(configTableAddress), configTableAddress, configTable);
     }
 
     /** The length of the configuration table {@link #build} makes for {@code p}. */

@@ -126,7 +126,12 @@ public record PlatformDescription(Topology topology, long localApicAddress, IoAp
 
     /** The override of ISA IRQ {@code irq}, if it has one. */
     public Optional<InterruptOverride> overrideOf(int irq) {
-        return interruptOverrides.stream().filter(o -> o.isaIrq() == irq).findFirst();
+        for (InterruptOverride o : interruptOverrides) { // loops, not streams: the tables are built interpreted at start-up
+            if (o.isaIrq() == irq) {
+                return Optional.of(o);
+            }
+        }
+        return Optional.empty();
     }
 
     /** The global system interrupt ISA IRQ {@code irq} arrives on. */
@@ -143,6 +148,11 @@ public record PlatformDescription(Topology topology, long localApicAddress, IoAp
             return true;
         }
         int pin = ioApic.gsiBase() + irq;
-        return interruptOverrides.stream().noneMatch(o -> o.gsi() == pin);
+        for (InterruptOverride o : interruptOverrides) {
+            if (o.gsi() == pin) {
+                return false;
+            }
+        }
+        return true;
     }
 }

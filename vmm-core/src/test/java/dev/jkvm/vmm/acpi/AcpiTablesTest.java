@@ -198,6 +198,39 @@ class AcpiTablesTest {
         assertEquals(AcpiTables.build(twoOfFour(), 0x7FFC0000L).tables().length, AcpiTables.length(twoOfFour()));
     }
 
+    /**
+     * The tables built once and laid out at several bases (the firmware tables' layout finds its
+     * base from their length): the length is what each layout takes, the tables without addresses
+     * are the same bytes everywhere, and the FADT, the root tables and the RSDP point into the
+     * layout they are part of.
+     */
+    @Test
+    void preparedTablesLayOutAtAnyBase() {
+        for (PlatformDescription p : List.of(twoOfFour(), PlatformDescription.pc(Topology.SINGLE, MEMORY).withS3(true),
+                PlatformDescription.pc(new Topology(16, 32, 2, 1, 8, 2), MEMORY).withSerialPorts(
+                        List.of(dev.jkvm.vmm.firmware.SerialPort.com(0), dev.jkvm.vmm.firmware.SerialPort.com(1))))) {
+            AcpiTables.Prepared prepared = AcpiTables.prepare(p);
+            AcpiImage reference = AcpiTables.build(p, BASE);
+            for (long base : new long[] {0x40, 0x9F000, 0x9E040, 0x7FFC0000L}) {
+                AcpiImage image = prepared.at(base);
+                assertEquals(AcpiTables.length(p), image.tables().length);
+                assertEquals(prepared.length(), image.tables().length);
+                assertEquals(base, address(image, "FACS"));
+                for (String same : List.of("FACS", "DSDT", "APIC")) {
+                    assertArrayEquals(reference.table(same), image.table(same), same);
+                }
+                byte[] fadt = image.table("FACP");
+                assertEquals(address(image, "FACS"), u32(fadt, 36));
+                assertEquals(address(image, "DSDT"), u64(fadt, 140));
+                assertEquals(0, sum(fadt, 0, fadt.length), "FADT checksum at 0x" + Long.toHexString(base));
+                assertEquals(address(image, "APIC"), u64(image.table("XSDT"), 44));
+                assertEquals(address(image, "RSDT"), u32(image.rsdp(), 16));
+                assertEquals(image.entries().getLast().address() + image.entries().getLast().length() - base,
+                        image.tables().length, "the blob ends with the XSDT");
+            }
+        }
+    }
+
     @Test
     void baseMustBe64ByteAligned() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -125,6 +125,20 @@ class MpTableTest {
         assertEquals(0x9E000, Le.u32(MpTable.build(twoOfFour(), 0x9E000).floatingPointer(), 4));
     }
 
+    /** The configuration table holds no address of its own: built once, it goes wherever its length lets it. */
+    @Test
+    void aConfigurationTableBuiltOnceIsTheOneBuiltAtItsAddress() {
+        byte[] once = MpTable.configTable(twoOfFour());
+        for (long at : new long[] {CONFIG, 0x9E000, 0x9E010}) {
+            MpTable.Image image = MpTable.image(once, at);
+            assertArrayEquals(MpTable.build(twoOfFour(), at).configTable(), image.configTable());
+            assertArrayEquals(MpTable.build(twoOfFour(), at).floatingPointer(), image.floatingPointer());
+            assertEquals(MpTable.configTableLength(twoOfFour()), image.configTable().length);
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MpTable.image(once, 0xFFFF_FF00L));
+        assertTrue(e.getMessage().contains("below 4 GiB"), e.getMessage());
+    }
+
     @Test
     void configurationTableMustLieBelow4g() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
