@@ -38,31 +38,52 @@ public record CpuidEntry(int function, int index, int flags, int eax, int ebx, i
                     }
                     throw e;
                 }
-                int count = buf.get(JAVA_INT, KvmCpuid2.NENT);
-                List<CpuidEntry> entries = new ArrayList<>(count);
-                for (int i = 0; i < count; i++) {
-                    entries.add(read(buf.asSlice(KvmCpuid2.SIZEOF + i * KvmCpuidEntry2.SIZEOF,
-                            KvmCpuidEntry2.SIZEOF)));
-                }
-                return entries;
+                return entriesOf(buf);
             }
         }
     }
 
-    static CpuidEntry read(MemorySegment s) {
-        return new CpuidEntry(s.get(JAVA_INT, KvmCpuidEntry2.FUNCTION), s.get(JAVA_INT, KvmCpuidEntry2.INDEX),
-                s.get(JAVA_INT, KvmCpuidEntry2.FLAGS), s.get(JAVA_INT, KvmCpuidEntry2.EAX),
-                s.get(JAVA_INT, KvmCpuidEntry2.EBX), s.get(JAVA_INT, KvmCpuidEntry2.ECX),
-                s.get(JAVA_INT, KvmCpuidEntry2.EDX));
+    /** The entries of the {@code struct kvm_cpuid2} at {@code buf}, as many as its count says. */
+    static List<CpuidEntry> entriesOf(MemorySegment buf) {
+        int count = buf.get(JAVA_INT, KvmCpuid2.NENT);
+        int[] table = new int[count * INTS];
+        MemorySegment.copy(buf, JAVA_INT, KvmCpuid2.SIZEOF, table, 0, table.length);
+        List<CpuidEntry> entries = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            entries.add(of(table, i * INTS));
+        }
+        return entries;
     }
 
-    void write(MemorySegment s) {
-        s.set(JAVA_INT, KvmCpuidEntry2.FUNCTION, function);
-        s.set(JAVA_INT, KvmCpuidEntry2.INDEX, index);
-        s.set(JAVA_INT, KvmCpuidEntry2.FLAGS, flags);
-        s.set(JAVA_INT, KvmCpuidEntry2.EAX, eax);
-        s.set(JAVA_INT, KvmCpuidEntry2.EBX, ebx);
-        s.set(JAVA_INT, KvmCpuidEntry2.ECX, ecx);
-        s.set(JAVA_INT, KvmCpuidEntry2.EDX, edx);
+    /**
+     * The ints of one {@code struct kvm_cpuid_entry2} (seven fields, three of padding). A table is
+     * copied between native memory and an int array in one go: field by field, through the memory
+     * segment's var handles, it was most of the CPU set-up's time at an interpreted start-up.
+     */
+    private static final int INTS = (int) (KvmCpuidEntry2.SIZEOF / Integer.BYTES);
+
+    /** The entry at int {@code at} of {@code table}. */
+    private static CpuidEntry of(int[] table, int at) {
+        return new CpuidEntry(table[at + (int) (KvmCpuidEntry2.FUNCTION / 4)], table[at + (int) (KvmCpuidEntry2.INDEX / 4)],
+                table[at + (int) (KvmCpuidEntry2.FLAGS / 4)], table[at + (int) (KvmCpuidEntry2.EAX / 4)],
+                table[at + (int) (KvmCpuidEntry2.EBX / 4)], table[at + (int) (KvmCpuidEntry2.ECX / 4)],
+                table[at + (int) (KvmCpuidEntry2.EDX / 4)]);
+    }
+
+    /** Writes {@code entries} as the entries of a {@code struct kvm_cpuid2} at {@code buf} (its count is not written). */
+    static void writeEntries(List<CpuidEntry> entries, MemorySegment buf) {
+        int[] table = new int[entries.size() * INTS]; // the padding stays zero
+        for (int i = 0; i < entries.size(); i++) {
+            CpuidEntry e = entries.get(i);
+            int at = i * INTS;
+            table[at + (int) (KvmCpuidEntry2.FUNCTION / 4)] = e.function;
+            table[at + (int) (KvmCpuidEntry2.INDEX / 4)] = e.index;
+            table[at + (int) (KvmCpuidEntry2.FLAGS / 4)] = e.flags;
+            table[at + (int) (KvmCpuidEntry2.EAX / 4)] = e.eax;
+            table[at + (int) (KvmCpuidEntry2.EBX / 4)] = e.ebx;
+            table[at + (int) (KvmCpuidEntry2.ECX / 4)] = e.ecx;
+            table[at + (int) (KvmCpuidEntry2.EDX / 4)] = e.edx;
+        }
+        MemorySegment.copy(table, 0, buf, JAVA_INT, KvmCpuid2.SIZEOF, table.length);
     }
 }

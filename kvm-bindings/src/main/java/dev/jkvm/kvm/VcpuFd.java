@@ -152,9 +152,7 @@ public final class VcpuFd implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(KvmCpuid2.SIZEOF + entries.size() * KvmCpuidEntry2.SIZEOF, 8);
             buf.set(JAVA_INT, KvmCpuid2.NENT, entries.size());
-            for (int i = 0; i < entries.size(); i++) {
-                entries.get(i).write(buf.asSlice(KvmCpuid2.SIZEOF + i * KvmCpuidEntry2.SIZEOF, KvmCpuidEntry2.SIZEOF));
-            }
+            CpuidEntry.writeEntries(entries, buf);
             Libc.ioctl(fd, KvmIoctls.KVM_SET_CPUID2, buf);
         }
     }

@@ -2,6 +2,7 @@ package dev.jkvm.kvm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +10,10 @@ import dev.jkvm.kvm.abi.Errno;
 import dev.jkvm.kvm.abi.KvmConstants;
 import dev.jkvm.kvm.testing.RequiresKvm;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,6 +38,52 @@ class KvmFdTest {
                 KvmException e = assertThrows(KvmException.class, () -> vm.createVcpu(0));
                 assertEquals(Errno.EEXIST, e.errno());
                 assertEquals("KVM_CREATE_VCPU: EEXIST (File exists)", e.getMessage());
+            }
+        }
+    }
+
+    /** A vCPU keeps the leaves it was given; what KVM holds reads back entry by entry. */
+    @Test
+    void aCpuidTableSetOnAVcpuReadsBack() {
+        try (Kvm kvm = Kvm.open(); VmFd vm = kvm.createVm(); VcpuFd cpu = vm.createVcpu(0)) {
+            List<CpuidEntry> supported = kvm.supportedCpuid();
+            cpu.setCpuid(supported);
+            List<CpuidEntry> held = cpu.cpuid();
+            assertEquals(supported.size(), held.size());
+            for (int i = 0; i < held.size(); i++) {
+                assertEquals(supported.get(i).function(), held.get(i).function());
+                assertEquals(supported.get(i).index(), held.get(i).index());
+            }
+            CpuidEntry vendor = held.stream().filter(e -> e.function() == 0).findFirst().orElseThrow();
+            assertEquals(supported.getFirst().ebx(), vendor.ebx(), "the vendor string");
+        }
+    }
+
+    /** Callers at once share one answer: the table is asked of KVM once, whoever comes first. */
+    @Test
+    void concurrentCallersGetTheOneSupportedTable() throws Exception {
+        try (Kvm kvm = Kvm.open()) {
+            int n = 4;
+            CountDownLatch go = new CountDownLatch(1);
+            List<List<CpuidEntry>> answers = new CopyOnWriteArrayList<>();
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                threads.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        go.await();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    answers.add(kvm.supportedCpuid());
+                }));
+            }
+            go.countDown();
+            for (Thread t : threads) {
+                t.join(60_000);
+            }
+            assertEquals(n, answers.size());
+            for (List<CpuidEntry> a : answers) {
+                assertSame(answers.getFirst(), a);
             }
         }
     }

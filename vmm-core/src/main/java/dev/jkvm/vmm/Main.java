@@ -257,7 +257,8 @@ public final class Main {
 
     /** The warnings and facts worth a line before the guest starts. */
     private static void startupNotes(MachineConfig config, PrintStream err) {
-        int online = HostCpus.online();
+        // One vCPU never outnumbers the host's CPUs: the list of online CPUs is read only for more.
+        int online = config.topology().cpus() > 1 ? HostCpus.online() : 1;
         if (config.topology().cpus() > online) {
             err.println("jkvm: warning: the guest has " + config.topology().cpus() + " vCPUs but the host only "
                     + online + " online CPUs: an over-committed guest spins on locks whose holder is not running");
