@@ -41,13 +41,15 @@ public final class CpuFeatureTable {
 
     private final List<CpuFeature> features;
     private final Map<String, List<CpuFeature>> byName;
-    private final Map<FeatureWord, Map<Integer, CpuFeature>> byBit;
+    /** Each word's features by bit: 32 slots, null where the table names no bit. */
+    private final Map<FeatureWord, CpuFeature[]> byBit;
 
     CpuFeatureTable(List<CpuFeature> features) {
         // Plain loops and maps made once: the table is built at every start-up, interpreted.
         this.features = List.copyOf(features);
-        Map<String, List<CpuFeature>> names = new HashMap<>();
-        Map<FeatureWord, Map<Integer, CpuFeature>> bits = new HashMap<>();
+        // sized for every name at once: growing rehashes all names so far, ~5 times for ~400
+        Map<String, List<CpuFeature>> names = new HashMap<>(4 * this.features.size());
+        Map<FeatureWord, CpuFeature[]> bits = new HashMap<>();
         for (CpuFeature f : this.features) {
             if (f.qemuName().isPresent()) {
                 addName(names, f.qemuName().get(), f);
@@ -58,14 +60,15 @@ public final class CpuFeatureTable {
             for (String alias : f.aliases()) {
                 addName(names, alias, f);
             }
-            Map<Integer, CpuFeature> word = bits.get(f.word());
+            CpuFeature[] word = bits.get(f.word());
             if (word == null) {
-                word = new HashMap<>();
+                word = new CpuFeature[32];
                 bits.put(f.word(), word);
             }
-            if (word.putIfAbsent(f.bit(), f) != null) {
+            if (word[f.bit()] != null) {
                 throw new IllegalStateException("two names for " + f.word() + " bit " + f.bit());
             }
+            word[f.bit()] = f;
         }
         this.byName = Collections.unmodifiableMap(names);
         this.byBit = Collections.unmodifiableMap(bits);
@@ -111,8 +114,8 @@ public final class CpuFeatureTable {
 
     /** The feature at {@code bit} of {@code word}, if the table names it. */
     public Optional<CpuFeature> named(FeatureWord word, int bit) {
-        Map<Integer, CpuFeature> bits = byBit.get(word);
-        return Optional.ofNullable(bits == null ? null : bits.get(bit));
+        CpuFeature[] bits = byBit.get(word);
+        return Optional.ofNullable(bits == null || bit < 0 || bit > 31 ? null : bits[bit]);
     }
 
     /** The words that have at least one named bit. */
@@ -123,8 +126,8 @@ public final class CpuFeatureTable {
     /** The bits of {@code word} QEMU has a property for (what {@code -cpu host} may pass on). */
     public int qemuMask(FeatureWord word) {
         int mask = 0;
-        for (CpuFeature f : byBit.getOrDefault(word, Map.of()).values()) {
-            if (f.qemuNamed()) {
+        for (CpuFeature f : byBit.getOrDefault(word, new CpuFeature[0])) {
+            if (f != null && f.qemuNamed()) {
                 mask |= f.mask();
             }
         }
@@ -145,11 +148,23 @@ public final class CpuFeatureTable {
         return Standard.WORDS[index];
     }
 
+    /** The words of {@code BuiltinCpuTables}, FeatureWord's own constants where it has one (FeatureBits compares those first). */
     private static FeatureWord[] builtinWords() {
+        List<FeatureWord> constants = List.of(FeatureWord.LEAF1_EDX, FeatureWord.LEAF1_ECX, FeatureWord.LEAF6_EAX,
+                FeatureWord.LEAF7_0_EBX, FeatureWord.LEAF7_0_ECX, FeatureWord.LEAF7_0_EDX, FeatureWord.LEAF7_1_EAX,
+                FeatureWord.XSAVE_1_EAX, FeatureWord.KVM_EAX, FeatureWord.KVM_HINTS_EDX, FeatureWord.EXT1_EDX,
+                FeatureWord.EXT1_ECX, FeatureWord.EXT7_EBX, FeatureWord.EXT7_EDX, FeatureWord.EXT8_EBX,
+                FeatureWord.SVM_EDX);
         int[] w = BuiltinCpuTables.WORDS;
         FeatureWord[] words = new FeatureWord[w.length / 3];
         for (int i = 0; i < words.length; i++) {
-            words[i] = new FeatureWord(w[3 * i], w[3 * i + 1], Register.values()[w[3 * i + 2]]);
+            FeatureWord word = new FeatureWord(w[3 * i], w[3 * i + 1], Register.values()[w[3 * i + 2]]);
+            for (FeatureWord c : constants) {
+                if (c.equals(word)) {
+                    word = c;
+                }
+            }
+            words[i] = word;
         }
         return words;
     }

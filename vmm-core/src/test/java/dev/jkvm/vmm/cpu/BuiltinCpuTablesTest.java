@@ -124,12 +124,12 @@ class BuiltinCpuTablesTest {
     }
 
     /** What {@code cpu} resolves to with {@code models}: the CPU, each vCPU's table, the warnings; or the refusal. */
-    private static String plan(String cpu, CpuModels models, Topology topology, List<CpuidEntry> host) {
+    private static List<Object> plan(String cpu, CpuModels models, Topology topology, List<CpuidEntry> host) {
         try {
             CpuidPlan p = CpuidPlan.create(CpuOption.parse(cpu, models), models, topology, HostCpuid.of(host), true);
-            return p.cpu() + "\n" + p.entriesFor(0) + "\n" + p.entriesFor(1) + "\n" + p.warnings();
+            return List.of(p.cpu(), p.entriesFor(0), p.entriesFor(1), p.warnings());
         } catch (CpuConfigException e) {
-            return "refused: " + e.getMessage();
+            return List.of("refused: " + e.getMessage());
         }
     }
 
