@@ -2,6 +2,7 @@ package dev.jkvm.devices;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 
@@ -124,10 +125,21 @@ public final class PortBus {
         bases[n] = base;
         PortIoDevice[] devices = Arrays.copyOf(old.devices, n + 1);
         devices[n] = device;
-        List<Registration> regs = new ArrayList<>(old.registrations);
-        regs.add(new Registration(base, length, device));
-        regs.sort((a, b) -> Integer.compare(a.base(), b.base())); // not Comparator's lambda: spun at start-up, not cached
-        table = new Table(slots, bases, devices, List.copyOf(regs));
+        // sorted by base: the new one goes where its base belongs, one copy (a board registers ~25 ranges per machine)
+        Registration[] regs = new Registration[n + 1];
+        int at = 0;
+        for (Registration r : old.registrations) {
+            if (r.base() < base) {
+                regs[at++] = r;
+            }
+        }
+        regs[at] = new Registration(base, length, device);
+        for (Registration r : old.registrations) {
+            if (r.base() > base) {
+                regs[++at] = r;
+            }
+        }
+        table = new Table(slots, bases, devices, Collections.unmodifiableList(Arrays.asList(regs)));
     }
 
     /**
