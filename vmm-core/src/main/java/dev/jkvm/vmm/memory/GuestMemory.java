@@ -46,13 +46,13 @@ public final class GuestMemory implements AutoCloseable {
         try {
             MemorySegment romMapping = null;
             for (Region r : map.regions(Region.Kind.ROM)) {
-                romMapping = mapAnonymous(r.size(), false);
+                romMapping = mapAnonymous(r.size(), false, true); // written whole at once
                 MemorySegment.copy(rom, 0, romMapping, ValueLayout.JAVA_BYTE, r.size() - rom.length, rom.length);
             }
             MemorySegment legacy = null; // pc.rom and the RAM under a small ROM: one mapping from 0xC0000
             for (Region r : map.regions()) {
                 MemorySegment host = switch (r.kind()) {
-                    case RAM -> mapAnonymous(r.size(), true);
+                    case RAM -> mapAnonymous(r.size(), true, false);
                     case ROM -> romMapping;
                     case ROM_ALIAS -> {
                         if (romMapping == null) {
@@ -62,7 +62,7 @@ public final class GuestMemory implements AutoCloseable {
                     }
                     case OPTION_ROM, UNLISTED_RAM -> {
                         if (legacy == null) {
-                            legacy = mapAnonymous(Layout.HIGH_RAM_START - Layout.OPTION_ROM_START, false);
+                            legacy = mapAnonymous(Layout.HIGH_RAM_START - Layout.OPTION_ROM_START, false, false);
                         }
                         yield legacy.asSlice(r.base() - Layout.OPTION_ROM_START, r.size());
                     }
@@ -75,8 +75,13 @@ public final class GuestMemory implements AutoCloseable {
         }
     }
 
-    private MemorySegment mapAnonymous(long size, boolean ram) {
-        int flags = LibcConstants.MAP_PRIVATE | LibcConstants.MAP_ANONYMOUS | LibcConstants.MAP_NORESERVE;
+    /**
+     * @param populate the pages made in the mmap: for a mapping written whole at once (the ROM), rather than
+     *     faulted in page by page by the copy (0.01 to 0.03 ms of a tiny machine on this nested host)
+     */
+    private MemorySegment mapAnonymous(long size, boolean ram, boolean populate) {
+        int flags = LibcConstants.MAP_PRIVATE | LibcConstants.MAP_ANONYMOUS | LibcConstants.MAP_NORESERVE
+                | (populate ? LibcConstants.MAP_POPULATE : 0);
         MemorySegment m = Libc.mmap(size, LibcConstants.PROT_READ | LibcConstants.PROT_WRITE, flags, -1, 0);
         mappings.add(m);
         if (ram) {
