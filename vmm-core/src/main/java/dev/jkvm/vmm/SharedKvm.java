@@ -5,8 +5,9 @@ import dev.jkvm.kvm.KvmUnavailableException;
 
 /**
  * The one {@code /dev/kvm} handle every machine of this JVM shares, opened on first use and kept
- * for the life of the process (so its supported-CPUID answer is asked once). This and that cached
- * answer are the only state machines share.
+ * for the life of the process (so its supported-CPUID answer is asked once). Besides it, machines
+ * share only what no guest can change: ROM files' bytes ({@code RomFiles}), the firmware tables of
+ * one shape ({@link BoardShape}), resolved CPUs ({@link CpuSetup}) and parked vCPU threads.
  */
 public final class SharedKvm {
 
