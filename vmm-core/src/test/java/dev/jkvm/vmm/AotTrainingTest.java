@@ -25,6 +25,76 @@ class AotTrainingTest {
             "java.util.concurrent.ForkJoinPool ",          // CompletableFuture.get (the vCPU mailbox's wait)
             "jdk.internal.logger.");                       // System.exit (Runtime.exit logs the call)
 
+    /**
+     * Every class a run of the training's own command lines loads comes from the cache it made: one
+     * from the jar opens the jar, ~10 ms of a tiny guest's start (a RomFiles class once was one: the
+     * training's ROM file was too fresh for the path harnesses' older files take).
+     */
+    @Test
+    void runsOfTheTrainedLinesLoadNothingFromTheJar(@TempDir Path dir) throws Exception {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path cache = dir.resolve("jkvm.aot");
+        String classPath = jarsOnly(SignalTest.jkvmClassPath(), dir);
+        Process training = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-XX:AOTCacheOutput=" + cache,
+                "-cp", classPath, AotTraining.class.getName(), dir.toString())
+                .redirectOutput(dir.resolve("training.out").toFile()).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        assertTrue(training.waitFor(300, TimeUnit.SECONDS), "the training did not end");
+        assertEquals(0, training.exitValue(), Files.readString(dir.resolve("training.out")));
+        assertTrue(Files.size(cache) > 0, "a cache was written");
+        Path rom = dir.resolve("harness.rom");
+        Path kernel = dir.resolve("harness.elf");
+        Files.write(rom, dev.jkvm.vmm.boot.RomImage.bundled("debug-exit").bytes());
+        try (var in = AotTraining.class.getResourceAsStream(dev.jkvm.vmm.boot.RomImage.BUNDLED_PATH + "mb-exit.elf")) {
+            Files.write(kernel, in.readAllBytes());
+        }
+        var old = java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 3_600_000);
+        Files.setLastModifiedTime(rom, old);
+        Files.setLastModifiedTime(kernel, old);
+        int n = 0;
+        for (List<String> line : AotTraining.runs(rom.toString(), kernel.toString())) {
+            Path log = dir.resolve("load" + n + ".log");
+            List<String> cmd = new java.util.ArrayList<>(List.of(javaBin, "--enable-native-access=ALL-UNNAMED",
+                    "-XX:AOTCache=" + cache, "-Xlog:aot=off", "-Xlog:cds=off", "-Xlog:class+load=info:file=" + log,
+                    "-cp", classPath, Main.class.getName()));
+            cmd.addAll(line);
+            Process p = new ProcessBuilder(cmd).redirectOutput(dir.resolve("run" + n + ".out").toFile()).redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "jkvm did not end: " + line);
+            String loaded = Files.readString(log);
+            assertTrue(loaded.contains("dev.jkvm.vmm.Main source: shared objects file"), "the cache was used: " + line);
+            List<String> fromFiles = loaded.lines()
+                    .filter(l -> l.contains("source: jar:") || l.contains("source: file:") || l.contains("source: jrt:"))
+                    .toList();
+            assertEquals(List.of(), fromFiles, "classes a run of " + line + " loaded from the class path");
+            n++;
+        }
+    }
+
+    /** The class path with each class folder packed into a jar (an AOT cache takes jars only, as the launcher's has). */
+    private static String jarsOnly(String classPath, Path dir) throws Exception {
+        List<String> entries = new java.util.ArrayList<>();
+        int n = 0;
+        for (String e : classPath.split(java.io.File.pathSeparator)) {
+            Path folder = Path.of(e);
+            if (!Files.isDirectory(folder)) {
+                entries.add(e);
+                continue;
+            }
+            Path jar = dir.resolve("classes" + n++ + ".jar");
+            try (var out = new java.util.zip.ZipOutputStream(Files.newOutputStream(jar));
+                    var files = Files.walk(folder)) {
+                for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
+                    out.putNextEntry(new java.util.zip.ZipEntry(folder.relativize(f).toString().replace('\\', '/')));
+                    Files.copy(f, out);
+                    out.closeEntry();
+                }
+            }
+            entries.add(jar.toString());
+        }
+        return String.join(java.io.File.pathSeparator, entries);
+    }
+
     @Test
     void theTrainingLoadsOnlyWhatRunsLoad(@TempDir Path dir) throws Exception {
         Path log = dir.resolve("load.log");
