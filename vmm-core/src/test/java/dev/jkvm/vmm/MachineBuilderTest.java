@@ -31,7 +31,7 @@ class MachineBuilderTest {
     @Test
     void aFailedCpuidReadbackClosesTheVmAndItsVcpus(@TempDir Path dir) throws Exception {
         Machine.create(config(dir)).close(); // the shared /dev/kvm handle and the JVM's own descriptors first
-        long fds = VcpuThreadsTest.openFds();
+        var fds = VcpuThreadsTest.openFdTargets();
         // Right after the first power-on is made, KVM_GET_CPUID2 reads vCPU 0's table back.
         JkvmException e = assertThrows(JkvmException.class, () -> Machine.create(config(dir), phase -> {
             if (phase.contains("VM, vCPUs")) {
@@ -39,7 +39,7 @@ class MachineBuilderTest {
             }
         }));
         assertEquals("KVM_GET_CPUID2: EIO (Input/output error)", e.getMessage());
-        assertEquals(fds, VcpuThreadsTest.openFds());
+        assertEquals(java.util.Map.of(), VcpuThreadsTest.newFds(fds));
     }
 
     @Test
@@ -48,7 +48,7 @@ class MachineBuilderTest {
         List<String> phases = new ArrayList<>();
         Machine.create(config(dir), phases::add).close();
         assertTrue(phases.size() >= 6, phases.toString());
-        long fds = VcpuThreadsTest.openFds();
+        var fds = VcpuThreadsTest.openFdTargets();
         for (String failing : phases) {
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> Machine.create(config(dir), phase -> {
                 if (phase.equals(failing)) {
@@ -56,7 +56,7 @@ class MachineBuilderTest {
                 }
             }));
             assertEquals("injected after" + failing, e.getMessage());
-            assertEquals(fds, VcpuThreadsTest.openFds(), "after a failure at" + failing);
+            assertEquals(java.util.Map.of(), VcpuThreadsTest.newFds(fds), "after a failure at" + failing);
         }
     }
 }

@@ -151,6 +151,34 @@ class VcpuThreadsTest {
         }
     }
 
+    /** Each open descriptor and what it names (a file, pipe:[N], anon_inode:kvm-vm, ...). */
+    static java.util.Map<String, String> openFdTargets() throws IOException {
+        java.util.Map<String, String> fds = new java.util.TreeMap<>();
+        try (var s = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : s.toList()) {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    if (!(target.startsWith("/proc/") && target.endsWith("/fd"))) { // the listing's own
+                        fds.put(fd.getFileName().toString(), target);
+                    }
+                } catch (IOException gone) {
+                    // closed meanwhile
+                }
+            }
+        }
+        return fds;
+    }
+
+    /**
+     * The descriptors open now that were not open, naming the same thing, in {@code before}: a
+     * leak shows here, while one another test's cleanup closed meanwhile does not (a count did).
+     */
+    static java.util.Map<String, String> newFds(java.util.Map<String, String> before) throws IOException {
+        java.util.Map<String, String> now = openFdTargets();
+        now.entrySet().removeIf(e -> e.getValue().equals(before.get(e.getKey())));
+        return now;
+    }
+
     /** The kernel's name of a vCPU thread parked for the next vCPU (vcpu.VcpuThreadPool's). */
     static final String PARKED_VCPU_THREAD = "jkvm idle vCPU";
 
