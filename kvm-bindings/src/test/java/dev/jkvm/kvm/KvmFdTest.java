@@ -42,6 +42,45 @@ class KvmFdTest {
         }
     }
 
+    /**
+     * A close while another thread reads waits for that read (both hold the object's monitor), and
+     * a read after it fails as a closed descriptor would: the close once failed with "Session is
+     * acquired by 1 clients" when it freed the memory under a reader's pread.
+     */
+    @Test
+    void statsCloseWaitsForAReaderAndLaterReadsFailCleanly() throws Exception {
+        try (Kvm kvm = Kvm.open(); VmFd vm = kvm.createVm(); VcpuFd cpu = vm.createVcpu(0)) {
+            KvmStats stats = cpu.stats();
+            CountDownLatch reading = new CountDownLatch(1);
+            List<Throwable> readerFailures = new CopyOnWriteArrayList<>();
+            Thread reader = Thread.ofPlatform().start(() -> {
+                for (int i = 0; ; i++) {
+                    synchronized (stats) {
+                        try {
+                            stats.refresh();
+                            stats.value("exits");
+                        } catch (KvmException closed) {
+                            assertEquals(9, closed.errno(), closed.getMessage()); // EBADF
+                            return;
+                        } catch (Throwable t) {
+                            readerFailures.add(t);
+                            return;
+                        }
+                    }
+                    if (i == 100) {
+                        reading.countDown();
+                    }
+                }
+            });
+            reading.await();
+            stats.close(); // threw IllegalStateException when it raced with the reader's pread
+            stats.close(); // once only
+            reader.join();
+            assertEquals(List.of(), readerFailures);
+            assertEquals(9, assertThrows(KvmException.class, stats::refresh).errno());
+        }
+    }
+
     /** A vCPU keeps the leaves it was given; what KVM holds reads back entry by entry. */
     @Test
     void aCpuidTableSetOnAVcpuReadsBack() {
