@@ -115,17 +115,25 @@ public final class VmFd implements AutoCloseable {
             throw new IllegalArgumentException("routing arrays of different lengths");
         }
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment r = arena.allocate(ROUTING_HEADER + (long) ROUTING_ENTRY * gsi.length, 8);
-            r.set(JAVA_INT, 0, gsi.length);
-            for (int i = 0; i < gsi.length; i++) {
-                long at = ROUTING_HEADER + (long) ROUTING_ENTRY * i;
-                r.set(JAVA_INT, at, gsi[i]);
-                r.set(JAVA_INT, at + 4, IRQ_ROUTING_IRQCHIP);
-                r.set(JAVA_INT, at + 16, chip[i]);
-                r.set(JAVA_INT, at + 20, pin[i]);
-            }
-            Libc.ioctl(fd, KvmIoctls.KVM_SET_GSI_ROUTING, r);
+            Libc.ioctl(fd, KvmIoctls.KVM_SET_GSI_ROUTING, routingTable(arena, gsi, chip, pin));
         }
+    }
+
+    /** The {@code struct kvm_irq_routing} of {@link #setIrqchipRouting}'s routes. */
+    static MemorySegment routingTable(Arena arena, int[] gsi, int[] chip, int[] pin) {
+        MemorySegment r = arena.allocate(ROUTING_HEADER + (long) ROUTING_ENTRY * gsi.length, 8);
+        // The entries go in as one int array: one copy instead of four var-handle accesses each (interpreted at start-up).
+        int[] entries = new int[ROUTING_ENTRY / 4 * gsi.length];
+        for (int i = 0; i < gsi.length; i++) {
+            int at = ROUTING_ENTRY / 4 * i;
+            entries[at] = gsi[i];
+            entries[at + 1] = IRQ_ROUTING_IRQCHIP;
+            entries[at + 4] = chip[i]; // u.irqchip.irqchip, at byte 16
+            entries[at + 5] = pin[i]; // u.irqchip.pin, at byte 20
+        }
+        r.set(JAVA_INT, 0, gsi.length);
+        MemorySegment.copy(entries, 0, r, JAVA_INT, ROUTING_HEADER, entries.length);
+        return r;
     }
 
     /** {@code KVM_IRQ_LINE}: drives input {@code irq} of the in-kernel irqchip. */

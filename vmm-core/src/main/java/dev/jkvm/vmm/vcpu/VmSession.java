@@ -94,19 +94,26 @@ public final class VmSession implements AutoCloseable {
      * ISA GSI to its own pins; GSIs 16-23 to the I/O APIC only.
      */
     private static void routeIsaIrqsAsTheTablesSay(VmFd vm) {
-        List<int[]> routes = new ArrayList<>();
+        int n = 15 + 23; // the PICs' 15 inputs and the I/O APIC's 23, neither with the cascade's GSI 2
+        int[] gsis = new int[n];
+        int[] chips = new int[n];
+        int[] pins = new int[n];
+        int r = 0;
         for (int gsi = 0; gsi < 16; gsi++) {
             if (gsi != 2) {
-                routes.add(new int[] {gsi, gsi < 8 ? KvmConstants.KVM_IRQCHIP_PIC_MASTER : KvmConstants.KVM_IRQCHIP_PIC_SLAVE, gsi % 8});
+                gsis[r] = gsi;
+                chips[r] = gsi < 8 ? KvmConstants.KVM_IRQCHIP_PIC_MASTER : KvmConstants.KVM_IRQCHIP_PIC_SLAVE;
+                pins[r++] = gsi % 8;
             }
         }
         for (int gsi = 0; gsi < 24; gsi++) {
             if (gsi != 2) {
-                routes.add(new int[] {gsi, KvmConstants.KVM_IRQCHIP_IOAPIC, gsi == 0 ? 2 : gsi});
+                gsis[r] = gsi;
+                chips[r] = KvmConstants.KVM_IRQCHIP_IOAPIC;
+                pins[r++] = gsi == 0 ? 2 : gsi;
             }
         }
-        vm.setIrqchipRouting(routes.stream().mapToInt(r -> r[0]).toArray(), routes.stream().mapToInt(r -> r[1]).toArray(),
-                routes.stream().mapToInt(r -> r[2]).toArray());
+        vm.setIrqchipRouting(gsis, chips, pins);
     }
 
     private <T extends AutoCloseable> T own(T resource) {
