@@ -46,6 +46,16 @@ public final class Libc {
     private static final MethodHandle SYSCALL = downcall("syscall", FunctionDescriptor.of(JAVA_LONG,
             JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
 
+    static {
+        // The first call through the handle links the call sites inside its stub (LambdaForms are
+        // spun: ~5 ms, interpreted). Made here, under this class's initialization, it happens once,
+        // on the thread that links (jkvm's warm-up thread), instead of on every thread whose first
+        // system call comes at the same time (the main thread's mmap of guest memory did it again).
+        try (Arena arena = Arena.ofConfined()) {
+            syscall(newErrnoCapture(arena), SYS_getpid, 0, 0, 0, 0, 0, 0);
+        }
+    }
+
     /** {@code int f(int, int, long)}: tcsetattr. */
     static final FunctionDescriptor INT_OF_INT_INT_LONG = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG);
     /** {@code void f(long)}: cfmakeraw. */
