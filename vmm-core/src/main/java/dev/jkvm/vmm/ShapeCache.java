@@ -9,13 +9,13 @@ import java.util.function.Supplier;
 /**
  * What machines of one shape work out alike (their firmware tables, their resolved CPUs), kept for
  * the next machine of that shape: a bounded map of the most recently used shapes, shared by a
- * process's machines. The process's first value is not kept and no key is made or hashed for it:
- * keys are records, whose first hashCode bootstraps ObjectMethods, which the AOT cache does not
- * resolve ahead of time (~20 ms of a one-shot run's start-up, and a one-shot run asks once).
+ * process's machines. The process's first value is not kept and no key is made or hashed for it,
+ * and keys compare their fields by hand: a record's first hashCode bootstraps ObjectMethods, which
+ * the AOT cache does not resolve ahead of time (~20 ms of a one-shot run's start-up).
  *
  * <pre>{@code
- * ShapeCache<List<Object>, FirmwareTables> cache = new ShapeCache<>(16);
- * FirmwareTables t = cache.get(() -> List.of(p, acpi, mp), () -> build(p, acpi, mp));
+ * ShapeCache<Key, BoardShape> cache = new ShapeCache<>(16);
+ * BoardShape shape = cache.get(() -> new Key(config, map), () -> build(config, map));
  * }</pre>
  */
 public final class ShapeCache<K, V> {

@@ -1,6 +1,5 @@
 package dev.jkvm.vmm.firmware;
 
-import dev.jkvm.vmm.ShapeCache;
 import dev.jkvm.vmm.acpi.AcpiImage;
 import dev.jkvm.vmm.acpi.AcpiTableEntry;
 import dev.jkvm.vmm.acpi.AcpiTables;
@@ -65,15 +64,10 @@ public record FirmwareTables(List<Placement> placements, long reservedBase, long
      *     or that memory is not RAM in {@code p.memory()}
      */
     public static FirmwareTables layOut(PlatformDescription p, boolean acpi, boolean mp) {
-        return LAID_OUT.get(() -> List.of(p, acpi, mp), () -> build(p, acpi, mp));
+        // Not cached here: machines of one shape share their tables through BoardShape, whose key
+        // compares fields (hashing this record bootstraps ObjectMethods, ~20 ms interpreted).
+        return build(p, acpi, mp);
     }
-
-    /**
-     * Tables already laid out, by what they are made of (records, so equal descriptions are equal
-     * keys): machines of one shape get the same tables, and building the AML and the MP table was
-     * a quarter of a small machine's creation in Java. The bytes are only ever read. 16 shapes.
-     */
-    private static final ShapeCache<List<Object>, FirmwareTables> LAID_OUT = new ShapeCache<>(16);
 
     private static FirmwareTables build(PlatformDescription p, boolean acpi, boolean mp) {
         if (!acpi && !mp) {
