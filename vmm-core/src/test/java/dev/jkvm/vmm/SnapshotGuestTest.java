@@ -172,10 +172,14 @@ class SnapshotGuestTest {
         Path corrupt = Files.write(dir.resolve("corrupt.snap"), flipped);
         Path other = Files.write(dir.resolve("other.snap"), "hello, not a snapshot".getBytes());
         Path empty = Files.write(dir.resolve("empty.snap"), new byte[0]);
+        byte[] older = bytes.clone();
+        java.nio.ByteBuffer.wrap(older).putInt(8, 1); // a file from before the legacy ROM area's regions
+        Path version1 = Files.write(dir.resolve("version1.snap"), older);
         assertOneLine(truncated + ": truncated snapshot", () -> Snapshot.load(truncated));
         assertOneLine(corrupt + ": ", () -> Snapshot.load(corrupt));
         assertOneLine(other + ": not a jkvm snapshot", () -> Snapshot.load(other));
         assertOneLine(empty + ": truncated snapshot", () -> Snapshot.load(empty));
+        assertOneLine(version1 + ": snapshot format version 1; this jkvm reads version 2", () -> Snapshot.load(version1));
         assertOneLine(dir.resolve("none") + ": no such file", () -> Snapshot.load(dir.resolve("none")));
         Snapshot s = Snapshot.load(good);
         assertOneLine("the snapshot is of another machine: -m 64M in the snapshot, 128M here",

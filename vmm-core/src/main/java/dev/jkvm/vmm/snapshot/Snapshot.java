@@ -40,8 +40,12 @@ import java.util.zip.CheckedOutputStream;
  */
 public final class Snapshot {
 
-    /** The format this jkvm writes and reads. */
-    public static final int VERSION = 1;
+    /**
+     * The format this jkvm writes and reads. 2: the memory regions include the legacy ROM area
+     * (0xc0000-0xfffff is memory since 31c6de1), so a version 1 file lacks regions this machine has;
+     * it is refused by its version, not by a count of regions that reads like a corrupt file.
+     */
+    public static final int VERSION = 2;
     private static final byte[] MAGIC = "JKVMSNAP".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] END = "JKVMEND\0".getBytes(StandardCharsets.US_ASCII);
     private static final int MAX_SECTION = 64 << 20;
