@@ -30,6 +30,7 @@ public record CpuidEntry(int function, int index, int flags, int eax, int ebx, i
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment buf = arena.allocate(KvmCpuid2.SIZEOF + n * KvmCpuidEntry2.SIZEOF, 8);
                 buf.set(JAVA_INT, KvmCpuid2.NENT, n);
+                buf.asSlice(KvmCpuid2.SIZEOF).fill(UNWRITTEN);
                 try {
                     Libc.ioctl(fd, request, buf);
                 } catch (KvmException e) {
@@ -38,14 +39,43 @@ public record CpuidEntry(int function, int index, int flags, int eax, int ebx, i
                     }
                     throw e;
                 }
-                return entriesOf(buf);
+                return entriesOf(buf, writtenCount(buf, n));
             }
         }
     }
 
+    /** The bytes of an entry the kernel did not write: no real entry has function, index and flags all ones. */
+    private static final byte UNWRITTEN = (byte) 0xff;
+
+    /**
+     * How many entries a successful read left in {@code buf} (filled with {@link #UNWRITTEN} before
+     * it, for {@code n} entries). Before Linux 6.4 ("KVM: x86: Update KVM_GET_CPUID2 to return valid
+     * entry count", 2023) KVM_GET_CPUID2 left the count as the caller gave it when it succeeded
+     * (Debian 12's 6.1 in the nested VM: 256 entries read back for 30 set), so a count still
+     * {@code n} is checked against the entries themselves: the first one still unwritten ends the table.
+     */
+    static int writtenCount(MemorySegment buf, int n) {
+        int count = buf.get(JAVA_INT, KvmCpuid2.NENT);
+        if (count != n) {
+            return count;
+        }
+        for (int i = 0; i < n; i++) {
+            long at = KvmCpuid2.SIZEOF + i * KvmCpuidEntry2.SIZEOF;
+            if (buf.get(JAVA_INT, at + KvmCpuidEntry2.FUNCTION) == -1 && buf.get(JAVA_INT, at + KvmCpuidEntry2.INDEX) == -1
+                    && buf.get(JAVA_INT, at + KvmCpuidEntry2.FLAGS) == -1) {
+                return i;
+            }
+        }
+        return n;
+    }
+
     /** The entries of the {@code struct kvm_cpuid2} at {@code buf}, as many as its count says. */
     static List<CpuidEntry> entriesOf(MemorySegment buf) {
-        int count = buf.get(JAVA_INT, KvmCpuid2.NENT);
+        return entriesOf(buf, buf.get(JAVA_INT, KvmCpuid2.NENT));
+    }
+
+    /** The first {@code count} entries of the {@code struct kvm_cpuid2} at {@code buf}. */
+    private static List<CpuidEntry> entriesOf(MemorySegment buf, int count) {
         int[] table = new int[count * INTS];
         MemorySegment.copy(buf, JAVA_INT, KvmCpuid2.SIZEOF, table, 0, table.length);
         List<CpuidEntry> entries = new ArrayList<>(count);

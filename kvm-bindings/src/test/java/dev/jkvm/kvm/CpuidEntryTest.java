@@ -52,4 +52,22 @@ class CpuidEntryTest {
             assertEquals(List.of(), CpuidEntry.entriesOf(buf));
         }
     }
+
+    /** Linux before 6.4 leaves the count as given when KVM_GET_CPUID2 succeeds: the unwritten entries end the table. */
+    @Test
+    void aCountTheKernelLeftAsGivenIsReadFromTheEntries() {
+        try (Arena arena = Arena.ofConfined()) {
+            int n = 8;
+            MemorySegment buf = arena.allocate(KvmCpuid2.SIZEOF + n * KvmCpuidEntry2.SIZEOF, 8);
+            buf.asSlice(KvmCpuid2.SIZEOF).fill((byte) 0xff);
+            buf.set(JAVA_INT, KvmCpuid2.NENT, n);
+            CpuidEntry.writeEntries(ENTRIES, buf); // as the kernel writes what it holds
+            assertEquals(ENTRIES.size(), CpuidEntry.writtenCount(buf, n), "the count left at " + n);
+            buf.set(JAVA_INT, KvmCpuid2.NENT, 1);
+            assertEquals(1, CpuidEntry.writtenCount(buf, n), "a count the kernel set is the count");
+            CpuidEntry.writeEntries(java.util.Collections.nCopies(n, ENTRIES.getFirst()), buf);
+            buf.set(JAVA_INT, KvmCpuid2.NENT, n);
+            assertEquals(n, CpuidEntry.writtenCount(buf, n), "a full table");
+        }
+    }
 }
