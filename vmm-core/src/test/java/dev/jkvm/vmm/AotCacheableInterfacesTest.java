@@ -29,7 +29,7 @@ class AotCacheableInterfacesTest {
     void noInterfaceOfJkvmHasBothADefaultMethodAndAStaticInitializer() throws Exception {
         List<String> offenders = new ArrayList<>();
         int interfaces = 0;
-        for (String entry : SignalTest.jkvmClassPath().split(File.pathSeparator)) {
+        for (String entry : JkvmJvm.jkvmClassPath().split(File.pathSeparator)) {
             for (String name : classNames(Path.of(entry))) {
                 Class<?> c = Class.forName(name, false, getClass().getClassLoader());
                 if (!c.isInterface() || c.isAnnotation()) {

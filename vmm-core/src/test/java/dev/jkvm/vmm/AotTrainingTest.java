@@ -34,7 +34,7 @@ class AotTrainingTest {
     void runsOfTheTrainedLinesLoadNothingFromTheJar(@TempDir Path dir) throws Exception {
         String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Path cache = dir.resolve("jkvm.aot");
-        String classPath = jarsOnly(SignalTest.jkvmClassPath(), dir);
+        String classPath = jarsOnly(JkvmJvm.jkvmClassPath(), dir);
         Process training = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-XX:AOTCacheOutput=" + cache,
                 "-cp", classPath, AotTraining.class.getName(), dir.toString())
                 .redirectOutput(dir.resolve("training.out").toFile()).redirectErrorStream(true)
@@ -99,7 +99,7 @@ class AotTrainingTest {
     void theTrainingLoadsOnlyWhatRunsLoad(@TempDir Path dir) throws Exception {
         Path log = dir.resolve("load.log");
         Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xlog:class+load=info:file=" + log, "-cp", SignalTest.jkvmClassPath(),
+                "--enable-native-access=ALL-UNNAMED", "-Xlog:class+load=info:file=" + log, "-cp", JkvmJvm.jkvmClassPath(),
                 AotTraining.class.getName(), dir.toString())
                 .redirectOutput(dir.resolve("out").toFile()).redirectErrorStream(true)
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();

@@ -64,13 +64,14 @@ class HarnessTest {
 
     /** A jkvm command a harness can call by path (what ./jkvm is, without its build step). */
     private Path jkvmBinary() throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Path bin = dir.resolve("jkvm");
-        // Inside scripts/in-vm C1 only, as the test JVM there: a JVM's start is most of a run's time
-        // under TCG, and C2's compiler threads make it slower still.
-        String c1 = System.getenv("JKVM_IN_VM") != null ? " -XX:TieredStopAtLevel=1" : "";
-        Files.writeString(bin, "#!/bin/sh\nexec '" + java + "' --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC" + c1 + " -cp '"
-                + SignalTest.jkvmClassPath() + "' " + Main.class.getName() + " \"$@\"\n");
+        // Inside scripts/in-vm with C1 only and the AOT cache (JkvmJvm): a JVM's start is most of a
+        // run's time under TCG.
+        StringBuilder exec = new StringBuilder("exec");
+        for (String a : JkvmJvm.command(List.of("-XX:+UseSerialGC"))) {
+            exec.append(" '").append(a).append('\'');
+        }
+        Files.writeString(bin, "#!/bin/sh\n" + exec + " \"$@\"\n");
         Files.setPosixFilePermissions(bin, PosixFilePermissions.fromString("rwxr-xr-x"));
         return bin;
     }

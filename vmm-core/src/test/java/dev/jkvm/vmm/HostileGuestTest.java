@@ -36,10 +36,7 @@ class HostileGuestTest {
 
     /** Runs jkvm as ./jkvm runs it, polling its VmHWM until it ends. */
     static Run jkvm(String... args) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
-                "-Xss512k", "-Xms16m", "-Xmn8m", "-XX:TieredStopAtLevel=1", "-cp", SignalTest.jkvmClassPath(), Main.class.getName()));
-        cmd.addAll(List.of(args));
+        List<String> cmd = JkvmJvm.command(List.of("-XX:+UseSerialGC", "-Xss512k", "-Xms16m", "-Xmn8m", "-XX:TieredStopAtLevel=1"), args);
         Path dir = Files.createTempDirectory("jkvm-hostile");
         Path out = dir.resolve("out");
         Path err = dir.resolve("err");
@@ -95,10 +92,8 @@ class HostileGuestTest {
     @Test
     void aStderrNobodyReadsNeverStopsTheVcpuThatLogs() throws Exception {
         // -d unimp logs 4096 lines (300 KB) from the vCPU thread; the pipe holds 64 KiB and is read only at the end.
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Path out = Files.createTempFile("jkvm-hostile", ".out");
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1", "-cp",
-                SignalTest.jkvmClassPath(), Main.class.getName(), "-bios", "hostile-ports", "-serial", "stdio", "-d", "unimp")
+        Process p = new ProcessBuilder(JkvmJvm.command(List.of("-XX:TieredStopAtLevel=1"), "-bios", "hostile-ports", "-serial", "stdio", "-d", "unimp"))
                 .redirectOutput(out.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         boolean ended = p.waitFor(WALL.toSeconds(), TimeUnit.SECONDS);
         if (!ended) {

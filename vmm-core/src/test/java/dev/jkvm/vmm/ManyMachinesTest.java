@@ -42,10 +42,8 @@ class ManyMachinesTest {
         // the child is C1-only, as the launcher's JVM is (TCG runs C2's compiler threads slowly).
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xms96m", "-Xmx96m",
                 "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC"));
-        if (IN_VM) {
-            cmd.add("-XX:TieredStopAtLevel=1");
-        }
-        StringBuilder cp = new StringBuilder(SignalTest.jkvmClassPath());
+        cmd.addAll(JkvmJvm.placeFlags()); // C1 in the VM, and the AOT cache (its class path is this one's start)
+        StringBuilder cp = new StringBuilder(JkvmJvm.classPath());
         for (Class<?> c : List.of(Cycles.class, org.junit.jupiter.api.Assertions.class, org.opentest4j.AssertionFailedError.class)) {
             cp.append(File.pathSeparator).append(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()));
         }

@@ -68,13 +68,7 @@ class SerialFloodTest {
         final AtomicLong peakKib = new AtomicLong();
 
         Jkvm(ProcessBuilder.Redirect stdin, ProcessBuilder.Redirect stdout, String... args) throws Exception {
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xss512k", "-Xms16m", "-Xmn8m"));
-            if (IN_VM) {
-                cmd.add("-XX:TieredStopAtLevel=1"); // as the test JVM there: C2's compile time costs more than it saves under TCG
-            }
-            cmd.addAll(List.of("-cp", SignalTest.jkvmClassPath(), Main.class.getName()));
-            cmd.addAll(List.of(args));
+            List<String> cmd = JkvmJvm.command(List.of("-XX:+UseSerialGC", "-Xss512k", "-Xms16m", "-Xmn8m"), args);
             process = new ProcessBuilder(cmd).redirectInput(stdin).redirectOutput(stdout).start();
             STARTED.add(this);
             Thread.ofPlatform().daemon(true).start(() -> {

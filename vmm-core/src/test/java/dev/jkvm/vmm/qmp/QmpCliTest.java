@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jkvm.kvm.testing.RequiresKvm;
-import dev.jkvm.vmm.Main;
 import dev.jkvm.vmm.QmpSpec;
 import dev.jkvm.vmm.cli.CommandLine;
 import dev.jkvm.vmm.cli.Invocation;
@@ -45,25 +44,9 @@ class QmpCliTest {
                 "-qmp", "stdio")).getMessage().contains("cannot use stdio by multiple character devices"));
     }
 
-    /** jkvm's class path as the launcher builds it, with jackson-core. */
+    /** jkvm's child JVM with jackson-core on its class path, as the launcher's. */
     private static List<String> command(String... args) throws Exception {
-        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        java.util.LinkedHashSet<String> entries = new java.util.LinkedHashSet<>();
-        for (Class<?> c : List.of(Main.class, dev.jkvm.kvm.Kvm.class, dev.jkvm.devices.PortBus.class,
-                com.fasterxml.jackson.core.JsonFactory.class)) {
-            entries.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
-        }
-        String rom = Main.class.getResource("/dev/jkvm/guest/spin.rom").toString();
-        entries.add(rom.startsWith("jar:file:") ? Path.of(java.net.URI.create(rom.substring(4, rom.indexOf("!/")))).toString()
-                : Path.of(java.net.URI.create(rom)).getParent().getParent().getParent().getParent().toString());
-        String cp = String.join(java.io.File.pathSeparator, entries);
-        List<String> cmd = new ArrayList<>(List.of(javaBin, "--enable-native-access=ALL-UNNAMED"));
-        if (IN_VM) {
-            cmd.add("-XX:TieredStopAtLevel=1"); // as the test JVM inside scripts/in-vm: C2 costs more than it saves under TCG
-        }
-        cmd.addAll(List.of("-cp", cp, Main.class.getName()));
-        cmd.addAll(List.of(args));
-        return cmd;
+        return dev.jkvm.vmm.JkvmJvm.command(List.of(), args);
     }
 
     @Test
