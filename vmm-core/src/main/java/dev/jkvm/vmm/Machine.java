@@ -57,7 +57,8 @@ public final class Machine implements AutoCloseable {
     private final MachineBuilder.Parts parts;
     private final PowerCycle power;
     private final MachineRun run;
-    private volatile Consumer<String> log = line -> { };
+    private static final Consumer<String> NOWHERE = line -> { };
+    private volatile Consumer<String> log = NOWHERE;
     /** Told of pauses, resets, the end (the builder hands it to the power cycle). */
     final MachineEvents events = new MachineEvents();
 
@@ -391,9 +392,25 @@ public final class Machine implements AutoCloseable {
         return power.paused();
     }
 
-    /** Stops the vCPUs (if running), joins every thread and releases every fd and mapping. Idempotent. */
+    /**
+     * Stops the vCPUs (if running), joins every thread, closes the devices, consoles, GDB server and their sessions, and
+     * cuts the API off the guest memory; then hands the VM's and vCPUs' descriptors and the memory's mappings to one
+     * thread of the process that gives them back to the kernel (KVM's destruction of the VM then runs beside the next
+     * {@link #create}), at most two machines at a time: a close that finds two pending releases its own before it
+     * returns. {@link #awaitReleased} waits for them. A failure there goes to {@link #onLog}'s sink, else to stderr.
+     * Idempotent.
+     */
     @Override
     public void close() {
-        run.close(() -> parts.release(log));
+        Consumer<String> sink = log;
+        run.close(() -> parts.release(sink, sink == NOWHERE ? System.err::println : sink));
+    }
+
+    /**
+     * Waits up to {@code timeout} until every closed machine of this process has given its descriptors and memory back
+     * to the kernel; returns whether all have. For code that counts descriptors or memory right after a close.
+     */
+    public static boolean awaitReleased(Duration timeout) {
+        return VmTeardown.awaitReleased(timeout);
     }
 }

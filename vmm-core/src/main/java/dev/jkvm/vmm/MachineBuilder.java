@@ -81,10 +81,12 @@ final class MachineBuilder {
         /**
          * Releases everything, each user before what it uses: the GDB server before the vCPU
          * descriptors and memory it reaches, the consoles (senders waiting for the guest return)
-         * and their files and sockets, the power-on, trace and devices, then the memory, unless a
-         * vCPU thread the run left behind still runs: its descriptors and the memory then stay.
+         * and their files and sockets, the power-on, trace and devices, then jkvm's access to the
+         * memory. The kernel's part, the VM's and vCPUs' descriptors closed and the memory unmapped,
+         * goes to {@link VmTeardown} (failures told to {@code errors}), unless a vCPU thread the run
+         * left behind still runs: its descriptors and the memory then stay.
          */
-        void release(Consumer<String> log) {
+        void release(Consumer<String> log, Consumer<String> errors) {
             if (gdbServer.get() != null) {
                 gdbServer.get().close();
             }
@@ -96,12 +98,13 @@ final class MachineBuilder {
                     // a file or socket that will not close is no reason to keep the rest open
                 }
             }
-            boolean released = power.close();
+            Runnable vm = power.close();
             trace.close();
             devices.close();
-            if (released) {
+            if (vm != null) {
                 snapshots.close();
-                memory.close(); // a vCPU still running could touch it: unmapping it under its feet would crash the JVM
+                // a vCPU still running could touch the memory: unmapping it under its feet would crash the JVM
+                VmTeardown.submit(List.of(vm, memory.detach()), errors);
             } else {
                 log.accept("jkvm: a vCPU thread did not end: its KVM descriptors and the guest memory stay until jkvm exits");
             }

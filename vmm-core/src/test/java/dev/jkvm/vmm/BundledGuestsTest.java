@@ -87,12 +87,14 @@ class BundledGuestsTest {
 
     @Test
     void closingARunningMachineReleasesEverything() throws Exception {
+        VcpuThreadsTest.awaitReleased();
         long fdsBefore = openFds();
         for (int i = 0; i < 20; i++) {
             try (Machine m = Machine.create(rom("hello"))) {
                 m.start();
             }
         }
+        VcpuThreadsTest.awaitReleased();
         assertEquals(fdsBefore, openFds());
     }
 

@@ -31,6 +31,7 @@ class MachineBuilderTest {
     @Test
     void aFailedCpuidReadbackClosesTheVmAndItsVcpus(@TempDir Path dir) throws Exception {
         Machine.create(config(dir)).close(); // the shared /dev/kvm handle and the JVM's own descriptors first
+        VcpuThreadsTest.awaitReleased(); // a descriptor number the teardown frees and reuses would read as new
         var fds = VcpuThreadsTest.openFdTargets();
         // Right after the first power-on is made, KVM_GET_CPUID2 reads vCPU 0's table back.
         JkvmException e = assertThrows(JkvmException.class, () -> Machine.create(config(dir), phase -> {
@@ -48,6 +49,7 @@ class MachineBuilderTest {
         List<String> phases = new ArrayList<>();
         Machine.create(config(dir), phases::add).close();
         assertTrue(phases.size() >= 6, phases.toString());
+        VcpuThreadsTest.awaitReleased();
         var fds = VcpuThreadsTest.openFdTargets();
         for (String failing : phases) {
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> Machine.create(config(dir), phase -> {

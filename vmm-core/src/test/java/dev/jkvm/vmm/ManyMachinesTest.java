@@ -80,6 +80,7 @@ class ManyMachinesTest {
             int n = Integer.parseInt(args[0]);
             cycles(n);
             VcpuThreadsTest.awaitNoParkedVcpuThreads(); // what a process that stops making machines is left with
+            VcpuThreadsTest.awaitReleased();
             System.gc();
             long fds = VcpuThreadsTest.openFds();
             long threads = VcpuThreadsTest.threadCount();
@@ -89,6 +90,7 @@ class ManyMachinesTest {
             cycles(n);
             double seconds = (System.nanoTime() - start) / 1e9;
             VcpuThreadsTest.awaitNoParkedVcpuThreads();
+            VcpuThreadsTest.awaitReleased();
             System.gc();
             System.out.printf("%d machines in %.1f s (%.2f ms each)%n", n, seconds, seconds * 1000 / n);
             System.out.printf("figures %d %d %d %d %d %d %d %d%n", fds, VcpuThreadsTest.openFds(), threads,

@@ -84,12 +84,14 @@ class SoakTest {
             cycle(dir, -1 - i, random); // warm up the JVM's own descriptors, threads and classes
         }
         Thread.sleep(500);
+        VcpuThreadsTest.awaitReleased();
         long fds = openFds();
         long threads = threads();
         long heap = usedHeap();
         for (int i = 0; i < CYCLES; i++) {
             cycle(dir, i, random);
         }
+        VcpuThreadsTest.awaitReleased();
         // session threads end once their sockets close: give them a moment on a busy machine
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while ((openFds() > fds || threads() > threads) && System.nanoTime() < deadline) { // fewer is fine: JUnit's own may end

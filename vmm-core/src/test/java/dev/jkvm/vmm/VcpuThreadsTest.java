@@ -121,6 +121,7 @@ class VcpuThreadsTest {
             m.start();
         }
         awaitNoParkedVcpuThreads();
+        awaitReleased();
         long fds = openFds();
         long threads = threadCount();
         for (int i = 0; i < 200; i++) {
@@ -129,6 +130,7 @@ class VcpuThreadsTest {
             }
         }
         awaitNoParkedVcpuThreads(); // kept for the next machine a while, then gone
+        awaitReleased();
         assertEquals(fds, openFds());
         assertEquals(threads, threadCount());
     }
@@ -177,6 +179,14 @@ class VcpuThreadsTest {
         java.util.Map<String, String> now = openFdTargets();
         now.entrySet().removeIf(e -> e.getValue().equals(before.get(e.getKey())));
         return now;
+    }
+
+    /**
+     * Waits until every closed machine's descriptors and memory are back with the kernel (Machine.close hands them to
+     * a thread of their own): a count right after a close would see them (generous bound: "does it end").
+     */
+    static void awaitReleased() {
+        assertTrue(Machine.awaitReleased(Duration.ofSeconds(60)), "closed machines were not released");
     }
 
     /** The kernel's name of a vCPU thread parked for the next vCPU (vcpu.VcpuThreadPool's). */

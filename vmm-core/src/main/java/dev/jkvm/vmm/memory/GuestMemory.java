@@ -490,10 +490,21 @@ public final class GuestMemory implements AutoCloseable {
 
     @Override
     public void close() {
-        for (MemorySegment m : mappings) {
-            Libc.munmap(m);
-        }
+        detach().run();
+    }
+
+    /**
+     * Cuts jkvm off this memory (every access after it fails as one outside guest memory) and returns what unmaps it,
+     * for a thread to run once nothing can touch the mappings (the VM gone or going, no vCPU thread, no device).
+     */
+    public Runnable detach() {
+        List<MemorySegment> held = List.copyOf(mappings);
         mappings.clear();
         backings.clear();
+        return () -> {
+            for (MemorySegment m : held) {
+                Libc.munmap(m);
+            }
+        };
     }
 }

@@ -356,16 +356,16 @@ public final class PowerCycle {
     }
 
     /**
-     * Closes the current session, unless a vCPU thread the run left behind still runs after a last
-     * bounded wait: then its descriptors stay (and the caller keeps the memory). Returns whether it closed.
+     * Stops the current session ({@link VmSession#stop}) and returns what closes its descriptors, unless a vCPU thread
+     * the run left behind still runs after a last bounded wait: then null, its descriptors stay (and the caller keeps
+     * the memory).
      */
-    public boolean close() {
+    public Runnable close() {
         synchronized (sessionLock) {
             if (vcpusLeftBehind && !vcpusEndedAfterAll()) {
-                return false;
+                return null;
             }
-            session.close();
-            return true;
+            return session.stop();
         }
     }
 

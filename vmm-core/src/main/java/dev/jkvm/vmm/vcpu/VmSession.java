@@ -329,6 +329,20 @@ public final class VmSession implements AutoCloseable {
     /** Ends the run, stops and joins the vCPU threads, releases every descriptor. Idempotent. */
     @Override
     public void close() {
+        try {
+            stop().run();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("closing the VM", e);
+        }
+    }
+
+    /**
+     * {@link #close()} but for the descriptors: the run ended, every vCPU thread done with its vCPU, no interrupt line
+     * in flight and none to come. Returns what closes the descriptors (the vCPUs' and their statistics', the VM's last),
+     * which nothing of this session touches any more, for any thread to run once; it throws the first failure after
+     * closing the rest. Idempotent: a second call gets nothing to close.
+     */
+    public Runnable stop() {
         control.end(RunResult.of(RunResult.Reason.CLOSED, 1, "the machine was closed"));
         boolean interrupted = false;
         for (Vcpu v : vcpus) {
@@ -341,23 +355,29 @@ public final class VmSession implements AutoCloseable {
             }
         }
         synchronized (this) {
-            closing = true;
+            closing = true; // no statistics file opened after this, so the list below is complete
         }
         while (irqCallsInFlight.get() != 0) {
             Thread.onSpinWait();
         }
-        RuntimeException failure = null;
-        while (!owned.isEmpty()) {
-            try {
-                owned.pop().close();
-            } catch (Exception e) {
-                if (failure == null) {
-                    failure = new IllegalStateException("closing the VM", e);
-                }
-            }
-        }
+        List<AutoCloseable> descriptors = new ArrayList<>(owned); // in pop order: the last opened first
+        owned.clear();
         if (interrupted) {
             Thread.currentThread().interrupt();
+        }
+        return () -> closeAll(descriptors);
+    }
+
+    private static void closeAll(List<AutoCloseable> descriptors) {
+        RuntimeException failure = null;
+        for (AutoCloseable d : descriptors) {
+            try {
+                d.close();
+            } catch (Exception e) {
+                if (failure == null) {
+                    failure = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+                }
+            }
         }
         if (failure != null) {
             throw failure;

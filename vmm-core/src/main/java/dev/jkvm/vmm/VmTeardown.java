@@ -1,0 +1,146 @@
+package dev.jkvm.vmm;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * The kernel's half of closing a machine, off the caller's thread: its vCPU and VM descriptors closed (KVM destroys the
+ * VM when the last one goes, ~1 ms of a tiny machine's ~3.5) and its guest memory unmapped, on one daemon platform thread
+ * of the process ({@value #THREAD_NAME}), so the caller's next {@link Machine#create} runs beside it on another host CPU.
+ * What comes here is only what nothing can touch any more: {@link Machine#close()} has ended every vCPU's work, closed
+ * the devices and cut jkvm's API off the memory first (a machine whose vCPU thread did not end hands over nothing).
+ *
+ * <p>Bounded: at most {@value #MAX_PENDING} machines handed over and not yet released (the one being closed counts).
+ * A close that finds them all taken releases its own machine itself, before it returns, as every close did before:
+ * the caller is then making machines faster than one thread destroys them, and waiting for a slot would cost it as
+ * much while making its close wait on another machine's (a 64 GiB guest's unmap, say). So however fast an embedder
+ * creates machines, no more than {@value #MAX_PENDING} VMs and guest memories wait, and the thread is parked, not
+ * ended, when idle (one thread per process that ever closed a machine: tests that count threads see it from the first).
+ *
+ * <p>Lock order: {@link #LOCK} is a leaf. Nothing is taken while it is held, and the steps run outside it, so a close
+ * may come from under any of jkvm's locks.
+ */
+final class VmTeardown {
+
+    /** The teardown thread's name (what {@code top -H} and a thread dump show). */
+    static final String THREAD_NAME = "jkvm VM teardown";
+    /** Machines handed over and not yet released, at most: the thread's current one and one queued behind it. */
+    static final int MAX_PENDING = 2;
+
+    private static final Object LOCK = new Object();
+    /** Guarded by LOCK: the machines waiting, oldest first, and those handed over and not yet released (waiting or being closed). */
+    private static final ArrayDeque<Job> QUEUE = new ArrayDeque<>();
+    private static int unreleased;
+    private static Thread thread;
+
+    /** One machine's steps, in order, and where a failure of one is told. */
+    private record Job(List<Runnable> steps, Consumer<String> report) {
+    }
+
+    private VmTeardown() {
+    }
+
+    /**
+     * Runs {@code steps} in order on the teardown thread, or here when {@value #MAX_PENDING} machines are pending already.
+     * A failing step does not stop the others; the first failure is one line to {@code report} (on whichever thread ran
+     * them), never an exception: the caller of close has returned, or should not get a different answer here.
+     */
+    static void submit(List<Runnable> steps, Consumer<String> report) {
+        Job job = new Job(List.copyOf(steps), report);
+        synchronized (LOCK) {
+            if (unreleased < MAX_PENDING) {
+                unreleased++;
+                QUEUE.addLast(job);
+                if (thread == null) {
+                    thread = Thread.ofPlatform().name(THREAD_NAME).daemon(true).start(VmTeardown::serve);
+                }
+                LOCK.notifyAll();
+                return;
+            }
+        }
+        run(job);
+    }
+
+    /**
+     * Waits up to {@code timeout} until every machine handed over is released (its descriptors closed, its memory
+     * unmapped); returns whether they all are. An interrupt does not cut the wait short: it is kept for the caller.
+     */
+    static boolean awaitReleased(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        boolean interrupted = false;
+        try {
+            synchronized (LOCK) {
+                while (unreleased > 0) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return false;
+                    }
+                    try {
+                        LOCK.wait(Math.max(1, left / 1_000_000));
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+                return true;
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** How many machines are handed over and not yet released (for tests). */
+    static int pending() {
+        synchronized (LOCK) {
+            return unreleased;
+        }
+    }
+
+    private static void serve() {
+        while (true) {
+            Job job;
+            synchronized (LOCK) {
+                while (QUEUE.isEmpty()) {
+                    try {
+                        LOCK.wait();
+                    } catch (InterruptedException e) {
+                        // nobody should interrupt it; it has machines to release either way
+                    }
+                }
+                job = QUEUE.pollFirst();
+            }
+            try {
+                run(job);
+            } finally {
+                synchronized (LOCK) {
+                    unreleased--;
+                    LOCK.notifyAll();
+                }
+            }
+        }
+    }
+
+    /** Runs every step of {@code job}; the first failure, if any, is told once. Throws nothing (the thread lives on). */
+    private static void run(Job job) {
+        Throwable first = null;
+        for (Runnable step : job.steps()) {
+            try {
+                step.run();
+            } catch (RuntimeException | Error e) {
+                if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        if (first != null) {
+            try {
+                job.report().accept("jkvm: releasing a closed machine's VM and memory failed: " + first);
+            } catch (RuntimeException | Error e) {
+                // the embedder's log failed too: nothing is left to tell
+            }
+        }
+    }
+}
