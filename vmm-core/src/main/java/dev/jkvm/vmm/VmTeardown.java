@@ -54,7 +54,9 @@ final class VmTeardown {
                 unreleased++;
                 QUEUE.addLast(job);
                 if (thread == null) {
-                    thread = Thread.ofPlatform().name(THREAD_NAME).daemon(true).start(VmTeardown::serve);
+                    // it lives as long as the process: none of the first closer's inheritable thread locals
+                    thread = Thread.ofPlatform().name(THREAD_NAME).daemon(true).inheritInheritableThreadLocals(false)
+                            .start(VmTeardown::serve);
                 }
                 LOCK.notifyAll();
                 return;
@@ -100,6 +102,7 @@ final class VmTeardown {
     }
 
     private static void serve() {
+        Thread.currentThread().setContextClassLoader(null); // nor its class loader (an embedder's, which would stay loaded)
         while (true) {
             Job job;
             synchronized (LOCK) {
