@@ -49,6 +49,7 @@ class MachineTeardownTest {
     void closingInATightLoopKeepsAtMostTwoVmsPendingAndLeavesNothingOnceReleased() throws Exception {
         Machine.create(tiny()).close(); // the shared /dev/kvm handle, the teardown thread, the JVM's own descriptors
         VcpuThreadsTest.awaitReleased();
+        VcpuThreadsTest.awaitNoParkedVcpuThreads(); // a parked vCPU thread keeps its stat file open
         var fds = VcpuThreadsTest.openFdTargets();
         long vmsBefore = vmDescriptors();
         Set<String> ramMappings = new TreeSet<>();
@@ -70,6 +71,7 @@ class MachineTeardownTest {
         }
         VcpuThreadsTest.awaitReleased();
         assertEquals(vmsBefore, vmDescriptors());
+        VcpuThreadsTest.awaitNoParkedVcpuThreads();
         assertEquals(Map.of(), VcpuThreadsTest.newFds(fds));
         List<String> left = new ArrayList<>(mappingRanges());
         left.retainAll(ramMappings);
