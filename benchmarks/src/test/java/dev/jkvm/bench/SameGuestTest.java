@@ -58,7 +58,11 @@ class SameGuestTest {
     @Test
     void everyVcpuOfTheSmpGuestMakesProgress() {
         Path rom = BenchGuest.extract("bench-smp", dir);
-        assertTrue(Overcommit.oneGuest(rom, 3, java.time.Duration.ofMillis(200), java.time.Duration.ofMillis(100)) > 0);
+        // Inside scripts/in-vm the APs may not have started after 100 ms of warm-up (seen at load 5-17): seconds there.
+        boolean inVm = System.getenv("JKVM_IN_VM") != null;
+        double perSecond = Overcommit.oneGuest(rom, 3, java.time.Duration.ofMillis(inVm ? 2000 : 200),
+                java.time.Duration.ofMillis(inVm ? 5000 : 100));
+        assertTrue(perSecond > 0, "the three vCPUs counted " + perSecond + " a second");
         try (dev.jkvm.vmm.Machine m = dev.jkvm.vmm.Machine.create(Overcommit.config(rom, 3))) {
             m.start();
             // Until every vCPU has counted (a "does not hang" bound, not a time limit: inside

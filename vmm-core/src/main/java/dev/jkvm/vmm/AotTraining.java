@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The training run of the launcher's AOT cache ({@code -XX:AOTCacheOutput}): the JDK keeps the
@@ -45,6 +46,10 @@ public final class AotTraining {
             Files.setLastModifiedTime(kernel, old);
             PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
             Main.warmUpInBackground(); // its lambdas too: one not in the cache is spun at start-up
+            // ConcurrentHashMap takes a ThreadLocalRandom probe when threads contend on its count,
+            // which a slow host makes happen (a run in the nested VM loaded RandomGenerator from
+            // the JDK's modules): a few classes, cached rather than read when that happens
+            ThreadLocalRandom.current();
             for (List<String> run : runs(rom.toString(), kernel.toString())) {
                 Main.run(run.toArray(String[]::new), quiet, quiet);
             }
