@@ -165,6 +165,26 @@ class AcpiGuestTest {
         }
     }
 
+    /**
+     * A run's timeout ends it while the guest sleeps (it waited for a wake event for ever): asked once
+     * the guest is suspended, well before its alarm (2 s after it armed it; the test above relies on
+     * the same margin).
+     */
+    @Test
+    void aRunTimesOutWhileTheGuestSleeps() throws InterruptedException {
+        try (Machine m = DevicesGuestTest.machine(withAppend("power=s3"))) {
+            m.start();
+            assertTrue(m.serial().awaitLine(Pattern.compile("s3 now"), WAIT).isPresent(), m.serial().tail(5));
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (!m.suspended() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            RunResult r = m.run(java.time.Duration.ofMillis(1));
+            assertEquals(RunResult.Reason.TIMEOUT, r.reason(), r.message() + "\n" + r.serialTail(5));
+            assertFalse(r.serial().contains("woke up"), r.serialTail(5));
+        }
+    }
+
     @Test
     void systemWakeupEndsTheSuspensionAndInfoStatusShowsIt() throws InterruptedException {
         // An alarm far ahead: only the monitor's system_wakeup can end this sleep in time.

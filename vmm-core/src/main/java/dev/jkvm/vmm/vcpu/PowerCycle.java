@@ -62,8 +62,9 @@ public final class PowerCycle {
     private volatile boolean hostReset;
     private int resets;
     /** The watching thread's time limit and what the run ends with when it passes. */
-    private long deadline = Long.MAX_VALUE;
-    private RunResult deadlineResult;
+    /** Set by the caller of run(timeout), read by the watching thread and a suspended machine's wait. */
+    private volatile long deadline = Long.MAX_VALUE;
+    private volatile RunResult deadlineResult;
     /** The triple fault whose report the reset already logged: the run's end does not repeat it. */
     private volatile ExitReport loggedTripleFault;
     /** A vCPU thread did not end when the run did: its descriptors and the guest memory stay until the process exits. */
@@ -271,16 +272,21 @@ public final class PowerCycle {
         synchronized (sessionLock) {
             s.close();
         }
+        boolean pastDeadline = false;
         synchronized (wakeLock) {
             wakeRequested = false;
             suspended = true;
             try {
-                while (!wakeRequested && stopRequest == null) {
+                // the run's deadline holds while suspended too: an alarm that never comes must not keep run(timeout) for ever
+                while (!wakeRequested && stopRequest == null && !(pastDeadline = deadlineResult != null && System.nanoTime() - deadline >= 0)) {
                     wakeLock.wait(100);
                 }
             } finally {
                 suspended = false;
             }
+        }
+        if (pastDeadline) {
+            stop(deadlineResult); // outside wakeLock: stop takes the session lock first
         }
         if (stopRequest != null) {
             return false;
