@@ -104,7 +104,8 @@ final class MachineBuilder {
             if (vm != null) {
                 snapshots.close();
                 // a vCPU still running could touch the memory: unmapping it under its feet would crash the JVM
-                VmTeardown.submit(List.of(vm, memory.detach()), errors);
+                long bytes = memory.size();
+                VmTeardown.submit(List.of(vm, memory.detach()), errors, bytes);
             } else {
                 log.accept("jkvm: a vCPU thread did not end: its KVM descriptors and the guest memory stay until jkvm exits");
             }

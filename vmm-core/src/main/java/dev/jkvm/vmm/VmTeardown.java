@@ -12,7 +12,8 @@ import java.util.function.Consumer;
  * What comes here is only what nothing can touch any more: {@link Machine#close()} has ended every vCPU's work, closed
  * the devices and cut jkvm's API off the memory first (a machine whose vCPU thread did not end hands over nothing).
  *
- * <p>Bounded: at most {@value #MAX_PENDING} machines handed over and not yet released (the one being closed counts).
+ * <p>Bounded: at most {@value #MAX_PENDING} machines handed over and not yet released (the one being closed counts),
+ * with at most {@link #MAX_PENDING_BYTES} of guest memory between them.
  * A close that finds them all taken releases its own machine itself, before it returns, as every close did before:
  * the caller is then making machines faster than one thread destroys them, and waiting for a slot would cost it as
  * much while making its close wait on another machine's (a 64 GiB guest's unmap, say). So however fast an embedder
@@ -28,15 +29,23 @@ final class VmTeardown {
     static final String THREAD_NAME = "jkvm VM teardown";
     /** Machines handed over and not yet released, at most: the thread's current one and one queued behind it. */
     static final int MAX_PENDING = 2;
+    /**
+     * Guest memory (bytes mapped) handed over and not yet released, at most: a closed machine's touched pages stay
+     * resident until its unmap, so back-to-back large guests would otherwise hold two or three guests' memory at once
+     * (a nested test VM of 3 GiB ran out of it with 1, 3.5 and 5 GiB guests, each touched every 2 MiB). A larger machine
+     * is released by its own close, as before; tiny test guests (128 MiB by default) still go to the thread.
+     */
+    static final long MAX_PENDING_BYTES = 512L << 20;
 
     private static final Object LOCK = new Object();
     /** Guarded by LOCK: the machines waiting, oldest first, and those handed over and not yet released (waiting or being closed). */
     private static final ArrayDeque<Job> QUEUE = new ArrayDeque<>();
     private static int unreleased;
+    private static long unreleasedBytes;
     private static Thread thread;
 
     /** One machine's steps, in order, and where a failure of one is told. */
-    private record Job(List<Runnable> steps, Consumer<String> report) {
+    private record Job(List<Runnable> steps, Consumer<String> report, long bytes) {
     }
 
     private VmTeardown() {
@@ -48,10 +57,16 @@ final class VmTeardown {
      * them), never an exception: the caller of close has returned, or should not get a different answer here.
      */
     static void submit(List<Runnable> steps, Consumer<String> report) {
-        Job job = new Job(List.copyOf(steps), report);
+        submit(steps, report, 0);
+    }
+
+    /** As {@link #submit(List, Consumer)} for a machine of {@code bytes} of guest memory, which count against {@link #MAX_PENDING_BYTES}. */
+    static void submit(List<Runnable> steps, Consumer<String> report, long bytes) {
+        Job job = new Job(List.copyOf(steps), report, bytes);
         synchronized (LOCK) {
-            if (unreleased < MAX_PENDING) {
+            if (unreleased < MAX_PENDING && unreleasedBytes + bytes <= MAX_PENDING_BYTES) {
                 unreleased++;
+                unreleasedBytes += bytes;
                 QUEUE.addLast(job);
                 if (thread == null) {
                     // it lives as long as the process: none of the first closer's inheritable thread locals
@@ -120,6 +135,7 @@ final class VmTeardown {
             } finally {
                 synchronized (LOCK) {
                     unreleased--;
+                    unreleasedBytes -= job.bytes();
                     LOCK.notifyAll();
                 }
             }

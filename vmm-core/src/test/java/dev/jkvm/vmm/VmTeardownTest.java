@@ -71,6 +71,18 @@ class VmTeardownTest {
     }
 
     @Test
+    void aMachineLargerThanTheByteBoundIsReleasedByItsOwnClose() {
+        assertTrue(VmTeardown.awaitReleased(RELEASE));
+        List<String> ran = Collections.synchronizedList(new ArrayList<>());
+        VmTeardown.submit(List.of(() -> ran.add(Thread.currentThread().getName())), line -> { }, VmTeardown.MAX_PENDING_BYTES + 1);
+        assertEquals(List.of(Thread.currentThread().getName()), ran, "ran before submit returned, on the caller's thread");
+        VmTeardown.submit(List.of(() -> ran.add(Thread.currentThread().getName())), line -> { }, VmTeardown.MAX_PENDING_BYTES);
+        assertTrue(VmTeardown.awaitReleased(RELEASE));
+        assertEquals(VmTeardown.THREAD_NAME, ran.getLast(), "one within the bound goes to the thread");
+        assertEquals(0, VmTeardown.pending());
+    }
+
+    @Test
     void aFailingStepIsToldOnceAndNeitherTheRestNorTheThreadStop() {
         assertTrue(VmTeardown.awaitReleased(RELEASE));
         List<String> told = Collections.synchronizedList(new ArrayList<>());
