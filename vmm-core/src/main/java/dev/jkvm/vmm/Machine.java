@@ -396,8 +396,8 @@ public final class Machine implements AutoCloseable {
      * Stops the vCPUs (if running), joins every thread, closes the devices, consoles, GDB server and their sessions, and
      * cuts the API off the guest memory; then hands the VM's and vCPUs' descriptors and the memory's mappings to one
      * thread of the process that gives them back to the kernel (KVM's destruction of the VM then runs beside the next
-     * {@link #create}), at most two machines at a time: a close that finds two pending releases its own before it
-     * returns. {@link #awaitReleased} waits for them. A failure there goes to {@link #onLog}'s sink, else to stderr.
+     * {@link #create}), at most two machines and 512 MiB of their memory at a time: a close that finds no room releases
+     * its own before it returns. {@link #awaitReleased} waits for them. A failure there goes to {@link #onLog}'s sink, else to stderr.
      * Idempotent.
      */
     @Override

@@ -61,8 +61,10 @@ public final class PowerCycle {
     /** Set by {@link #hostReset()}: the next reset is the host's, not the guest's. */
     private volatile boolean hostReset;
     private int resets;
-    /** The watching thread's time limit and what the run ends with when it passes. */
-    /** Set by the caller of run(timeout), read by the watching thread and a suspended machine's wait. */
+    /**
+     * The run's time limit and what the run ends with when it passes: set by the caller of run(timeout), read by the
+     * watching thread and by a suspended machine's wait.
+     */
     private volatile long deadline = Long.MAX_VALUE;
     private volatile RunResult deadlineResult;
     /** The triple fault whose report the reset already logged: the run's end does not repeat it. */
@@ -272,20 +274,23 @@ public final class PowerCycle {
         synchronized (sessionLock) {
             s.close();
         }
-        boolean pastDeadline = false;
+        boolean timedOut = false;
         synchronized (wakeLock) {
             wakeRequested = false;
             suspended = true;
             try {
-                // the run's deadline holds while suspended too: an alarm that never comes must not keep run(timeout) for ever
-                while (!wakeRequested && stopRequest == null && !(pastDeadline = deadlineResult != null && System.nanoTime() - deadline >= 0)) {
+                while (!wakeRequested && stopRequest == null) {
+                    if (pastDeadline()) { // the deadline holds while suspended too: an alarm may never come
+                        timedOut = true;
+                        break;
+                    }
                     wakeLock.wait(100);
                 }
             } finally {
                 suspended = false;
             }
         }
-        if (pastDeadline) {
+        if (timedOut) {
             stop(deadlineResult); // outside wakeLock: stop takes the session lock first
         }
         if (stopRequest != null) {
@@ -301,6 +306,11 @@ public final class PowerCycle {
         return true;
     }
 
+    /** Whether run(timeout)'s limit has passed. */
+    private boolean pastDeadline() {
+        return deadlineResult != null && System.nanoTime() - deadline >= 0;
+    }
+
     /**
      * Waits for the session to end, meanwhile watching for a guest whose every vCPU halted with
      * interrupts disabled: nothing can wake such a guest, so its run ends as a halt (status 0), as
@@ -310,7 +320,7 @@ public final class PowerCycle {
         long period = HALT_WATCH_FIRST.toNanos();
         while (true) {
             long left = deadline - System.nanoTime();
-            if (left <= 0 && deadlineResult != null) {
+            if (pastDeadline()) {
                 stop(deadlineResult);
             }
             RunResult r = s.awaitVcpusDone(Duration.ofNanos(Math.max(1, Math.min(period, left))));
