@@ -46,7 +46,13 @@ class VcpuThreadsTest {
         try (Machine m = Machine.create(rom("spin").cpus(4).build())) {
             m.start();
             awaitLine(m, "spinning");
-            String cpus = new Monitor(m).execute("info cpus");
+            // the BSP prints "spinning" before every AP's thread has told its id (thread_id=0 until then, on a loaded host)
+            Monitor mon = new Monitor(m);
+            String cpus = mon.execute("info cpus");
+            for (long giveUp = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                 cpus.contains("thread_id=0 ") && System.nanoTime() < giveUp; cpus = mon.execute("info cpus")) {
+                Thread.sleep(10);
+            }
             Matcher line = Pattern.compile("([* ]) CPU #(\\d+): thread_id=(\\d+)").matcher(cpus);
             Map<Integer, Integer> tids = new HashMap<>();
             while (line.find()) {
