@@ -81,18 +81,27 @@ class KvmFdTest {
         }
     }
 
-    /** A vCPU keeps the leaves it was given; what KVM holds reads back entry by entry. */
+    /**
+     * A vCPU keeps the leaves it was given, in order; what KVM holds reads back entry by entry. An
+     * Intel host with AMX drops leaves 0x1D/0x1E (tile information) from the table it holds: this
+     * process never asked for AMX state (arch_prctl ARCH_REQ_XCOMP_GUEST_PERM), so only those may go.
+     */
     @Test
     void aCpuidTableSetOnAVcpuReadsBack() {
         try (Kvm kvm = Kvm.open(); VmFd vm = kvm.createVm(); VcpuFd cpu = vm.createVcpu(0)) {
             List<CpuidEntry> supported = kvm.supportedCpuid();
             cpu.setCpuid(supported);
             List<CpuidEntry> held = cpu.cpuid();
-            assertEquals(supported.size(), held.size());
-            for (int i = 0; i < held.size(); i++) {
-                assertEquals(supported.get(i).function(), held.get(i).function());
-                assertEquals(supported.get(i).index(), held.get(i).index());
+            int h = 0;
+            for (CpuidEntry want : supported) {
+                if (h < held.size() && held.get(h).function() == want.function() && held.get(h).index() == want.index()) {
+                    h++;
+                } else {
+                    assertTrue(want.function() == 0x1d || want.function() == 0x1e,
+                            "leaf " + Integer.toHexString(want.function()) + "." + want.index() + " given, not held");
+                }
             }
+            assertEquals(held.size(), h, "entries held that were never given, or out of order");
             CpuidEntry vendor = held.stream().filter(e -> e.function() == 0).findFirst().orElseThrow();
             assertEquals(supported.getFirst().ebx(), vendor.ebx(), "the vendor string");
         }
