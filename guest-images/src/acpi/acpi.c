@@ -9,7 +9,9 @@
  *   power=s3    arm the RTC alarm, put a waking routine at 0x6000 into the
  *               FACS, print "s3 now", enter S3; the routine prints "woke up"
  *               and passes (resume=real, default) or returns to long mode,
- *               checks memory and WAK_STS and passes (resume=long)
+ *               checks memory and WAK_STS and passes (resume=long);
+ *               alarm=edge (default ahead: 2 s) puts the alarm at the
+ *               update UIP announces, right after the SLP_EN write
  *   power=button enable the power button's SCI, print "button armed", wait
  *               for a press (QMP's system_powerdown), then enter S5
  *
@@ -53,6 +55,11 @@ int kmain(uint32_t mbinfo)
         resume = "real";
     if (strcmp(resume, "real") && strcmp(resume, "long"))
         fail("cmdline resume=%s is not real or long", resume);
+    const char *alarm = cmdline_get("alarm");
+    if (!alarm)
+        alarm = "ahead";
+    if (strcmp(alarm, "ahead") && strcmp(alarm, "edge"))
+        fail("cmdline alarm=%s is not ahead or edge", alarm);
 
     uint64_t rsdp = acpi_find_rsdp();
     if (!rsdp)
@@ -101,7 +108,7 @@ int kmain(uint32_t mbinfo)
         kprintf("s3 unsupported\n");
         finish();
     }
-    sleep_s3(&pm, facs, s3, !strcmp(resume, "long"));
+    sleep_s3(&pm, facs, s3, !strcmp(resume, "long"), !strcmp(alarm, "edge"));
     finish();
     return 0;
 }

@@ -7,7 +7,7 @@
  * memory (wake.S) whose address goes into FACS.firmware_waking_vector, and
  * a wake event: the CMOS RTC alarm 2 seconds ahead (AIE in status B), with
  * RTC_EN in PM1_EN unless the FADT says the RTC wake status is not in the
- * fixed registers (FIX_RTC).
+ * fixed registers (FIX_RTC). alarm=edge puts the alarm right after SLP_EN.
  */
 #include "acpi.h"
 
@@ -20,6 +20,7 @@
 #define RTC_B_SET  0x80
 #define RTC_B_BIN  0x04
 #define RTC_B_24H  0x02
+#define RTC_A_UIP  0x80
 
 extern char wake_start[], wake_end[], wake_long[], wake_cr3[], wake_stack[], wake_entry[];
 
@@ -156,7 +157,65 @@ static NORETURN void s3_resumed(void)
     exit_pass();
 }
 
-void sleep_s3(const struct acpi_pm *pm, uint64_t facs_addr, int slp_typ, bool resume_long)
+/* Status A with the index already on it: one port access, one exit, per read. */
+static bool uip(void)
+{
+    return inb(CMOS_DATA) & RTC_A_UIP;
+}
+
+/*
+ * alarm=edge: how many reads of status A see UIP in one update's 244 us
+ * before it, on this machine. A guest that reads it fewer than 3 times
+ * there is too slow to be sure of writing SLP_EN before the update.
+ */
+static unsigned uip_reads(void)
+{
+    outb(CMOS_INDEX, RTC_STATUS_A);
+    while (uip())
+        ;
+    while (!uip())
+        ;
+    unsigned n = 1;
+    while (uip())
+        n++;
+    return n;
+}
+
+/*
+ * alarm=edge: the alarm at the next update, and SLP_EN in one write as soon
+ * as UIP says that update is at most 244 us away. The alarm then fires
+ * while the VMM is still stopping the vCPUs for S3: a wake event it must
+ * not lose. Returns only if the guest is too slow here to be that early.
+ */
+static void sleep_at_the_alarm_edge(const struct acpi_pm *pm, int slp_typ, uint16_t en_port, bool rtc_en)
+{
+    unsigned reads = 0, tries = 0;
+    while (reads < 3 && tries < 5) {    /* a loaded host may be slow for a second or two */
+        reads = uip_reads();            /* ends right after an update */
+        tries++;
+    }
+    if (reads < 3) {
+        kprintf("s3 alarm=edge too slow here: %u reads of UIP before an update in %u tries; the alarm comes ahead\n",
+                reads, tries);
+        return;
+    }
+    rtc_arm_alarm(1);
+    outw(pm->pm1a_evt, PM1_STS_WAK | PM1_STS_RTC);
+    if (rtc_en)
+        outw(en_port, inw(en_port) | PM1_EN_RTC);
+    uint16_t cnt = inw(pm->pm1a_cnt) & ~(PM1_CNT_SLP_TYP_MASK | PM1_CNT_SLP_EN);
+    cnt |= (uint16_t)(slp_typ << PM1_CNT_SLP_TYP_SHIFT) | PM1_CNT_SLP_EN;
+    kprintf("s3 alarm=edge uip_reads=%u tries=%u\n", reads, tries);
+    kprintf("s3 now\n");
+    __asm__ volatile("wbinvd" ::: "memory");
+    outb(CMOS_INDEX, RTC_STATUS_A);
+    while (!uip())
+        ;
+    outw(pm->pm1a_cnt, cnt);
+    wait_then_fail("s3 did not suspend", 10);
+}
+
+void sleep_s3(const struct acpi_pm *pm, uint64_t facs_addr, int slp_typ, bool resume_long, bool alarm_edge)
 {
     struct acpi_facs *facs = (struct acpi_facs *)facs_addr;
     if (!facs) {
@@ -179,10 +238,12 @@ void sleep_s3(const struct acpi_pm *pm, uint64_t facs_addr, int slp_typ, bool re
     kprintf("s3 slp_typ=%d waking_vector=0x%x facs=0x%lx resume=%s\n", slp_typ, facs->firmware_waking_vector,
             facs_addr, resume_long ? "long" : "real");
 
-    rtc_arm_alarm(WAKE_AHEAD_SECONDS);
     uint16_t en_port = pm->pm1a_evt + pm->pm1_evt_len / 2;
-    outw(pm->pm1a_evt, PM1_STS_WAK | PM1_STS_RTC);
     bool rtc_en = !(pm->fadt_flags & FADT_F_FIX_RTC);
+    if (alarm_edge)
+        sleep_at_the_alarm_edge(pm, slp_typ, en_port, rtc_en);
+    rtc_arm_alarm(WAKE_AHEAD_SECONDS);
+    outw(pm->pm1a_evt, PM1_STS_WAK | PM1_STS_RTC);
     if (rtc_en)
         outw(en_port, inw(en_port) | PM1_EN_RTC);
     kprintf("s3 rtc_en=%d pm1_sts=0x%x pm1_en=0x%x\n", rtc_en, inw(pm->pm1a_evt), inw(en_port));

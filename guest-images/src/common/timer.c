@@ -9,9 +9,6 @@
 #define PIT_CMD  0x43
 #define PORT_61  0x61   /* bit 0: channel 2 gate, bit 1: speaker, bit 5: OUT2 */
 
-#define CMOS_INDEX 0x70
-#define CMOS_DATA  0x71
-
 void pit_periodic(unsigned hz)
 {
     unsigned divisor = (PIT_HZ + hz / 2) / hz;

@@ -18,6 +18,8 @@ void pit_delay_us(uint32_t us);
 uint8_t cmos_read(uint8_t reg);
 void cmos_write(uint8_t reg, uint8_t value);
 
+#define CMOS_INDEX 0x70
+#define CMOS_DATA  0x71
 #define RTC_STATUS_A 0x0a
 #define RTC_STATUS_B 0x0b
 #define RTC_STATUS_C 0x0c

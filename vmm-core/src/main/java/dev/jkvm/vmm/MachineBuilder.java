@@ -364,6 +364,7 @@ final class MachineBuilder {
                 if (slpTyp == 0) { // \_S5 in jkvm's DSDT
                     powerOff();
                 } else if (slpTyp == 1 && config.s3()) { // \_S3
+                    power.suspending();
                     power.session().control().end(RunResult.of(RunResult.Reason.SUSPEND, 0, "the guest suspended to RAM"));
                 } else {
                     machine.log("jkvm: the guest asked for sleep state type " + slpTyp + ", which this machine does not offer");

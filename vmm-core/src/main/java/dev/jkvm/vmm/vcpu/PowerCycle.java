@@ -14,7 +14,8 @@ import java.util.function.Consumer;
  * reset or a triple fault (unless {@code -no-reboot}, or the fault repeats at the same RIP), a
  * resume at the waking vector after S3 once a wake event came.
  *
- * <p>Lock order: the session lock before the wake lock; neither is taken on an exit path.
+ * <p>Lock order: the session lock before the wake lock; neither is taken on an exit path but the
+ * guest's SLP_EN for S3, which holds the wake lock for two writes ({@link #suspending}).
  */
 public final class PowerCycle {
 
@@ -100,6 +101,18 @@ public final class PowerCycle {
     /** Whether the guest is suspended to RAM (ACPI S3), waiting for a wake event. */
     public boolean suspended() {
         return suspended;
+    }
+
+    /**
+     * The guest wrote SLP_EN for S3: from here on it is suspended, so a wake event (its RTC alarm,
+     * system_wakeup) that comes while its vCPUs are still being stopped wakes it instead of being
+     * lost. Called on the vCPU thread of that write, before it ends the session.
+     */
+    public void suspending() {
+        synchronized (wakeLock) {
+            wakeRequested = false;
+            suspended = true;
+        }
     }
 
     /** A wake event for a suspended guest; ignored otherwise. */
@@ -215,6 +228,12 @@ public final class PowerCycle {
                     events.accept(new MachineEvent.Wakeup());
                     continue;
                 }
+                synchronized (wakeLock) {
+                    suspended = false; // a suspend that a stop or a reset overtook
+                }
+                if (r.reason() == RunResult.Reason.SUSPEND) {
+                    return stopRequest; // the stop came while the session was ending for S3
+                }
                 boolean reboot = !noReboot && stopRequest == null && switch (r.reason()) {
                     case RESET -> true;
                     case TRIPLE_FAULT -> {
@@ -276,8 +295,7 @@ public final class PowerCycle {
         }
         boolean timedOut = false;
         synchronized (wakeLock) {
-            wakeRequested = false;
-            suspended = true;
+            suspended = true; // since suspending(), which also forgot earlier wake events
             try {
                 while (!wakeRequested && stopRequest == null) {
                     if (pastDeadline()) { // the deadline holds while suspended too: an alarm may never come
