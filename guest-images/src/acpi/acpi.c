@@ -11,7 +11,8 @@
  *               and passes (resume=real, default) or returns to long mode,
  *               checks memory and WAK_STS and passes (resume=long);
  *               alarm=edge (default ahead: 2 s) puts the alarm at the
- *               update UIP announces, right after the SLP_EN write
+ *               update UIP announces, right after the SLP_EN write;
+ *               alarm=past just before it, its interrupt still raised
  *   power=button enable the power button's SCI, print "button armed", wait
  *               for a press (QMP's system_powerdown), then enter S5
  *
@@ -58,8 +59,10 @@ int kmain(uint32_t mbinfo)
     const char *alarm = cmdline_get("alarm");
     if (!alarm)
         alarm = "ahead";
-    if (strcmp(alarm, "ahead") && strcmp(alarm, "edge"))
-        fail("cmdline alarm=%s is not ahead or edge", alarm);
+    enum s3_alarm s3_alarm = !strcmp(alarm, "edge") ? S3_ALARM_EDGE
+                           : !strcmp(alarm, "past") ? S3_ALARM_PAST : S3_ALARM_AHEAD;
+    if (s3_alarm == S3_ALARM_AHEAD && strcmp(alarm, "ahead"))
+        fail("cmdline alarm=%s is not ahead, edge or past", alarm);
 
     uint64_t rsdp = acpi_find_rsdp();
     if (!rsdp)
@@ -108,7 +111,7 @@ int kmain(uint32_t mbinfo)
         kprintf("s3 unsupported\n");
         finish();
     }
-    sleep_s3(&pm, facs, s3, !strcmp(resume, "long"), !strcmp(alarm, "edge"));
+    sleep_s3(&pm, facs, s3, !strcmp(resume, "long"), s3_alarm);
     finish();
     return 0;
 }

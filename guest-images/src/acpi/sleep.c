@@ -7,7 +7,8 @@
  * memory (wake.S) whose address goes into FACS.firmware_waking_vector, and
  * a wake event: the CMOS RTC alarm 2 seconds ahead (AIE in status B), with
  * RTC_EN in PM1_EN unless the FADT says the RTC wake status is not in the
- * fixed registers (FIX_RTC). alarm=edge puts the alarm right after SLP_EN.
+ * fixed registers (FIX_RTC). alarm=edge puts the alarm right after SLP_EN,
+ * alarm=past right before it.
  */
 #include "acpi.h"
 
@@ -215,7 +216,39 @@ static void sleep_at_the_alarm_edge(const struct acpi_pm *pm, int slp_typ, uint1
     wait_then_fail("s3 did not suspend", 10);
 }
 
-void sleep_s3(const struct acpi_pm *pm, uint64_t facs_addr, int slp_typ, bool resume_long, bool alarm_edge)
+/*
+ * alarm=past: the alarm at the next update, and SLP_EN only once that
+ * update is over, without reading status C: the RTC's interrupt is raised
+ * when the guest suspends. The chipset counts such a wake event and wakes
+ * at once; a VMM that only listens for alarms after SLP_EN never wakes it.
+ */
+static void sleep_after_the_alarm(const struct acpi_pm *pm, int slp_typ, uint16_t en_port, bool rtc_en)
+{
+    outb(CMOS_INDEX, RTC_STATUS_A);
+    while (uip())
+        ;
+    while (!uip())
+        ;
+    while (uip())
+        ;
+    rtc_arm_alarm(1);
+    outw(pm->pm1a_evt, PM1_STS_WAK | PM1_STS_RTC);
+    if (rtc_en)
+        outw(en_port, inw(en_port) | PM1_EN_RTC);
+    kprintf("s3 alarm=past\n");
+    kprintf("s3 now\n");
+    __asm__ volatile("wbinvd" ::: "memory");
+    outb(CMOS_INDEX, RTC_STATUS_A);
+    while (!uip())
+        ;
+    while (uip())
+        ;
+    uint16_t cnt = inw(pm->pm1a_cnt) & ~(PM1_CNT_SLP_TYP_MASK | PM1_CNT_SLP_EN);
+    outw(pm->pm1a_cnt, cnt | (uint16_t)(slp_typ << PM1_CNT_SLP_TYP_SHIFT) | PM1_CNT_SLP_EN);
+    wait_then_fail("s3 did not suspend", 10);
+}
+
+void sleep_s3(const struct acpi_pm *pm, uint64_t facs_addr, int slp_typ, bool resume_long, enum s3_alarm alarm)
 {
     struct acpi_facs *facs = (struct acpi_facs *)facs_addr;
     if (!facs) {
@@ -240,8 +273,10 @@ void sleep_s3(const struct acpi_pm *pm, uint64_t facs_addr, int slp_typ, bool re
 
     uint16_t en_port = pm->pm1a_evt + pm->pm1_evt_len / 2;
     bool rtc_en = !(pm->fadt_flags & FADT_F_FIX_RTC);
-    if (alarm_edge)
+    if (alarm == S3_ALARM_EDGE)
         sleep_at_the_alarm_edge(pm, slp_typ, en_port, rtc_en);
+    if (alarm == S3_ALARM_PAST)
+        sleep_after_the_alarm(pm, slp_typ, en_port, rtc_en);
     rtc_arm_alarm(WAKE_AHEAD_SECONDS);
     outw(pm->pm1a_evt, PM1_STS_WAK | PM1_STS_RTC);
     if (rtc_en)

@@ -365,6 +365,9 @@ final class MachineBuilder {
                     powerOff();
                 } else if (slpTyp == 1 && config.s3()) { // \_S3
                     power.suspending();
+                    if (devices.rtcWakePending()) {
+                        power.wakeup();
+                    }
                     power.session().control().end(RunResult.of(RunResult.Reason.SUSPEND, 0, "the guest suspended to RAM"));
                 } else {
                     machine.log("jkvm: the guest asked for sleep state type " + slpTyp + ", which this machine does not offer");

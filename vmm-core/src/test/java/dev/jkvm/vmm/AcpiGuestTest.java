@@ -188,6 +188,20 @@ class AcpiGuestTest {
     }
 
     /**
+     * An alarm that fired just before the guest's SLP_EN, its interrupt still raised (the guest does
+     * not read status C), wakes the guest at once, as the chipset does with a wake event pending when
+     * it sleeps: jkvm only listened for alarms from SLP_EN on, and the guest slept to the run's limit.
+     */
+    @Test
+    void anRtcAlarmJustBeforeSlpEnWakesTheGuestAtOnce() {
+        try (Machine m = DevicesGuestTest.machine(withAppend("power=s3 alarm=past"))) {
+            RunResult r = m.run(WAIT);
+            assertEquals(33, r.exitStatus(), r.message() + "\n" + r.serialTail(10));
+            assertTrue(r.serial().contains("s3 alarm=past\r\ns3 now\r\nwoke up"), r.serialTail(5));
+        }
+    }
+
+    /**
      * A run's timeout ends it while the guest sleeps (it waited for a wake event for ever): asked once
      * the guest is suspended, well before its alarm (2 s after it armed it; the test above relies on
      * the same margin).

@@ -85,6 +85,8 @@ public final class PcDevices implements AutoCloseable {
     private final ResetControlRegister cf9;
     private final PostCodePort post = new PostCodePort();
     private final AcpiPmBlock pm;
+    /** The RTC's interrupt line as the CMOS last set it (raised until the guest reads status C). */
+    private volatile boolean rtcLineHigh;
     /** The device list, in the order a reset resets them. */
     private final List<BoardDevice> list = new CopyOnWriteArrayList<>();
     /** How many of the list's last rows are KVM's devices (optional devices go before them). */
@@ -141,11 +143,26 @@ public final class PcDevices implements AutoCloseable {
             BoardDevice.inKvm("local APICs", List.of(), List.of(new Range(Layout.LOCAL_APIC, Layout.LOCAL_APIC_SIZE)), -1));
 
     /**
+     * Whether the guest entered S3 with a wake event already raised: its RTC's interrupt came
+     * between its last look and SLP_EN (an alarm at that edge). The chipset then wakes at once
+     * (IRQ8 sets RTC_STS); so does jkvm, which sets RTC_STS here. Called after the machine counts
+     * as suspended, so an interrupt that rises meanwhile wakes it through the line instead.
+     */
+    public boolean rtcWakePending() {
+        if (rtcLineHigh && pm.rtcWakeEnabled()) {
+            pm.rtcAlarm();
+            return true;
+        }
+        return false;
+    }
+
+    /**
      * The RTC's interrupt line. While the guest sleeps in S3 its alarm is a wake event, if the guest
      * enabled it as one (PM1 RTC_EN) before it suspended; it then sets RTC_STS and wakes the machine.
      */
     private IrqLine rtcLine(IrqLine irq, Sleep sleep) {
         return level -> {
+            rtcLineHigh = level; // before the look at suspended(): rtcWakePending() looks the other way round
             if (level && sleep.suspended()) {
                 if (pm.rtcWakeEnabled()) {
                     pm.rtcAlarm();
