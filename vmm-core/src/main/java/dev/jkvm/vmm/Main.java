@@ -115,6 +115,8 @@ public final class Main {
 
     /** How long the end of a run waits for stderr while it takes bytes (one nobody reads is not waited for). */
     private static final long LOG_DRAIN_MILLIS = 100;
+    /** How long, at most, a line logged off the vCPUs' threads waits to be written. */
+    private static final long LOG_LINE_DRAIN_MILLIS = 20;
 
     /**
      * Runs the machine with stderr behind a bounded writer: the vCPUs log on their own threads
@@ -147,7 +149,14 @@ public final class Main {
         }
         try (Machine machine = snapshot == null ? Machine.create(config) : createIncoming(config, snapshot)) {
             StartupPhases.mark("machine created");
-            machine.onLog(err::println);
+            machine.onLog(line -> {
+                err.println(line);
+                // Out before the thread that logs goes on: gdb's "debugger detached" before the guest
+                // it lets go prints on stdout, mid-line otherwise. Never on a vCPU's thread; bounded.
+                if (!Vcpu.onVcpuThread()) {
+                    log.drain(LOG_LINE_DRAIN_MILLIS, LOG_LINE_DRAIN_MILLIS);
+                }
+            });
             for (String w : machine.warnings()) {
                 err.println("jkvm: " + w);
             }

@@ -165,6 +165,16 @@ public final class SinkWriter implements AutoCloseable {
      * @return whether everything was written
      */
     public boolean drain(long quietMillis) {
+        return drain(quietMillis, Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #drain(long)}, but never longer than {@code maxMillis} in all, whatever the sink
+     * does: for a thread that must go on soon (one that logs a line and then lets the guest run).
+     */
+    public boolean drain(long quietMillis, long maxMillis) {
+        long start = System.nanoTime();
+        long most = TimeUnit.MILLISECONDS.toNanos(Math.min(maxMillis, Long.MAX_VALUE / 1_000_000));
         synchronized (lock) {
             if (!writing) {
                 lastActivity = System.nanoTime(); // an idle writer about to pick up the queue
@@ -173,7 +183,8 @@ public final class SinkWriter implements AutoCloseable {
                 if (!thread.isAlive()) {
                     return false;
                 }
-                long left = TimeUnit.MILLISECONDS.toNanos(quietMillis) - (System.nanoTime() - lastActivity);
+                long now = System.nanoTime();
+                long left = Math.min(TimeUnit.MILLISECONDS.toNanos(quietMillis) - (now - lastActivity), most - (now - start));
                 if (left <= 0) {
                     return false;
                 }

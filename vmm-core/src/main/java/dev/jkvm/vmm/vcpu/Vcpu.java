@@ -28,6 +28,11 @@ import java.util.function.Function;
  */
 public final class Vcpu implements Runnable {
 
+    /** Whether the current thread runs a vCPU: such a thread never waits for a log or output sink. */
+    public static boolean onVcpuThread() {
+        return VcpuThreadPool.onCarrier();
+    }
+
     /** Where the thread is in its life. */
     public enum State { NEW, RUNNING, EXITED }
 

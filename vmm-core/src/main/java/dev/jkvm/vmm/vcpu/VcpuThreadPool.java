@@ -32,7 +32,15 @@ final class VcpuThreadPool {
     /** Parked carriers, the most recently parked first (its stack and caches are the warmest). Guarded by LOCK. */
     private static final Deque<Carrier> PARKED = new ArrayDeque<>();
 
+    /** The carrier of the current thread, or null on any other thread. */
+    private static final ThreadLocal<Carrier> CURRENT = new ThreadLocal<>();
+
     private VcpuThreadPool() {
+    }
+
+    /** Whether the current thread is a vCPU's (running one or parked between two): it must never wait for a sink. */
+    static boolean onCarrier() {
+        return CURRENT.get() != null;
     }
 
     /** Runs {@code job} on a parked thread, or on a new daemon platform thread named {@code name} when none is parked. */
@@ -144,6 +152,7 @@ final class VcpuThreadPool {
 
         private void serve() {
             try {
+                CURRENT.set(this);
                 cpus = Libc.schedGetaffinity(0);
                 Consumer<Carrier> j = job;
                 while (j != null) {

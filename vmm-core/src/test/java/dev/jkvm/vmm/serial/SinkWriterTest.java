@@ -1,12 +1,15 @@
 package dev.jkvm.vmm.serial;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 
 /** The bounded writer as the log and the chardevs use it: whole writes stay whole, and nothing blocks the writer's callers. */
@@ -55,5 +58,39 @@ class SinkWriterTest {
         assertTrue(w.drain(10_000));
         w.close();
         assertEquals(List.of("kept\n"), sink.writes);
+    }
+
+    /**
+     * drain's bound in all: a sink that keeps taking bytes, and always gets more before a write
+     * ends, would hold drain(quiet) for ever; drain(quiet, max) gives up, and a later drain still
+     * waits for the rest once the bytes stop coming.
+     */
+    @Test
+    void aDrainWithABoundInAllGivesUpOnASinkThatNeverRunsDry() throws Exception {
+        AtomicBoolean refill = new AtomicBoolean(true);
+        SinkWriter[] writer = new SinkWriter[1];
+        byte[] line = "more\n".getBytes(StandardCharsets.US_ASCII);
+        OutputStream sink = new OutputStream() {
+            @Override
+            public void write(int b) {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                if (refill.get()) {
+                    writer[0].put(line, 0, line.length); // queued before this write ends
+                }
+                LockSupport.parkNanos(1_000_000);
+            }
+        };
+        SinkWriter w = SinkWriter.start("test", sink);
+        writer[0] = w;
+        w.stream().write(line, 0, line.length);
+        assertFalse(w.drain(60_000, 50));
+        refill.set(false);
+        assertTrue(w.drain(60_000));
+        w.close();
+        assertEquals(0, w.dropped());
     }
 }
