@@ -2,14 +2,18 @@ package dev.jkvm.vmm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.jkvm.kvm.testing.RequiresKvm;
 import dev.jkvm.vmm.host.KvmModule;
 import dev.jkvm.vmm.memory.E820;
+import dev.jkvm.vmm.monitor.StallDump;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,6 +26,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestReporter;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Debian's stock cloud kernel under jkvm, with the busybox initramfs {@code scripts/debian-kernel}
@@ -76,7 +81,7 @@ class DebianKernelTest {
 
     /** Runs the kernel; returns the result, with how long the first line and the end took, and a stall if one was seen. */
     private record Boot(RunResult result, Machine machine, long firstLineMillis, long endMillis, int cpus,
-                        Optional<StallWatch.Stall> stall, long longestSilenceMillis) {
+                        Optional<StallWatch.Stall> stall, long longestSilenceMillis, Optional<String> panicDump) {
         String log() {
             return result.serial();
         }
@@ -96,6 +101,9 @@ class DebianKernelTest {
      * phase of the boot lasts minutes, so only a silence near the whole limit counts there.
      */
     private static final Duration QUIET = RUNS_TO_INIT ? Duration.ofSeconds(60) : Duration.ofSeconds(240);
+    /** Linux's first line of a panic, and its last. */
+    private static final String PANIC = "Kernel panic - not syncing";
+    private static final String PANIC_END = "---[ end Kernel panic";
     /** After a stall's dump (which kicks every vCPU once), how long the guest gets to go on before it is stopped. */
     private static final Duration AFTER_DUMP = Duration.ofSeconds(10);
     /**
@@ -123,7 +131,7 @@ class DebianKernelTest {
                 System.out.println(what);
                 reporter.publishEntry("silence " + attempt, what);
                 b = new Boot(b.result(), b.machine(), b.firstLineMillis(), b.endMillis(), b.cpus(), Optional.empty(),
-                        b.longestSilenceMillis());
+                        b.longestSilenceMillis(), b.panicDump());
             }
             if (b.stall().isEmpty() || attempt == TRIES) {
                 if (attempt > 1) {
@@ -154,12 +162,14 @@ class DebianKernelTest {
         try (m) {
             m.start();
             StallWatch watch = new StallWatch(m, QUIET);
+            String panicDump = null;
             long first = -1;
             try {
                 // Until the guest ends, or its init has said what it booted with: then it gets
                 // powerOffWait to power off by itself (ACPI S5), and is stopped otherwise.
                 long giveUp = deadline; // after a dump: AFTER_DUMP more, unless the output resumes
-                while (!m.ended() && System.nanoTime() < giveUp && !initDone(m.serial().transcript())) {
+                while (!m.ended() && System.nanoTime() < giveUp && !initDone(m.serial().transcript())
+                        && !m.serial().transcript().contains(PANIC)) {
                     if (first < 0 && m.serial().transcript().contains("Linux version")) {
                         first = (System.nanoTime() - start) / 1_000_000;
                     }
@@ -172,6 +182,15 @@ class DebianKernelTest {
                     }
                     Thread.sleep(200);
                 }
+                if (m.serial().transcript().contains(PANIC)) {
+                    // the rest of the panic's lines, then the vCPUs as they are: a panic fails as a panic
+                    long end = Math.min(deadline, System.nanoTime() + AFTER_DUMP.toNanos());
+                    while (!m.ended() && System.nanoTime() < end && !m.serial().transcript().contains(PANIC_END)) {
+                        Thread.sleep(200);
+                    }
+                    panicDump = StallDump.of(m, Duration.ofSeconds(1));
+                    powerOffWait = Duration.ZERO;
+                }
                 long powerOff = System.nanoTime() + powerOffWait.toNanos();
                 while (!m.ended() && System.nanoTime() < Math.min(deadline, powerOff)) {
                     Thread.sleep(200);
@@ -180,7 +199,8 @@ class DebianKernelTest {
                 Thread.currentThread().interrupt();
             }
             RunResult r = m.run(Duration.ofMillis(1)); // ended: its result; else stopped now, as a timeout
-            return new Boot(r, m, first, (System.nanoTime() - start) / 1_000_000, cpus, watch.stall(), watch.longestSilenceMillis());
+            return new Boot(r, m, first, (System.nanoTime() - start) / 1_000_000, cpus, watch.stall(), watch.longestSilenceMillis(),
+                    Optional.ofNullable(panicDump));
         }
     }
 
@@ -190,8 +210,14 @@ class DebianKernelTest {
         return at >= 0 && log.substring(at).lines().count() >= 4;
     }
 
-    /** A stall fails as one, with the dump, before anything looks for lines the stalled log cannot have. */
+    /**
+     * A panic fails as a panic and a stall as a stall, each with the vCPUs' dump, before anything
+     * looks for lines such a log cannot have (a panic that then spun silently was reported as a stall).
+     */
     private static void assertNotStalled(Boot b) {
+        b.panicDump().ifPresent(dump -> fail("debian kernel on " + KVM_MODULE + ": the guest kernel panicked: \""
+                + b.log().lines().filter(l -> l.contains(PANIC)).findFirst().orElse("").strip() + "\"\nserial:\n"
+                + b.result().serialTail(60) + "\n" + dump));
         b.stall().ifPresent(s -> fail("debian kernel on " + KVM_MODULE + ": "
                 + (b.log().contains("JKVM-INIT-OK") ? "the boot reached init, but only after a " : "") + s.describe()
                 + "\nserial:\n" + b.result().serialTail(40)));
@@ -300,5 +326,27 @@ class DebianKernelTest {
             }
         }
         return out;
+    }
+
+    /**
+     * A guest that panics fails as a panic, with the vCPUs' dump, at once: one that panicked in the
+     * nested VM (a double fault in the acpi=off boot) was reported as a 60 s stall. The "panic"
+     * here is the meminfo kernel printing its command line, which holds Linux's panic lines, and
+     * then waiting: any KVM runs it, and in seconds.
+     */
+    @Test
+    void aPanicFailsAsAPanicWithTheDump(@TempDir Path dir) throws IOException {
+        Path meminfo = dir.resolve("meminfo.elf");
+        try (InputStream in = Main.class.getResourceAsStream("/dev/jkvm/guest/meminfo.elf")) {
+            assertTrue(in != null, "meminfo.elf is not bundled");
+            Files.copy(in, meminfo);
+        }
+        Boot b = boot(meminfo, meminfo, "wait=60 " + PANIC + ": fake " + PANIC_END + " ]---", 1, Duration.ofSeconds(60), LIMIT);
+        assertTrue(b.panicDump().isPresent(), b.log());
+        assertEquals(RunResult.Reason.TIMEOUT, b.result().reason(), "stopped once it panicked, not at its end: " + b.result().message());
+        AssertionError e = assertThrows(AssertionError.class, () -> assertNotStalled(b));
+        assertTrue(e.getMessage().startsWith("debian kernel on " + KVM_MODULE + ": the guest kernel panicked: \"cmdline "),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("-- info registers -a --"), e.getMessage());
     }
 }
