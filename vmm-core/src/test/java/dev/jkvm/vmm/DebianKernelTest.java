@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * do: on {@code kvm_amd} or {@code kvm_intel} (also inside scripts/in-vm) its init's marker line
  * with two CPUs; elsewhere (kvm_pvm, whose instruction emulator stops at {@code lock cmpxchg16b})
  * that, or jkvm's emulation-failure report. A boot whose serial output stops for a minute while it
- * runs fails as a stall, with every vCPU's state ({@link StallWatch}); inside scripts/in-vm on one
+ * runs fails as a stall, and one whose kernel panics as a panic, with every vCPU's state ({@link StallWatch}); inside scripts/in-vm on one
  * TCG thread, where QEMU itself stalls, only after three stalled tries, each reported. It boots the kernel's PVH
  * entry (the uncompressed ELF inside the package): the bzImage's decompressor alone takes minutes
  * in such an emulator.
