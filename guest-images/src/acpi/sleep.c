@@ -164,6 +164,31 @@ static bool uip(void)
     return inb(CMOS_DATA) & RTC_A_UIP;
 }
 
+/* Spins until the update UIP announces next has happened (status A preselected). */
+static void until_an_update_ends(void)
+{
+    while (!uip())
+        ;
+    while (uip())
+        ;
+}
+
+/* PM1_CNT with SLP_TYP and SLP_EN: the one write alarm=edge and alarm=past sleep with. */
+static uint16_t slp_en_value(const struct acpi_pm *pm, int slp_typ)
+{
+    uint16_t cnt = inw(pm->pm1a_cnt) & ~(PM1_CNT_SLP_TYP_MASK | PM1_CNT_SLP_EN);
+    return cnt | (uint16_t)(slp_typ << PM1_CNT_SLP_TYP_SHIFT) | PM1_CNT_SLP_EN;
+}
+
+/* The wake event: the alarm in `seconds`, its status cleared, and RTC_EN where the FADT puts it in PM1. */
+static void arm_wake(const struct acpi_pm *pm, unsigned seconds, uint16_t en_port, bool rtc_en)
+{
+    rtc_arm_alarm(seconds);
+    outw(pm->pm1a_evt, PM1_STS_WAK | PM1_STS_RTC);
+    if (rtc_en)
+        outw(en_port, inw(en_port) | PM1_EN_RTC);
+}
+
 /*
  * alarm=edge: how many reads of status A see UIP in one update's 244 us
  * before it, on this machine. A guest that reads it fewer than 3 times
@@ -200,12 +225,8 @@ static void sleep_at_the_alarm_edge(const struct acpi_pm *pm, int slp_typ, uint1
                 reads, tries);
         return;
     }
-    rtc_arm_alarm(1);
-    outw(pm->pm1a_evt, PM1_STS_WAK | PM1_STS_RTC);
-    if (rtc_en)
-        outw(en_port, inw(en_port) | PM1_EN_RTC);
-    uint16_t cnt = inw(pm->pm1a_cnt) & ~(PM1_CNT_SLP_TYP_MASK | PM1_CNT_SLP_EN);
-    cnt |= (uint16_t)(slp_typ << PM1_CNT_SLP_TYP_SHIFT) | PM1_CNT_SLP_EN;
+    arm_wake(pm, 1, en_port, rtc_en);
+    uint16_t cnt = slp_en_value(pm, slp_typ);
     kprintf("s3 alarm=edge uip_reads=%u tries=%u\n", reads, tries);
     kprintf("s3 now\n");
     __asm__ volatile("wbinvd" ::: "memory");
@@ -225,26 +246,14 @@ static void sleep_at_the_alarm_edge(const struct acpi_pm *pm, int slp_typ, uint1
 static void sleep_after_the_alarm(const struct acpi_pm *pm, int slp_typ, uint16_t en_port, bool rtc_en)
 {
     outb(CMOS_INDEX, RTC_STATUS_A);
-    while (uip())
-        ;
-    while (!uip())
-        ;
-    while (uip())
-        ;
-    rtc_arm_alarm(1);
-    outw(pm->pm1a_evt, PM1_STS_WAK | PM1_STS_RTC);
-    if (rtc_en)
-        outw(en_port, inw(en_port) | PM1_EN_RTC);
+    until_an_update_ends();
+    arm_wake(pm, 1, en_port, rtc_en);
     kprintf("s3 alarm=past\n");
     kprintf("s3 now\n");
     __asm__ volatile("wbinvd" ::: "memory");
     outb(CMOS_INDEX, RTC_STATUS_A);
-    while (!uip())
-        ;
-    while (uip())
-        ;
-    uint16_t cnt = inw(pm->pm1a_cnt) & ~(PM1_CNT_SLP_TYP_MASK | PM1_CNT_SLP_EN);
-    outw(pm->pm1a_cnt, cnt | (uint16_t)(slp_typ << PM1_CNT_SLP_TYP_SHIFT) | PM1_CNT_SLP_EN);
+    until_an_update_ends();
+    outw(pm->pm1a_cnt, slp_en_value(pm, slp_typ));
     wait_then_fail("s3 did not suspend", 10);
 }
 
@@ -277,10 +286,7 @@ void sleep_s3(const struct acpi_pm *pm, uint64_t facs_addr, int slp_typ, bool re
         sleep_at_the_alarm_edge(pm, slp_typ, en_port, rtc_en);
     if (alarm == S3_ALARM_PAST)
         sleep_after_the_alarm(pm, slp_typ, en_port, rtc_en);
-    rtc_arm_alarm(WAKE_AHEAD_SECONDS);
-    outw(pm->pm1a_evt, PM1_STS_WAK | PM1_STS_RTC);
-    if (rtc_en)
-        outw(en_port, inw(en_port) | PM1_EN_RTC);
+    arm_wake(pm, WAKE_AHEAD_SECONDS, en_port, rtc_en);
     kprintf("s3 rtc_en=%d pm1_sts=0x%x pm1_en=0x%x\n", rtc_en, inw(pm->pm1a_evt), inw(en_port));
 
     kprintf("s3 now\n");

@@ -7,13 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.jkvm.kvm.testing.RequiresKvm;
+import dev.jkvm.vmm.boot.KernelImage;
 import dev.jkvm.vmm.host.KvmModule;
 import dev.jkvm.vmm.memory.E820;
 import dev.jkvm.vmm.monitor.StallDump;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,7 +25,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestReporter;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Debian's stock cloud kernel under jkvm, with the busybox initramfs {@code scripts/debian-kernel}
@@ -335,12 +333,14 @@ class DebianKernelTest {
      * then waiting: any KVM runs it, and in seconds.
      */
     @Test
-    void aPanicFailsAsAPanicWithTheDump(@TempDir Path dir) throws IOException {
-        Path meminfo = dir.resolve("meminfo.elf");
-        try (InputStream in = Main.class.getResourceAsStream("/dev/jkvm/guest/meminfo.elf")) {
-            assertTrue(in != null, "meminfo.elf is not bundled");
-            Files.copy(in, meminfo);
+    void aPanicFailsAsAPanicWithTheDump() {
+        try (KernelImage image = KernelImage.resolve("meminfo")) {
+            assertTrue(image.temporary(), "meminfo is not bundled");
+            assertAPanicIsReported(image.path());
         }
+    }
+
+    private static void assertAPanicIsReported(Path meminfo) {
         Boot b = boot(meminfo, meminfo, "wait=60 " + PANIC + ": fake " + PANIC_END + " ]---", 1, Duration.ofSeconds(60), LIMIT);
         assertTrue(b.panicDump().isPresent(), b.log());
         assertEquals(RunResult.Reason.TIMEOUT, b.result().reason(), "stopped once it panicked, not at its end: " + b.result().message());

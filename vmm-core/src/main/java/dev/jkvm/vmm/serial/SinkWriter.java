@@ -174,7 +174,7 @@ public final class SinkWriter implements AutoCloseable {
      */
     public boolean drain(long quietMillis, long maxMillis) {
         long start = System.nanoTime();
-        long most = TimeUnit.MILLISECONDS.toNanos(Math.min(maxMillis, Long.MAX_VALUE / 1_000_000));
+        long most = TimeUnit.MILLISECONDS.toNanos(maxMillis); // saturates: Long.MAX_VALUE is no bound
         synchronized (lock) {
             if (!writing) {
                 lastActivity = System.nanoTime(); // an idle writer about to pick up the queue
