@@ -134,14 +134,16 @@ static void wait_for(int count)
         pause();
 }
 
-/* Waits a while with interrupts on, then tells whether nothing arrived meanwhile. */
+/*
+ * Waits 10 ms by the PIT with interrupts on, then tells whether nothing arrived meanwhile. By
+ * time, not by PAUSEs: under a nested KVM every PAUSE can be a VM exit (120,000 of them took
+ * minutes there), and a line left high re-fires within microseconds of the EOI anyway.
+ */
 static bool quiet(void)
 {
-    for (int i = 0; i < 20000; i++)   /* one delivery may still have been in flight */
-        pause();
+    pit_delay_us(1000);               /* one delivery may still have been in flight */
     int before = fired;
-    for (int i = 0; i < 100000; i++)
-        pause();
+    pit_delay_us(10000);
     return fired == before;
 }
 
