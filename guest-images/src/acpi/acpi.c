@@ -12,7 +12,8 @@
  *               checks memory and WAK_STS and passes (resume=long);
  *               alarm=edge (default ahead: 2 s) puts the alarm at the
  *               update UIP announces, right after the SLP_EN write;
- *               alarm=past just before it, its interrupt still raised
+ *               alarm=past just before it, its interrupt still raised;
+ *               alarm=far an hour ahead (another wake event must end it)
  *   power=button enable the power button's SCI, print "button armed", wait
  *               for a press (QMP's system_powerdown), then enter S5
  *
@@ -60,9 +61,10 @@ int kmain(uint32_t mbinfo)
     if (!alarm)
         alarm = "ahead";
     enum s3_alarm s3_alarm = !strcmp(alarm, "edge") ? S3_ALARM_EDGE
-                           : !strcmp(alarm, "past") ? S3_ALARM_PAST : S3_ALARM_AHEAD;
+                           : !strcmp(alarm, "past") ? S3_ALARM_PAST
+                           : !strcmp(alarm, "far") ? S3_ALARM_FAR : S3_ALARM_AHEAD;
     if (s3_alarm == S3_ALARM_AHEAD && strcmp(alarm, "ahead"))
-        fail("cmdline alarm=%s is not ahead, edge or past", alarm);
+        fail("cmdline alarm=%s is not ahead, edge, past or far", alarm);
 
     uint64_t rsdp = acpi_find_rsdp();
     if (!rsdp)

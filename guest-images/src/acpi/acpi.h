@@ -175,7 +175,7 @@ void sleep_s5(const struct acpi_pm *pm, int slp_typ);
 void power_button(const struct acpi_pm *pm, int s5);
 /* Does not return: the waking routine ends the run. */
 /* When the RTC alarm that wakes from S3 fires: 2 s ahead, at the SLP_EN write, before it. */
-enum s3_alarm { S3_ALARM_AHEAD, S3_ALARM_EDGE, S3_ALARM_PAST };
+enum s3_alarm { S3_ALARM_AHEAD, S3_ALARM_EDGE, S3_ALARM_PAST, S3_ALARM_FAR };
 void sleep_s3(const struct acpi_pm *pm, uint64_t facs, int slp_typ, bool resume_long, enum s3_alarm alarm);
 
 #endif

@@ -8,12 +8,13 @@
  * a wake event: the CMOS RTC alarm 2 seconds ahead (AIE in status B), with
  * RTC_EN in PM1_EN unless the FADT says the RTC wake status is not in the
  * fixed registers (FIX_RTC). alarm=edge puts the alarm right after SLP_EN,
- * alarm=past right before it.
+ * alarm=past right before it, alarm=far an hour ahead.
  */
 #include "acpi.h"
 
 #define WAKE_ADDR 0x6000ull
 #define WAKE_AHEAD_SECONDS 2
+#define WAKE_FAR_SECONDS 3600   /* alarm=far: only another wake event ends the sleep in time */
 #define RTC_ALARM_SECONDS 0x01
 #define RTC_ALARM_MINUTES 0x03
 #define RTC_ALARM_HOURS   0x05
@@ -164,13 +165,33 @@ static bool uip(void)
     return inb(CMOS_DATA) & RTC_A_UIP;
 }
 
-/* Spins until the update UIP announces next has happened (status A preselected). */
+/*
+ * Spins until UIP is set (status A preselected, and selected again on return). False when the
+ * seconds moved on first: an update came and went between two reads, as under a nested KVM,
+ * where one read can cost more than UIP's 244 us (this spun for ever there).
+ */
+static bool until_uip(void)
+{
+    uint8_t second = cmos_read(0x00);
+    outb(CMOS_INDEX, RTC_STATUS_A);
+    for (unsigned n = 1;; n++) {
+        if (uip())
+            return true;
+        if (n % 8 == 0) {
+            bool moved = cmos_read(0x00) != second;
+            outb(CMOS_INDEX, RTC_STATUS_A);
+            if (moved)
+                return false;
+        }
+    }
+}
+
+/* Spins until an update has ended, seen or not (status A preselected). */
 static void until_an_update_ends(void)
 {
-    while (!uip())
-        ;
-    while (uip())
-        ;
+    if (until_uip())
+        while (uip())
+            ;
 }
 
 /* PM1_CNT with SLP_TYP and SLP_EN: the one write alarm=edge and alarm=past sleep with. */
@@ -199,8 +220,8 @@ static unsigned uip_reads(void)
     outb(CMOS_INDEX, RTC_STATUS_A);
     while (uip())
         ;
-    while (!uip())
-        ;
+    if (!until_uip())
+        return 0;
     unsigned n = 1;
     while (uip())
         n++;
@@ -231,8 +252,7 @@ static void sleep_at_the_alarm_edge(const struct acpi_pm *pm, int slp_typ, uint1
     kprintf("s3 now\n");
     __asm__ volatile("wbinvd" ::: "memory");
     outb(CMOS_INDEX, RTC_STATUS_A);
-    while (!uip())
-        ;
+    until_uip();                        /* missed, SLP_EN comes just after the alarm: it still wakes */
     outw(pm->pm1a_cnt, cnt);
     wait_then_fail("s3 did not suspend", 10);
 }
@@ -286,7 +306,7 @@ void sleep_s3(const struct acpi_pm *pm, uint64_t facs_addr, int slp_typ, bool re
         sleep_at_the_alarm_edge(pm, slp_typ, en_port, rtc_en);
     if (alarm == S3_ALARM_PAST)
         sleep_after_the_alarm(pm, slp_typ, en_port, rtc_en);
-    arm_wake(pm, WAKE_AHEAD_SECONDS, en_port, rtc_en);
+    arm_wake(pm, alarm == S3_ALARM_FAR ? WAKE_FAR_SECONDS : WAKE_AHEAD_SECONDS, en_port, rtc_en);
     kprintf("s3 rtc_en=%d pm1_sts=0x%x pm1_en=0x%x\n", rtc_en, inw(pm->pm1a_evt), inw(en_port));
 
     kprintf("s3 now\n");

@@ -205,12 +205,11 @@ class AcpiGuestTest {
 
     /**
      * A run's timeout ends it while the guest sleeps (it waited for a wake event for ever): asked once
-     * the guest is suspended, well before its alarm (2 s after it armed it; the test above relies on
-     * the same margin).
+     * the guest is suspended, its alarm an hour ahead (the 2 s one went off first in the nested VM).
      */
     @Test
     void aRunTimesOutWhileTheGuestSleeps() throws InterruptedException {
-        try (Machine m = DevicesGuestTest.machine(withAppend("power=s3"))) {
+        try (Machine m = DevicesGuestTest.machine(withAppend("power=s3 alarm=far"))) {
             m.start();
             assertTrue(m.serial().awaitLine(Pattern.compile("s3 now"), WAIT).isPresent(), m.serial().tail(5));
             long deadline = System.nanoTime() + WAIT.toNanos();
@@ -225,8 +224,9 @@ class AcpiGuestTest {
 
     @Test
     void systemWakeupEndsTheSuspensionAndInfoStatusShowsIt() throws InterruptedException {
-        // An alarm far ahead: only the monitor's system_wakeup can end this sleep in time.
-        try (Machine m = DevicesGuestTest.machine(withAppend("power=s3"))) {
+        // An alarm an hour ahead: only the monitor's system_wakeup can end this sleep in time (the
+        // default 2 s alarm woke the guest before "info status" in the nested VM).
+        try (Machine m = DevicesGuestTest.machine(withAppend("power=s3 alarm=far"))) {
             m.start();
             assertTrue(m.serial().awaitLine(Pattern.compile("s3 now"), WAIT).isPresent(), m.serial().tail(5));
             dev.jkvm.vmm.monitor.Monitor mon = new dev.jkvm.vmm.monitor.Monitor(m);

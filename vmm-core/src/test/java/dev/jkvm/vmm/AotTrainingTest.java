@@ -33,15 +33,7 @@ class AotTrainingTest {
     @Test
     void runsOfTheTrainedLinesLoadNothingFromTheJar(@TempDir Path dir) throws Exception {
         String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Path cache = dir.resolve("jkvm.aot");
-        String classPath = jarsOnly(JkvmJvm.jkvmClassPath(), dir);
-        Process training = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-XX:AOTCacheOutput=" + cache,
-                "-cp", classPath, AotTraining.class.getName(), dir.toString())
-                .redirectOutput(dir.resolve("training.out").toFile()).redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-        assertTrue(training.waitFor(300, TimeUnit.SECONDS), "the training did not end");
-        assertEquals(0, training.exitValue(), Files.readString(dir.resolve("training.out")));
-        assertTrue(Files.size(cache) > 0, "a cache was written");
+        Trained trained = trained(dir, javaBin);
         Path rom = dir.resolve("harness.rom");
         Path kernel = dir.resolve("harness.elf");
         Files.write(rom, dev.jkvm.vmm.boot.RomImage.bundled("debug-exit").bytes());
@@ -54,9 +46,9 @@ class AotTrainingTest {
         int n = 0;
         for (List<String> line : AotTraining.runs(rom.toString(), kernel.toString())) {
             Path log = dir.resolve("load" + n + ".log");
-            List<String> cmd = new java.util.ArrayList<>(List.of(javaBin, "--enable-native-access=ALL-UNNAMED",
-                    "-XX:AOTCache=" + cache, "-Xlog:aot=off", "-Xlog:cds=off", "-Xlog:class+load=info:file=" + log,
-                    "-cp", classPath, Main.class.getName()));
+            List<String> cmd = new java.util.ArrayList<>(List.of(javaBin, "--enable-native-access=ALL-UNNAMED"));
+            cmd.addAll(trained.flags());
+            cmd.addAll(List.of("-Xlog:class+load=info:file=" + log, "-cp", trained.classPath(), Main.class.getName()));
             cmd.addAll(line);
             Process p = new ProcessBuilder(cmd).redirectOutput(dir.resolve("run" + n + ".out").toFile()).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
@@ -69,6 +61,36 @@ class AotTrainingTest {
             assertEquals(List.of(), fromFiles, "classes a run of " + line + " loaded from the class path");
             n++;
         }
+    }
+
+    /** The flags that take the trained cache, and the class path it was trained for. */
+    private record Trained(List<String> flags, String classPath) {
+    }
+
+    /**
+     * Inside the nested VM, the cache ./test trained before the VMs started ({@code JKVM_TEST_AOT_CACHE}):
+     * this same {@link AotTraining}, for the children's class path of jars. Training again there took
+     * ~340 s of TCG (most of it the cache's assembly), a third of a VM's share of the nested run.
+     * Elsewhere, and when that cache or a jar-only path is missing, a training of its own.
+     */
+    private static Trained trained(Path dir, String javaBin) throws Exception {
+        String made = System.getenv("JKVM_TEST_AOT_CACHE");
+        String children = JkvmJvm.classPath();
+        if (JkvmJvm.IN_VM && made != null && Files.isRegularFile(Path.of(made))
+                && java.util.Arrays.stream(children.split(java.io.File.pathSeparator)).allMatch(e -> e.endsWith(".jar"))) {
+            System.out.println("aot training: the runs take the cache ./test trained: " + made);
+            return new Trained(JkvmJvm.placeFlags(), children);
+        }
+        Path cache = dir.resolve("jkvm.aot");
+        String classPath = jarsOnly(JkvmJvm.jkvmClassPath(), dir);
+        Process training = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-XX:AOTCacheOutput=" + cache,
+                "-cp", classPath, AotTraining.class.getName(), dir.toString())
+                .redirectOutput(dir.resolve("training.out").toFile()).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        assertTrue(training.waitFor(300, TimeUnit.SECONDS), "the training did not end");
+        assertEquals(0, training.exitValue(), Files.readString(dir.resolve("training.out")));
+        assertTrue(Files.size(cache) > 0, "a cache was written");
+        return new Trained(List.of("-XX:AOTCache=" + cache, "-Xlog:aot=off", "-Xlog:cds=off"), classPath);
     }
 
     /** The class path with each class folder packed into a jar (an AOT cache takes jars only, as the launcher's has). */

