@@ -26,6 +26,8 @@ final class StallWatch {
     private int seenLength;
     private long lastChange = System.nanoTime();
     private long longestSilence;
+    private long lastPoll = System.nanoTime();
+    private long longestUnwatched;
     private Stall stall;
 
     StallWatch(Machine machine, Duration quiet) {
@@ -37,6 +39,8 @@ final class StallWatch {
     void poll() {
         int length = machine.serial().transcript().length();
         long now = System.nanoTime();
+        longestUnwatched = Math.max(longestUnwatched, now - lastPoll);
+        lastPoll = now;
         if (length != seenLength) {
             longestSilence = Math.max(longestSilence, now - lastChange);
             seenLength = length;
@@ -64,6 +68,15 @@ final class StallWatch {
     /** The longest time without output so far, in milliseconds. */
     long longestSilenceMillis() {
         return longestSilence / 1_000_000;
+    }
+
+    /**
+     * The longest time between two looks, in milliseconds: a silence longer than the quiet time that
+     * was no stall fell between two looks, the watcher itself not scheduled (the JVM or the nested
+     * VM stood still, not the guest alone).
+     */
+    long longestUnwatchedMillis() {
+        return longestUnwatched / 1_000_000;
     }
 
     private String lastLine() {

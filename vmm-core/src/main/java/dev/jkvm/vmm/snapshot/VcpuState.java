@@ -132,12 +132,35 @@ public record VcpuState(byte[] regs, byte[] sregs, byte[] fpu, byte[] xsave, byt
                 done++;
             }
         }
+        setTsc(fd);
         fd.setMpState(mpState);
         if (lapic.length > 0) {
             fd.setLapic(lapic);
         }
         fd.setVcpuEvents(withValidFlags(events));
         fd.setDebugRegs(debugRegs);
+    }
+
+    private static final int IA32_TSC = 0x10;
+    /** Far enough from any TSC KVM expects (2^50 cycles: days at any clock rate). */
+    private static final long FAR_CYCLES = 1L << 50;
+
+    /**
+     * The saved TSC again, after a value far from it. KVM reads a host write of IA32_TSC within a
+     * second of the TSC it expects (a new vCPU's: 0 at its creation and counting since) as vCPUs
+     * being synchronized, and keeps its own offset where the host's TSC is stable: a guest saved
+     * within a second of its start came back with its TSC gone back (918,357,286 then 308,018,486
+     * in the nested VM once its TSC was the clock). A write far from what KVM expects is taken as
+     * written, and so is the saved value after it.
+     */
+    private void setTsc(VcpuFd fd) {
+        for (int i = 0; i < msrIndices.length; i++) {
+            if (msrIndices[i] == IA32_TSC) {
+                fd.setMsrs(new int[] {IA32_TSC}, new long[] {msrValues[i] + FAR_CYCLES});
+                fd.setMsrs(new int[] {IA32_TSC}, new long[] {msrValues[i]});
+                return;
+            }
+        }
     }
 
     /** The saved events, with the flags that make KVM take the NMI, SIPI vector and interrupt shadow too. */
