@@ -120,9 +120,11 @@ class AotTrainingTest {
     @Test
     void theTrainingLoadsOnlyWhatRunsLoad(@TempDir Path dir) throws Exception {
         Path log = dir.resolve("load.log");
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xlog:class+load=info:file=" + log, "-cp", JkvmJvm.jkvmClassPath(),
-                AotTraining.class.getName(), dir.toString())
+        List<String> cmd = new java.util.ArrayList<>(List.of(JkvmJvm.java(), "--enable-native-access=ALL-UNNAMED"));
+        cmd.addAll(JkvmJvm.jitFlags());
+        cmd.addAll(List.of("-Xlog:class+load=info:file=" + log, "-cp", JkvmJvm.jkvmClassPath(), AotTraining.class.getName(),
+                dir.toString()));
+        Process p = new ProcessBuilder(cmd)
                 .redirectOutput(dir.resolve("out").toFile()).redirectErrorStream(true)
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         assertTrue(p.waitFor(180, TimeUnit.SECONDS), "the training did not end");

@@ -9,8 +9,8 @@ import java.util.List;
 
 /**
  * The command line of a jkvm JVM that a test starts, so that all of them run one class path and,
- * inside scripts/in-vm, the same start-up help: C1 only (C2's compile time does not pay off under
- * TCG) and the AOT cache ./test trained on the host for that class path ({@code JKVM_TEST_AOT_CACHE}).
+ * inside scripts/in-vm, the same start-up help: C1 only with the launcher's high JIT thresholds
+ * (compile time does not pay off under TCG) and the AOT cache ./test trained on the host for that class path ({@code JKVM_TEST_AOT_CACHE}).
  * A JVM's start there cost 20-80 s of a test's time, mostly loading and linking classes.
  */
 public final class JkvmJvm {
@@ -58,10 +58,7 @@ public final class JkvmJvm {
      * without it; its own messages about the cache stay off the child's output, which tests read).
      */
     public static List<String> placeFlags() {
-        List<String> flags = new ArrayList<>();
-        if (IN_VM) {
-            flags.add("-XX:TieredStopAtLevel=1");
-        }
+        List<String> flags = new ArrayList<>(jitFlags());
         String cache = System.getenv("JKVM_TEST_AOT_CACHE");
         if (cache != null && !cache.isEmpty() && Files.isRegularFile(Path.of(cache))) {
             // mapped where it was made, as the launcher does: relocating re-points every pointer in it
@@ -69,6 +66,16 @@ public final class JkvmJvm {
                     "-Xlog:aot=off", "-Xlog:cds=off"));
         }
         return flags;
+    }
+
+    /**
+     * Inside scripts/in-vm: C1 only, and the launcher's JIT thresholds (50 times higher): a short run
+     * stays interpreted and starts no compiler thread, which under TCG costs more than it saves (a
+     * harness's low8000 run in a quiet VM: 4.6-5.2 s with C1's own thresholds, 2.6-3.1 s so).
+     * Elsewhere none.
+     */
+    public static List<String> jitFlags() {
+        return IN_VM ? List.of("-XX:TieredStopAtLevel=1", "-XX:CompileThresholdScaling=50") : List.of();
     }
 
     /** {@code java --enable-native-access=ALL-UNNAMED FLAGS [place flags] -cp CLASSPATH dev.jkvm.vmm.Main ARGS}. */

@@ -161,15 +161,13 @@ class SerialFloodTest {
     @Test
     void aStdoutNobodyReadsStopsNeitherTheTimeoutNorSigterm() throws Exception {
         // `jkvm -bios flood-lines -timeout 6 | sleep 30`: before, the vCPU blocked in write() once the pipe
-        // was full (64 KiB: about 2 s of this guest here) and the run never ended
-        Jkvm timed = new Jkvm(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")), ProcessBuilder.Redirect.PIPE,
-                "-bios", "flood-lines", "-timeout", "6");
+        // was full and the run never ended (the pipe is 8 KiB here, not Linux's 64, to fill it sooner)
+        Jkvm timed = withStuckStdout("-bios", "flood-lines", "-timeout", "6");
         assertEquals(RunResult.TIMEOUT_STATUS, timed.await(), timed.err.toString());
         System.out.printf("stuck stdout, -timeout 6: peak RSS %d MB%n", timed.peakKib.get() >> 10);
         assertTrue(timed.peakKib.get() < RSS_LIMIT_KIB, timed.peakKib.get() + " KiB");
 
-        Jkvm signalled = new Jkvm(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")), ProcessBuilder.Redirect.PIPE,
-                "-bios", "flood-lines");
+        Jkvm signalled = withStuckStdout("-bios", "flood-lines");
         awaitFullPipe(signalled);
         long t0 = System.nanoTime();
         signalled.process.toHandle().destroy(); // SIGTERM
@@ -178,21 +176,22 @@ class SerialFloodTest {
         assertTrue(signalled.err.toString().contains("terminating on signal 15"), signalled.err.toString());
     }
 
+    /** jkvm with a stdout pipe nobody reads, made {@link ChildPipe#SIZE} bytes so the flood fills it soon. */
+    private static Jkvm withStuckStdout(String... args) throws Exception {
+        Jkvm j = new Jkvm(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")), ProcessBuilder.Redirect.PIPE, args);
+        ChildPipe.shrink(j.process, 1);
+        return j;
+    }
+
     /** Waits until jkvm's stdout pipe, which nobody reads, is full: where the vCPU used to block. */
     private static void awaitFullPipe(Jkvm j) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(FILL_SECONDS);
-        while (j.process.getInputStream().available() < 60 << 10) { // 64 KiB less what page merging leaves unused
-            assertTrue(System.nanoTime() < deadline && j.process.isAlive(), "the pipe never filled:\n" + j.err);
-            Thread.sleep(50);
-        }
-        Thread.sleep(500);
+        ChildPipe.awaitFull(j.process.getInputStream(), j.process, FILL_SECONDS, j.err.toString());
     }
 
     @Test
     void theMonitorsQuitWorksWhileStdoutIsStuck(@TempDir Path dir) throws Exception {
         Path mon = dir.resolve("m.sock");
-        Jkvm j = new Jkvm(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")), ProcessBuilder.Redirect.PIPE,
-                "-bios", "flood-lines", "-monitor", "unix:" + mon + ",server,nowait");
+        Jkvm j = withStuckStdout("-bios", "flood-lines", "-monitor", "unix:" + mon + ",server,nowait");
         awaitFullPipe(j);
         long t0;
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
@@ -207,6 +206,7 @@ class SerialFloodTest {
     @Test
     void closeReturnsWhateverTheSinkDoes() throws Exception {
         CountDownLatch never = new CountDownLatch(1);
+        CountDownLatch entered = new CountDownLatch(1);
         OutputStream stuck = new OutputStream() {
             @Override
             public void write(int b) throws IOException {
@@ -215,6 +215,7 @@ class SerialFloodTest {
 
             @Override
             public void write(byte[] b, int off, int len) {
+                entered.countDown();
                 try {
                     never.await(); // a caller's stream that never returns
                 } catch (InterruptedException e) {
@@ -226,7 +227,12 @@ class SerialFloodTest {
                 .serial(SerialBackend.stream(stuck)).build());
         try {
             m.start();
-            awaitDropped(m);
+            // The writer is stuck in the sink and the guest goes on printing 64 more lines (4 KiB)
+            // meanwhile: the vCPU never waits for the sink. (Waiting for the output buffer to fill,
+            // 64 KiB, took two minutes inside scripts/in-vm; SerialConsoleTest drops when it is full.)
+            assertTrue(entered.await(HANG_SECONDS, TimeUnit.SECONDS), "the output never reached the sink");
+            int before = m.serial().lines().size();
+            awaitLines(m, before + 64);
             long t0 = System.nanoTime();
             Thread closer = Thread.ofPlatform().start(m::close);
             closer.join(TimeUnit.SECONDS.toMillis(HANG_SECONDS));
@@ -236,6 +242,14 @@ class SerialFloodTest {
         } finally {
             never.countDown();
             m.close();
+        }
+    }
+
+    private static void awaitLines(Machine m, int lines) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(FILL_SECONDS);
+        while (m.serial().lines().size() < lines) {
+            assertTrue(System.nanoTime() < deadline, "the guest printed no more once the sink was stuck: " + m.serial().tail(3));
+            Thread.sleep(20);
         }
     }
 
