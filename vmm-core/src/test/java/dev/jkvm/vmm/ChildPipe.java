@@ -6,7 +6,6 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -23,6 +22,7 @@ final class ChildPipe {
     /** Two pages: the smallest pipe in which a writer of page-sized chunks still leaves a page's bytes to see. */
     static final int SIZE = 8 << 10;
 
+    private static final int PAGE = 4096;
     private static final int F_SETPIPE_SZ = 1031; // F_LINUX_SPECIFIC_BASE + 7, <linux/fcntl.h>
     private static final MethodHandle FCNTL = Linker.nativeLinker().downcallHandle(
             Linker.nativeLinker().defaultLookup().find("fcntl").orElseThrow(),
@@ -42,26 +42,19 @@ final class ChildPipe {
         if (!link.toString().startsWith("pipe:")) {
             throw new IOException("the child's fd " + childFd + " is " + link + ", not a pipe");
         }
-        try (DirectoryStream<Path> own = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
-            for (Path fd : own) {
-                Path target;
+        for (var fd : VcpuThreadsTest.openFdTargets().entrySet()) {
+            if (fd.getValue().equals(link.toString())) {
+                int rc;
                 try {
-                    target = Files.readSymbolicLink(fd);
-                } catch (IOException e) {
-                    continue; // the directory stream's own descriptor, gone once read
+                    rc = (int) FCNTL.invokeExact(Integer.parseInt(fd.getKey()), F_SETPIPE_SZ, SIZE);
+                } catch (Throwable t) {
+                    throw new IOException(t);
                 }
-                if (target.equals(link)) {
-                    int rc = (int) FCNTL.invokeExact(Integer.parseInt(fd.getFileName().toString()), F_SETPIPE_SZ, SIZE);
-                    if (rc < SIZE) {
-                        throw new IOException("fcntl(F_SETPIPE_SZ, " + SIZE + ") on " + link + " returned " + rc);
-                    }
-                    return;
+                if (rc < SIZE) {
+                    throw new IOException("fcntl(F_SETPIPE_SZ, " + SIZE + ") on " + link + " returned " + rc);
                 }
+                return;
             }
-        } catch (IOException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IOException(t);
         }
         throw new IOException("this JVM holds no end of " + link);
     }
@@ -81,7 +74,7 @@ final class ChildPipe {
             if (n != last) {
                 last = n;
                 since = now;
-            } else if (n >= 4096 && now - since >= 1_000_000_000L) {
+            } else if (n >= PAGE && now - since >= 1_000_000_000L) {
                 return;
             }
             if (now > deadline || !child.isAlive()) {

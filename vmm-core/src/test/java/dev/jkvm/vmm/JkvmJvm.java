@@ -10,7 +10,8 @@ import java.util.List;
 /**
  * The command line of a jkvm JVM that a test starts, so that all of them run one class path and,
  * inside scripts/in-vm, the same start-up help: C1 only with the launcher's high JIT thresholds
- * (compile time does not pay off under TCG) and the AOT cache ./test trained on the host for that class path ({@code JKVM_TEST_AOT_CACHE}).
+ * (compile time does not pay off under TCG) and the AOT cache ./test trained on the host for that
+ * class path ({@code JKVM_TEST_AOT_CACHE}).
  * A JVM's start there cost 20-80 s of a test's time, mostly loading and linking classes.
  */
 public final class JkvmJvm {
