@@ -35,7 +35,7 @@ import java.util.Objects;
  * <p>Thread safety: guest accesses, {@link #receive} and the other public methods synchronize on a
  * private lock (uncontended on the vCPU path); nothing on the register path allocates.
  */
-public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State> {
+public final class Uart16550 implements PortIoDevice, PostedWrites, SavesState<Uart16550.State> {
 
     /** Depth of the receive (and transmit) FIFO. */
     public static final int FIFO_SIZE = 16;
@@ -52,6 +52,7 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
     private final Object lock = new Object();
 
     private volatile Runnable inputReadyCallback;
+    private volatile Runnable postableChanged;
 
     // All below guarded by lock.
     private int divisor;
@@ -127,15 +128,51 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
     @Override
     public void write(int offset, int size, int value) {
         boolean wake;
+        boolean postable;
+        boolean wasPostable;
         synchronized (lock) {
+            wasPostable = postableLocked();
             for (int i = 0; i < size; i++) {
                 writeRegisterLocked(offset + i, (value >>> (8 * i)) & 0xff);
             }
             updateIrqLocked();
             wake = takeInputWakeupLocked();
+            postable = postableLocked();
         }
         if (wake) {
             runInputReadyCallback();
+        }
+        if (postable != wasPostable) {
+            runPostableChanged();
+        }
+    }
+
+    /** THR while the divisor latch, the THR-empty interrupt and loopback are off: a write there only sends a byte. */
+    @Override
+    public int postedOffset() {
+        return REG_DATA;
+    }
+
+    @Override
+    public boolean writesPostable() {
+        synchronized (lock) {
+            return postableLocked();
+        }
+    }
+
+    @Override
+    public void onPostableChange(Runnable changed) {
+        postableChanged = changed;
+    }
+
+    private boolean postableLocked() {
+        return (lcr & LCR_DLAB) == 0 && (ier & IER_ETBEI) == 0 && (mcr & MCR_LOOP) == 0;
+    }
+
+    private void runPostableChanged() {
+        Runnable r = postableChanged;
+        if (r != null) {
+            r.run();
         }
     }
 
@@ -554,6 +591,7 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
         if (wake) {
             runInputReadyCallback();
         }
+        runPostableChanged();
     }
 
     private void resetLocked() {
@@ -667,6 +705,7 @@ public final class Uart16550 implements PortIoDevice, SavesState<Uart16550.State
         if (wake) {
             runInputReadyCallback();
         }
+        runPostableChanged();
     }
 
     /** The {@link #state()} line. */

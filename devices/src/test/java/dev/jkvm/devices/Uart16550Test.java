@@ -664,4 +664,51 @@ class Uart16550Test {
         w(LCR, 0x1a); // 7 data bits, even parity, 1 stop bit
         assertTrue(uart.state().contains(" 7E1 "), uart.state());
     }
+
+    // ---------------------------------------------------------------------------------------------
+    // Posted writes (KVM's coalesced PIO on THR)
+
+    @Test
+    void thrWritesArePostableOnlyWhileTheyDoNothingButSend() {
+        AtomicInteger changes = new AtomicInteger();
+        uart.onPostableChange(changes::incrementAndGet);
+        assertEquals(DATA, uart.postedOffset());
+        assertTrue(uart.writesPostable(), "after power-on: DLAB, ETBEI and LOOP are off");
+        w(LCR, 0x83); // DLAB: offset 0 is the divisor latch
+        assertFalse(uart.writesPostable());
+        w(LCR, 0x03);
+        assertTrue(uart.writesPostable());
+        w(IER, ETBEI); // a THR write then raises an interrupt
+        assertFalse(uart.writesPostable());
+        w(IER, ERBFI); // receive interrupts do not matter to THR
+        assertTrue(uart.writesPostable());
+        w(MCR, LOOP | OUT2); // a THR write then lands in the receiver
+        assertFalse(uart.writesPostable());
+        w(MCR, OUT2);
+        assertEquals(6, changes.get(), "one call per change, none for the writes that changed nothing");
+        w(DATA, 'x');
+        w(SCR, 0x55);
+        w(FCR, 0x07);
+        assertEquals(6, changes.get());
+        w(MCR, LOOP);
+        uart.reset();
+        assertTrue(uart.writesPostable());
+        assertEquals(8, changes.get(), "a reset always tells");
+        Uart16550.State looped = uart.saveState();
+        w(IER, ETBEI);
+        uart.restoreState(looped);
+        assertTrue(uart.writesPostable());
+        assertEquals(10, changes.get(), "a restore always tells");
+        uart.onPostableChange(null);
+        w(IER, ETBEI);
+        assertEquals(10, changes.get());
+    }
+
+    @Test
+    void aReplayedThrWriteIsTheWriteItStoodFor() {
+        w(DATA, 'a');
+        w(DATA, 'b'); // what the VMM replays from KVM's ring: the same write, later
+        assertEquals("ab", out.toString(StandardCharsets.ISO_8859_1));
+        assertEquals(0x01, r(IIR), "no interrupt: ETBEI is off");
+    }
 }

@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import dev.jkvm.kvm.abi.KvmClockData;
+import dev.jkvm.kvm.abi.KvmCoalescedMmioZone;
 import dev.jkvm.kvm.abi.KvmDirtyLog;
 import dev.jkvm.kvm.abi.KvmIoctls;
 import dev.jkvm.kvm.abi.KvmIrqchip;
@@ -82,6 +83,30 @@ public final class VmFd implements AutoCloseable {
             MemorySegment a = arena.allocate(JAVA_LONG);
             a.set(JAVA_LONG, 0, address);
             Libc.ioctl(fd, KvmIoctls.KVM_SET_IDENTITY_MAP_ADDR, a);
+        }
+    }
+
+    /**
+     * {@code KVM_REGISTER_COALESCED_MMIO} with {@code pio = 1}: from now on KVM buffers the guest's
+     * writes to {@code [port, port + size)} in the VM's {@link CoalescedRing} instead of exiting
+     * (reads still exit). Needs {@code KVM_CAP_COALESCED_PIO}.
+     */
+    public void registerCoalescedPio(int port, int size) {
+        coalescedZone(KvmIoctls.KVM_REGISTER_COALESCED_MMIO, port, size);
+    }
+
+    /** {@code KVM_UNREGISTER_COALESCED_MMIO}: writes to the zone exit again; entries already in the ring stay. */
+    public void unregisterCoalescedPio(int port, int size) {
+        coalescedZone(KvmIoctls.KVM_UNREGISTER_COALESCED_MMIO, port, size);
+    }
+
+    private void coalescedZone(long request, int port, int size) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment z = arena.allocate(KvmCoalescedMmioZone.SIZEOF, 8);
+            z.set(JAVA_LONG, KvmCoalescedMmioZone.ADDR, port);
+            z.set(JAVA_INT, KvmCoalescedMmioZone.SIZE, size);
+            z.set(JAVA_INT, KvmCoalescedMmioZone.PIO, 1);
+            Libc.ioctl(fd, request, z);
         }
     }
 

@@ -339,6 +339,7 @@ public final class KvmConstants {
     public static final int KVM_CPUID_FLAG_STATEFUL_FUNC = 2;
     public static final int KVM_CPUID_FLAG_STATE_READ_NEXT = 4;
     public static final int KVM_NR_INTERRUPTS = 256;
+    public static final int KVM_COALESCED_MMIO_PAGE_OFFSET = 2;
 
     /** The name of {@code value}, or "exit <value>" when none has it. */
     public static String exitReasonName(int value) {

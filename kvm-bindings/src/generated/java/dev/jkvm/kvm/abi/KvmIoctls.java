@@ -38,6 +38,8 @@ public final class KvmIoctls {
     public static final long KVM_GET_DIRTY_LOG = 0x4010ae42L;
     public static final long KVM_SET_GSI_ROUTING = 0x4008ae6aL;
     public static final long KVM_SIGNAL_MSI = 0x4020aea5L;
+    public static final long KVM_REGISTER_COALESCED_MMIO = 0x4010ae67L;
+    public static final long KVM_UNREGISTER_COALESCED_MMIO = 0x4010ae68L;
     public static final long KVM_RUN = 0xae80L;
     public static final long KVM_GET_REGS = 0x8090ae81L;
     public static final long KVM_SET_REGS = 0x4090ae82L;
@@ -159,6 +161,12 @@ public final class KvmIoctls {
         }
         if (value == KVM_SIGNAL_MSI) {
             return "KVM_SIGNAL_MSI";
+        }
+        if (value == KVM_REGISTER_COALESCED_MMIO) {
+            return "KVM_REGISTER_COALESCED_MMIO";
+        }
+        if (value == KVM_UNREGISTER_COALESCED_MMIO) {
+            return "KVM_UNREGISTER_COALESCED_MMIO";
         }
         if (value == KVM_RUN) {
             return "KVM_RUN";

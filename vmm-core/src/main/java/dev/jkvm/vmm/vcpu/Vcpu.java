@@ -53,6 +53,8 @@ public final class Vcpu implements Runnable {
     private boolean exitInFlight;
     /** Parked by a pause with no exit in flight: the descriptor is idle until the machine resumes. */
     private volatile boolean parkedIdle;
+    /** The session's posted writes to replay before each exit is handled, or null (set before the thread starts). */
+    private PostedPio posted;
     /** Where -exit-trace records go; null (the usual case) costs one load per exit and nothing else. */
     private volatile TraceRing trace;
 
@@ -85,6 +87,11 @@ public final class Vcpu implements Runnable {
         this.kick = new VcpuKick(fd, thread);
         this.mailbox = new VcpuMailbox(index, fd, thread, kick, control);
         control.attach(this);
+    }
+
+    /** Replays {@code p}'s buffered writes at each exit and pause; before {@link #start()}. */
+    void post(PostedPio p) {
+        posted = p;
     }
 
     /** Starts the vCPU's platform thread (once). */
@@ -135,6 +142,9 @@ public final class Vcpu implements Runnable {
             exitInFlight = reason != VcpuFd.INTERRUPTED;
             long t1 = System.nanoTime();
             counters.inKvmRun(t1 - t);
+            if (posted != null) {
+                posted.drainIfAny(); // the guest's posted writes came before this exit: handled first
+            }
             if (reason == VcpuFd.INTERRUPTED) {
                 kicked(t1);
             } else {
@@ -255,6 +265,9 @@ public final class Vcpu implements Runnable {
         long parked = System.nanoTime();
         kick.seen(parked);
         parkedIdle = !exitInFlight;
+        if (posted != null) {
+            posted.drainIfAny(); // a paused machine (a snapshot, the monitor) shows everything it sent
+        }
         try {
             control.park(this);
         } finally {

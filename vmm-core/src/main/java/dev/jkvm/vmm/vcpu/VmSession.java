@@ -47,6 +47,8 @@ public final class VmSession implements AutoCloseable {
     private boolean noStats;
     private KvmStats vmStats;
     private final boolean irqchip;
+    /** KVM's buffering of COM ports' output, or null (no KVM_CAP_COALESCED_PIO, no such device). */
+    private PostedPio posted;
 
     /**
      * Creates the VM and its vCPUs (nothing runs yet).
@@ -78,6 +80,12 @@ public final class VmSession implements AutoCloseable {
                 fd.setCpuid(cpuid.entriesFor(i));
                 stats.add(null); // opened when first asked for, on the vCPU's thread: most runs never look
                 vcpus.add(new Vcpu(i, apicId, fd, ports, mmio, memory, control, counters.get(i), affinity.get(i), debug));
+            }
+            posted = PostedPio.open(vm, vcpus.getFirst().fd(), ports);
+            if (posted != null) {
+                for (Vcpu v : vcpus) {
+                    v.post(posted);
+                }
             }
         } catch (RuntimeException | Error e) {
             close();
@@ -353,6 +361,9 @@ public final class VmSession implements AutoCloseable {
                     interrupted = true;
                 }
             }
+        }
+        if (posted != null) {
+            posted.close(); // the last posted bytes, before the run's end is reported; the ring is unmapped below
         }
         synchronized (this) {
             closing = true; // no statistics file opened after this, so the list below is complete
