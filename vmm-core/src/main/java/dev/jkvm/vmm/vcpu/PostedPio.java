@@ -63,7 +63,7 @@ public final class PostedPio implements AutoCloseable {
                 zones.add(new Zone(r.base() + p.postedOffset(), p));
             }
         }
-        if (zones.isEmpty() || vm.checkExtension(KvmConstants.KVM_CAP_COALESCED_PIO) <= 0) {
+        if (zones.isEmpty() || !kvmPosts(vm)) {
             return null;
         }
         CoalescedRing ring = CoalescedRing.of(anyVcpu);
@@ -77,6 +77,18 @@ public final class PostedPio implements AutoCloseable {
         p.update();
         Ticker.add(p);
         return p;
+    }
+
+    /** KVM_CAP_COALESCED_PIO, asked once a process: the same /dev/kvm answers for every VM. */
+    private static volatile Boolean kvmPosts;
+
+    private static boolean kvmPosts(VmFd vm) {
+        Boolean known = kvmPosts;
+        if (known == null) {
+            known = vm.checkExtension(KvmConstants.KVM_CAP_COALESCED_PIO) > 0;
+            kvmPosts = known;
+        }
+        return known;
     }
 
     /** Replays what KVM buffered, if anything: one read of the ring's two indices when it is empty (vCPU threads, while the session runs). */

@@ -299,7 +299,8 @@ class QemuComparisonTest {
                     {"execute": "quit"}
                     """.getBytes(StandardCharsets.UTF_8));
             p.getOutputStream().flush();
-            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "socat did not end after quit");
+            // a bound, not a time limit: in the nested VM, under the other classes, 30 s once was not enough
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "socat did not end after quit");
             List<String> lines = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
             assertTrue(lines.get(0).startsWith("{\"QMP\": {\"version\": "), lines.toString());
             assertEquals("{\"return\": {}}", lines.get(1));
